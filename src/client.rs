@@ -1,0 +1,351 @@
+//! The client: configuration, and one method per operation of the contract.
+//!
+//! [`Client`] wraps the generated client. Each operation method sends exactly the
+//! request the generated code builds (through the hooks of `transport`), and returns a
+//! [`Response`] or an [`Error`] that keeps the status. The two-step flow built on these
+//! lives in `flow`.
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use reqwest::{StatusCode, Url, header::HeaderMap};
+
+use crate::{
+    error::Error,
+    generated,
+    secret::Secret,
+    transport::{Config, ContentType, Recorder, Transport},
+    types,
+};
+
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default timeout of a whole request, body included.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit on a response body: far above any documented body (a few KiB), far
+/// below what would hurt memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// A successful response: the parsed value, with the status, headers and raw body.
+#[derive(Debug, Clone)]
+pub struct Response<T> {
+    /// The body, parsed into the contract's type.
+    pub value: T,
+    /// The HTTP status (a 2xx).
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body as received, for tools that validate it against the contract.
+    pub raw: Bytes,
+}
+
+/// Builds a [`Client`]. Start with [`Client::builder`].
+#[must_use]
+pub struct ClientBuilder {
+    base_url: String,
+    token: Option<Secret>,
+    content_type: ContentType,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    user_agent: String,
+    max_response_bytes: usize,
+    accept_invalid_certs: bool,
+    recorder: Option<Arc<dyn Recorder>>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token)
+            .field("content_type", &self.content_type)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The bearer token sent with every request. Without one, requests carry no
+    /// `Authorization` header (useful only to test that a tenant refuses them).
+    pub fn bearer_token(mut self, token: impl Into<Secret>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The `Content-Type` of request bodies. Default: `application/json`.
+    pub fn content_type(mut self, content_type: ContentType) -> Self {
+        self.content_type = content_type;
+        self
+    }
+
+    /// How long to wait for a connection. Default: [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a whole request may take, body included. Default:
+    /// [`DEFAULT_REQUEST_TIMEOUT`].
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent`. Default: `idcs-mfa/<version>`.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The largest response body read; a larger one is [`Error::BodyTooLarge`].
+    /// Default: [`DEFAULT_MAX_RESPONSE_BYTES`].
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Accepts any TLS certificate. **Dangerous**: anyone on the path can read the
+    /// token. Only for a staging tenant with a self-signed certificate.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.accept_invalid_certs = accept;
+        self
+    }
+
+    /// Receives every exchange (see [`Recorder`]).
+    pub fn recorder(mut self, recorder: Arc<dyn Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let base = Url::parse(&self.base_url).map_err(|e| {
+            Error::InvalidInput(format!(
+                "the base URL {:?} is not a URL ({e}); give the tenant's base URL, e.g. https://idcs-abc123.identity.oraclecloud.com",
+                self.base_url
+            ))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(Error::InvalidInput(format!(
+                "the base URL must be http or https, not {:?}",
+                base.scheme()
+            )));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(Error::InvalidInput(
+                "the base URL must not have a query or a fragment".into(),
+            ));
+        }
+        if let Some(token) = &self.token
+            && reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose())).is_err()
+        {
+            return Err(Error::InvalidInput(
+                    "the bearer token holds characters not allowed in an HTTP header (a stray newline?)".into(),
+                ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .user_agent(self.user_agent)
+            // An API answer never needs a redirect; following one could carry the
+            // request (and its body's secrets) to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_danger_accept_invalid_certs(self.accept_invalid_certs)
+            .build()
+            .map_err(|e| Error::InvalidInput(format!("cannot set up HTTP: {e}")))?;
+        let base_url = base.as_str().trim_end_matches('/').to_owned();
+        Ok(Client {
+            base_url,
+            http,
+            config: Arc::new(Config {
+                token: self.token,
+                content_type: self.content_type,
+                max_response_bytes: self.max_response_bytes,
+                recorder: self.recorder,
+                request_timeout: self.request_timeout,
+            }),
+        })
+    }
+}
+
+/// A client of one tenant's `/mfa/v1` API. Cheap to clone; clones share connections.
+#[derive(Clone)]
+pub struct Client {
+    base_url: String,
+    http: reqwest::Client,
+    config: Arc<Config>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("token", &self.config.token)
+            .field("content_type", &self.config.content_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts building a client of the tenant at `base_url` (scheme, host, optional
+    /// port and path prefix; `/mfa/v1/…` is appended).
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.into(),
+            token: None,
+            content_type: ContentType::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            user_agent: concat!("idcs-mfa/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            accept_invalid_certs: false,
+            recorder: None,
+        }
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The per-request timeout in force.
+    pub fn request_timeout(&self) -> Duration {
+        self.config.request_timeout
+    }
+
+    /// A client like this one with another bearer token (or none), sharing connections.
+    pub fn with_token(&self, token: Option<Secret>) -> Client {
+        self.with_config(|c| c.token = token)
+    }
+
+    /// A client like this one whose exchanges go to `recorder`, sharing connections.
+    pub fn with_recorder(&self, recorder: Arc<dyn Recorder>) -> Client {
+        self.with_config(|c| c.recorder = Some(recorder))
+    }
+
+    /// A client like this one with another request content type, sharing connections.
+    pub fn with_content_type(&self, content_type: ContentType) -> Client {
+        self.with_config(|c| c.content_type = content_type)
+    }
+
+    fn with_config(&self, change: impl FnOnce(&mut Config)) -> Client {
+        let mut config = Config {
+            token: self.config.token.clone(),
+            content_type: self.config.content_type,
+            max_response_bytes: self.config.max_response_bytes,
+            recorder: self.config.recorder.clone(),
+            request_timeout: self.config.request_timeout,
+        };
+        change(&mut config);
+        Client {
+            base_url: self.base_url.clone(),
+            http: self.http.clone(),
+            config: Arc::new(config),
+        }
+    }
+
+    /// The underlying `reqwest` client (timeouts and TLS as configured, no token), for
+    /// requests outside the contract such as the token endpoint.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Runs one generated operation with a fresh observation slot and maps the outcome.
+    async fn call<T, F, Fut>(&self, op: F) -> Result<Response<T>, Error>
+    where
+        F: FnOnce(generated::Client) -> Fut,
+        Fut: Future<
+            Output = Result<
+                progenitor_client::ResponseValue<T>,
+                progenitor_client::Error<types::ErrorResponse>,
+            >,
+        >,
+    {
+        let transport = Transport::new(self.config.clone());
+        let generated = generated::Client::new_with_client(
+            &self.base_url,
+            self.http.clone(),
+            transport.clone(),
+        );
+        let result = op(generated).await;
+        let observed = transport.take_observation();
+        match result {
+            Ok(value) => Ok(Response {
+                status: value.status(),
+                headers: value.headers().clone(),
+                value: value.into_inner(),
+                raw: observed.body,
+            }),
+            Err(e) => Err(Error::from_progenitor(
+                e,
+                observed,
+                self.config.max_response_bytes,
+            )),
+        }
+    }
+
+    /// `GET /mfa/v1/users/{userGUID}/factors`: the user's enrolled factors (seed 002).
+    pub async fn get_user_factors(
+        &self,
+        user_guid: &str,
+    ) -> Result<Response<types::UserFactors>, Error> {
+        let guid = user_guid.to_owned();
+        self.call(|c| async move { c.get_user_factors(&guid).await })
+            .await
+    }
+
+    /// `GET /mfa/v1/users?userId=…&userIdType=…&attributes=factors`: the enrolled
+    /// factors of a user named by user name (or GUID) ([PM]).
+    pub async fn lookup_user_factors(
+        &self,
+        user_id: &str,
+        user_id_type: types::UserIdType,
+    ) -> Result<Response<types::UserFactors>, Error> {
+        let user_id = user_id.to_owned();
+        self.call(|c| async move {
+            c.lookup_user_factors(
+                Some(types::LookupAttributes::Factors),
+                &user_id,
+                Some(user_id_type),
+            )
+            .await
+        })
+        .await
+    }
+
+    /// `POST /mfa/v1/requests`: initiate a verification (step 1). Most callers want
+    /// [`Client::initiate`], which returns a [`crate::Verification`].
+    pub async fn initiate_verification(
+        &self,
+        body: &types::InitiateVerificationRequest,
+    ) -> Result<Response<types::InitiatedVerification>, Error> {
+        self.call(|c| async move { c.initiate_verification(body).await })
+            .await
+    }
+
+    /// `GET /mfa/v1/requests/{requestId}`: the status of a PUSH (seed 000). Most
+    /// callers want [`Client::push_status`] or [`Client::wait_for_push`].
+    pub async fn get_verification_status(
+        &self,
+        request_id: &str,
+    ) -> Result<Response<types::VerificationStatus>, Error> {
+        let id = request_id.to_owned();
+        self.call(|c| async move { c.get_verification_status(&id).await })
+            .await
+    }
+
+    /// `PATCH /mfa/v1/requests/{requestId}`: verify, or resend the OTP (seed 001). Most
+    /// callers want the `verify_*` and `resend_otp` methods of the flow.
+    pub async fn complete_verification(
+        &self,
+        request_id: &str,
+        body: &types::CompleteFactorVerification,
+    ) -> Result<Response<types::CompletedVerification>, Error> {
+        let id = request_id.to_owned();
+        self.call(|c| async move { c.complete_verification(&id, body).await })
+            .await
+    }
+}
