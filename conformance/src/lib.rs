@@ -1,1 +1,2 @@
-//! placeholder
+//! Conformance suite and stateful mock tenant for the IDCS MFA verification API.
+pub mod mock;

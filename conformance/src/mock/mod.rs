@@ -1,0 +1,1 @@
+//! The mock tenant (being built).
