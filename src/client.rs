@@ -14,7 +14,7 @@ use crate::{
     error::Error,
     generated,
     secret::Secret,
-    transport::{Config, ContentType, Recorder, Transport},
+    transport::{Config, ContentType, RateLimiter, Recorder, Transport},
     types,
 };
 
@@ -51,6 +51,8 @@ pub struct ClientBuilder {
     max_response_bytes: usize,
     accept_invalid_certs: bool,
     recorder: Option<Arc<dyn Recorder>>,
+    rate_limiter: Option<RateLimiter>,
+    retries_on_429: u32,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -114,6 +116,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Spaces requests out (see [`RateLimiter`]). Default: no limit.
+    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
+    /// After a 429, waits `Retry-After` seconds (1 s when absent, at most 60 s) and
+    /// resends, up to `retries` times. Default: 0 (a 429 is returned as an error).
+    pub fn retries_on_429(mut self, retries: u32) -> Self {
+        self.retries_on_429 = retries;
+        self
+    }
+
     /// Receives every exchange (see [`Recorder`]).
     pub fn recorder(mut self, recorder: Arc<dyn Recorder>) -> Self {
         self.recorder = Some(recorder);
@@ -161,6 +176,8 @@ impl ClientBuilder {
             base_url,
             http,
             config: Arc::new(Config {
+                rate_limiter: self.rate_limiter,
+                retries_on_429: self.retries_on_429,
                 token: self.token,
                 content_type: self.content_type,
                 max_response_bytes: self.max_response_bytes,
@@ -203,6 +220,8 @@ impl Client {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             accept_invalid_certs: false,
             recorder: None,
+            rate_limiter: None,
+            retries_on_429: 0,
         }
     }
 
@@ -233,6 +252,8 @@ impl Client {
 
     fn with_config(&self, change: impl FnOnce(&mut Config)) -> Client {
         let mut config = Config {
+            rate_limiter: self.config.rate_limiter.clone(),
+            retries_on_429: self.config.retries_on_429,
             token: self.config.token.clone(),
             content_type: self.config.content_type,
             max_response_bytes: self.config.max_response_bytes,

@@ -113,4 +113,4 @@ pub use flow::{
 };
 pub use generated::types;
 pub use secret::{Secret, constant_time_eq};
-pub use transport::{ContentType, Recorder};
+pub use transport::{ContentType, RateLimiter, Recorder};

@@ -60,8 +60,51 @@ pub trait Recorder: Send + Sync {
     fn record(&self, exchange: Exchange);
 }
 
+/// Spaces requests out to at most a given rate, across every client that shares it.
+///
+/// IDCS rate-limits `/mfa/v1` per domain (tens of requests per second, [RL]); a tool
+/// pointed at a real tenant should stay well under that. Clone it to share the budget.
+#[derive(Clone, Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    next: Arc<Mutex<Option<tokio::time::Instant>>>,
+}
+
+impl RateLimiter {
+    /// At most `per_second` requests per second (values of 0 or below mean no limit).
+    pub fn per_second(per_second: f64) -> Self {
+        let interval = if per_second > 0.0 && per_second.is_finite() {
+            Duration::from_secs_f64(1.0 / per_second)
+        } else {
+            Duration::ZERO
+        };
+        Self {
+            interval,
+            next: Arc::default(),
+        }
+    }
+
+    /// Waits for the next free slot. Cancel-safe: a dropped wait gives its slot up only
+    /// in the sense that later callers are not delayed beyond one interval by it.
+    pub async fn acquire(&self) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let now = tokio::time::Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.interval);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
 /// Configuration shared by every call of one [`crate::Client`].
 pub(crate) struct Config {
+    pub(crate) rate_limiter: Option<RateLimiter>,
+    pub(crate) retries_on_429: u32,
     pub(crate) token: Option<Secret>,
     pub(crate) content_type: ContentType,
     pub(crate) max_response_bytes: usize,
@@ -156,7 +199,7 @@ impl ClientHooks<Transport> for generated::Client {
             .as_ref()
             .map(|_| Exchange::from_request(info.operation_id, &request));
 
-        let result = read_limited(self.client(), request, transport).await;
+        let result = send_with_retries(self.client(), request, transport).await;
 
         if let (Some(recorder), Some(exchange)) = (&config.recorder, exchange.as_mut()) {
             let observed = lock(&transport.observed);
@@ -165,6 +208,49 @@ impl ClientHooks<Transport> for generated::Client {
         }
         result
     }
+}
+
+/// The longest `Retry-After` honoured; a longer one ends the retries with the 429.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Sends `request`, waiting for the rate limiter first, and resends it after a 429 as
+/// often as configured, after `Retry-After` seconds (1 s when absent).
+async fn send_with_retries(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    transport: &Transport,
+) -> reqwest::Result<reqwest::Response> {
+    let config = &transport.config;
+    let mut retries_left = config.retries_on_429;
+    let mut request = request;
+    loop {
+        if let Some(limiter) = &config.rate_limiter {
+            limiter.acquire().await;
+        }
+        let spare = if retries_left > 0 {
+            request.try_clone()
+        } else {
+            None
+        };
+        let response = read_limited(client, request, transport).await?;
+        let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(1));
+        match spare {
+            Some(next)
+                if response.status() == StatusCode::TOO_MANY_REQUESTS
+                    && wait <= MAX_RETRY_AFTER =>
+            {
+                retries_left -= 1;
+                tokio::time::sleep(wait).await;
+                request = next;
+            }
+            _ => return Ok(response),
+        }
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// Sends `request` and reads at most `max_response_bytes` of the body into the
