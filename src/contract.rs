@@ -93,14 +93,14 @@ pub struct Operation {
     pub method: String,
     /// The path template (e.g. `/mfa/v1/requests/{requestId}`).
     pub path: String,
-    /// Every documented response, in the order of the document.
+    /// Every documented response, by status.
     pub responses: Vec<DocumentedResponse>,
     /// The schema of the request body, when there is one.
     pub request_schema: Option<SchemaRef>,
 }
 
 impl Operation {
-    /// The documented statuses, in the order of the document.
+    /// The documented statuses, in ascending order.
     pub fn statuses(&self) -> Vec<u16> {
         self.responses.iter().map(|r| r.status).collect()
     }
@@ -336,7 +336,8 @@ impl Contract {
         &self.document
     }
 
-    /// Every operation, in the order of the document.
+    /// Every operation, sorted by path, then in the order GET, PUT, POST, DELETE,
+    /// OPTIONS, HEAD, PATCH, TRACE.
     pub fn operations(&self) -> &[Operation] {
         &self.operations
     }
@@ -373,7 +374,9 @@ impl Contract {
         })
     }
 
-    /// Every example of a request or response body, in the order of the document.
+    /// Every example of a request or response body: per operation (in the order of
+    /// [`Contract::operations`]), the request's first, then by status; sorted by media
+    /// type and name within each.
     pub fn examples(&self) -> &[Example] {
         &self.examples
     }
@@ -463,6 +466,7 @@ impl Contract {
                         &mut examples,
                     );
                 }
+                operation.responses.sort_by_key(|r| r.status);
                 operations.push(operation);
             }
         }
