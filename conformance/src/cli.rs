@@ -1,0 +1,191 @@
+//! The command line. clap lives here only; the library under it has none.
+//!
+//! Exit codes: 0 success, 1 the server failed while running, 2 usage or start-up error
+//! (bad arguments, unreadable fixture, address in use).
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+use idcs_mfa::Secret;
+use idcs_mfa_conformance::mock::{self, Fault, Fixture, MockConfig};
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the server failed while running.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: usage or start-up error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Conformance suite and stateful mock tenant for the Oracle IDCS MFA verification API
+/// (/mfa/v1).
+#[derive(Debug, Parser)]
+#[command(name = "idcs-mfa-conformance", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the mock tenant: the five /mfa/v1 operations, the token endpoint and the
+    /// control API, until Ctrl-C.
+    Serve(Serve),
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct Serve {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8700")]
+    listen: SocketAddr,
+
+    /// JSON fixture of users, factors and apps (format: see the README); default: the
+    /// users of the seed examples.
+    #[arg(long, value_name = "FILE")]
+    fixture: Option<PathBuf>,
+
+    /// Seconds a PUSH stays pending before it expires.
+    #[arg(long, value_name = "SECS", default_value_t = mock::DEFAULT_PUSH_EXPIRY.as_secs())]
+    push_expiry: u64,
+
+    /// Attempts (OTPs sent plus failed verifications) that lock a user.
+    #[arg(long, value_name = "N", default_value_t = mock::DEFAULT_MAX_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_attempts: u32,
+
+    /// Switch on a named deviation from the contract (repeatable), e.g. no_auth.
+    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    faults: Vec<Fault>,
+
+    /// Bearer token of the control API; random when not given.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "IDCS_MOCK_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    control_token: Option<String>,
+}
+
+fn parse_fault(name: &str) -> Result<Fault, String> {
+    name.parse::<Fault>().map_err(|e| e.to_string())
+}
+
+/// Parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: Serve) -> ExitCode {
+    let fixture = match &args.fixture {
+        Some(path) => match Fixture::load(path) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        None => Fixture::default(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                    " (the port is in use; pick another with --listen 127.0.0.1:PORT)"
+                } else {
+                    ""
+                };
+                eprintln!("error: cannot listen on {}: {e}{hint}", args.listen);
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+        let addr = listener.local_addr().unwrap_or(args.listen);
+        let token = mock::random_token();
+        let control_token = args
+            .control_token
+            .map(Secret::new)
+            .unwrap_or_else(mock::random_token);
+        let base_url = format!("http://{addr}");
+        // This is a local test server: printing its own test credentials is the point.
+        println!("IDCS mock tenant listening on {base_url}");
+        println!();
+        println!("  base URL       {base_url}");
+        println!(
+            "  bearer token   {}   (role \"MFA Client\", never expires)",
+            token.expose()
+        );
+        println!(
+            "  token endpoint {base_url}/oauth2/v1/token   (client conformance-client / {})",
+            mock::fixture::DEFAULT_CLIENT_SECRET
+        );
+        println!("  control API    {base_url}{}", mock::CONTROL_PREFIX);
+        println!("  control token  {}", control_token.expose());
+        if !args.faults.is_empty() {
+            let names: Vec<_> = args.faults.iter().map(|f| f.name()).collect();
+            println!("  faults on      {}", names.join(", "));
+        }
+        println!();
+        println!("Point the conformance runner at it:");
+        println!("  cargo run -p idcs-mfa-conformance -- run --base-url {base_url} --profile FILE");
+        println!();
+        println!("These are test credentials of this local process only. Ctrl-C stops it.");
+        let config = MockConfig {
+            fixture,
+            push_expiry: Duration::from_secs(args.push_expiry),
+            max_attempts: args.max_attempts,
+            faults: args.faults,
+            token: Some(token),
+            control_token: Some(control_token),
+            ..MockConfig::default()
+        };
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match mock::serve(listener, config, shutdown).await {
+            Ok(()) => {
+                println!("stopped");
+                ExitCode::from(EXIT_OK)
+            }
+            Err(e) => {
+                eprintln!("error: the server stopped: {e}");
+                ExitCode::from(EXIT_FAILED)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn faults_parse_by_name_and_unknown_names_are_refused() {
+        let cli = Cli::try_parse_from(["x", "serve", "--fault", "no_auth", "--fault", "html_404"])
+            .unwrap();
+        let Command::Serve(s) = cli.command;
+        assert_eq!(s.faults, vec![Fault::NoAuth, Fault::Html404]);
+        let err = Cli::try_parse_from(["x", "serve", "--fault", "nope"]).unwrap_err();
+        assert!(err.to_string().contains("no_auth"), "{err}");
+        assert!(Cli::try_parse_from(["x", "serve", "--max-attempts", "0"]).is_err());
+    }
+}
