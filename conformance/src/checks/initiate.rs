@@ -1,0 +1,174 @@
+//! `POST /mfa/v1/requests` — the initiate step ([PM]; described by seeds 000 and 001).
+
+use idcs_mfa::{Initiate, Method, Status, UserRef};
+
+use crate::{
+    check,
+    check::{Check, CheckResult, Fail, ensure, expect_error},
+    checks::unknown_id,
+    target::{Auth, Ctx},
+};
+
+/// The checks of this operation.
+pub const CHECKS: &[Check] = &[
+    check! {
+        id: "requests.post/preferred-factor-200",
+        operation: InitiateVerification,
+        quote: "With neither factorId nor method, the user's preferred factor is used. Every captured response is HTTP 200.",
+        source: "[PM]",
+        evidence: Captured,
+        run: preferred_factor_200,
+    },
+    check! {
+        id: "requests.post/request-id-is-uuid",
+        operation: InitiateVerification,
+        quote: "requestId is a UUID in every example.",
+        source: "[PM]",
+        evidence: Captured,
+        run: request_id_is_uuid,
+    },
+    check! {
+        id: "requests.post/bypass-code-has-no-display-name",
+        operation: InitiateVerification,
+        quote: "BYPASSCODE: \"factorId\": \"BypassCode\", and no displayName.",
+        source: "[PM]",
+        evidence: Captured,
+        run: bypass_code_shape,
+    },
+    check! {
+        id: "requests.post/security-questions-are-returned",
+        operation: InitiateVerification,
+        quote: "SECURITY_QUESTIONS: \"factorId\": \"SecurityQuestions\", no displayName, plus \"securityQuestions\": [{\"id\", \"hintText\", \"localizedText\"}]",
+        source: "[PM]",
+        evidence: Captured,
+        run: security_questions_shape,
+    },
+    check! {
+        id: "requests.post/unknown-user-404",
+        operation: InitiateVerification,
+        quote: "A 404 for an unknown user … AUTH-3018 User not found. (error responses of this operation are inferred)",
+        source: "[OD]",
+        evidence: Inferred,
+        run: unknown_user_404,
+    },
+    check! {
+        id: "requests.post/malformed-json-400",
+        operation: InitiateVerification,
+        quote: "AUTH-1033: the payload is empty or cannot be parsed; AUTH-1121: invalid JSON payload (error responses of this operation are inferred)",
+        source: "[ERR]",
+        evidence: Inferred,
+        run: malformed_json_400,
+    },
+    check! {
+        id: "requests.post/missing-token-401",
+        operation: InitiateVerification,
+        quote: "the app role \"Authenticator Client\" may POST, GET and PATCH /mfa/v1/requests (a token is required)",
+        source: "[ROLE]",
+        evidence: Inferred,
+        run: missing_token_401,
+    },
+];
+
+async fn preferred_factor_200(cx: &Ctx) -> CheckResult {
+    let factors = cx
+        .target
+        .factors()
+        .await
+        .ok_or_else(|| Fail::skip("the test user's factors could not be read"))?;
+    let (Some(pid), Some(pmethod)) = (
+        factors.preferred_factor_id.clone(),
+        factors.preferred_method.clone(),
+    ) else {
+        return Err(Fail::skip("the test user has no preferred factor"));
+    };
+    let v = cx.initiate_with(&Initiate::preferred(cx.user())).await?;
+    ensure(
+        v.factor_id() == pid && *v.method() == pmethod,
+        format!("the preferred factor {pid} ({pmethod})"),
+        || format!("{} ({})", v.factor_id(), v.method()),
+    )?;
+    ensure(
+        !v.request_state().expose().is_empty(),
+        "a non-empty requestState",
+        || "an empty one".into(),
+    )?;
+    ensure(
+        v.user_guid() == cx.target.user.guid,
+        format!("userGUID {}", cx.target.user.guid),
+        || v.user_guid().to_owned(),
+    )
+}
+
+async fn request_id_is_uuid(cx: &Ctx) -> CheckResult {
+    let v = cx.initiate_with(&Initiate::preferred(cx.user())).await?;
+    ensure(
+        uuid::Uuid::parse_str(v.request_id()).is_ok(),
+        "a UUID requestId",
+        || format!("{:?}", v.request_id()),
+    )
+}
+
+async fn bypass_code_shape(cx: &Ctx) -> CheckResult {
+    let v = cx.initiate(Method::Bypasscode).await?;
+    ensure(
+        v.factor_id() == "BypassCode",
+        "factorId \"BypassCode\"",
+        || format!("{:?}", v.factor_id()),
+    )?;
+    ensure(v.display_name().is_none(), "no displayName", || {
+        format!("displayName {:?}", v.display_name())
+    })
+}
+
+async fn security_questions_shape(cx: &Ctx) -> CheckResult {
+    let v = cx.initiate(Method::SecurityQuestions).await?;
+    ensure(
+        v.factor_id() == "SecurityQuestions",
+        "factorId \"SecurityQuestions\"",
+        || format!("{:?}", v.factor_id()),
+    )?;
+    ensure(v.display_name().is_none(), "no displayName", || {
+        format!("displayName {:?}", v.display_name())
+    })?;
+    ensure(
+        !v.security_questions().is_empty(),
+        "at least one question",
+        || "no securityQuestions".into(),
+    )
+}
+
+async fn unknown_user_404(cx: &Ctx) -> CheckResult {
+    let what = Initiate::preferred(UserRef::Guid(unknown_id()));
+    let result = cx.client().initiate_verification(&what.to_body()).await;
+    expect_error(result, 404, None).map(|_| ())
+}
+
+async fn malformed_json_400(cx: &Ctx) -> CheckResult {
+    let r = cx
+        .raw(
+            reqwest::Method::POST,
+            "/mfa/v1/requests",
+            Auth::Token,
+            Some("application/json"),
+            Some(br#"{"userId": "#.to_vec()),
+        )
+        .await?;
+    ensure(r.status == 400, "HTTP 400", || r.describe())?;
+    let status = r
+        .json()
+        .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(Status::from));
+    ensure(
+        status == Some(Status::Failed),
+        "\"status\": \"failed\"",
+        || format!("{status:?}"),
+    )
+}
+
+async fn missing_token_401(cx: &Ctx) -> CheckResult {
+    let what = Initiate::preferred(cx.user());
+    let result = cx
+        .client_with(None)
+        .initiate_verification(&what.to_body())
+        .await;
+    expect_error(result, 401, None).map(|_| ())
+}

@@ -1,0 +1,186 @@
+//! `GET /mfa/v1/users/{userGUID}/factors` — seed 002_7b7baecde3f6a5f3.txt.
+
+use idcs_mfa::{Method, Secret, Status};
+
+use crate::{
+    check,
+    check::{Check, CheckResult, Fail, ensure, expect_error, expect_ok, expect_status_member},
+    checks::unknown_id,
+    target::{Auth, Ctx},
+};
+
+/// The checks of this operation.
+pub const CHECKS: &[Check] = &[
+    check! {
+        id: "users.factors/200-lists-enrolled-factors",
+        operation: GetUserFactors,
+        quote: "200 Response … {\"status\":\"success\", \"userGUID\": …, \"factors\": [{\"factorId\", \"methods\"}], …}",
+        source: "002_7b7baecde3f6a5f3.txt",
+        evidence: Stated,
+        run: lists_enrolled_factors,
+    },
+    check! {
+        id: "users.factors/fixed-factor-ids",
+        operation: GetUserFactors,
+        quote: "{\"factorId\":\"SecurityQuestions\", \"methods\":[\"SECURITY_QUESTIONS\"]}, {\"factorId\":\"BypassCode\", \"methods\":[\"BYPASSCODE\"]}",
+        source: "002_7b7baecde3f6a5f3.txt",
+        evidence: Stated,
+        run: fixed_factor_ids,
+    },
+    check! {
+        id: "users.factors/preferred-factor-is-enrolled",
+        operation: GetUserFactors,
+        quote: "\"preferredFactorId\":\"0778f15bf5778544c3ae2236c5fca9d9e8\", \"preferredMethod\":\"SMS\" (a factor of the list, with that method)",
+        source: "002_7b7baecde3f6a5f3.txt",
+        evidence: Inferred,
+        run: preferred_is_enrolled,
+    },
+    check! {
+        id: "users.factors/unknown-guid-404",
+        operation: GetUserFactors,
+        quote: "404 {\"status\":\"failed\", \"cause\":[{\"code\":\"AUTH-3018\", \"message\":\"User not found.\"}]}",
+        source: "[OD]",
+        evidence: Captured,
+        run: unknown_guid_404,
+    },
+    check! {
+        id: "users.factors/missing-token-401",
+        operation: GetUserFactors,
+        quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
+        source: "002_7b7baecde3f6a5f3.txt",
+        evidence: Inferred,
+        run: missing_token_401,
+    },
+    check! {
+        id: "users.factors/invalid-token-401",
+        operation: GetUserFactors,
+        quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
+        source: "002_7b7baecde3f6a5f3.txt",
+        evidence: Inferred,
+        run: invalid_token_401,
+    },
+    check! {
+        id: "users.factors/authenticator-client-may-get",
+        operation: GetUserFactors,
+        quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
+        source: "002_7b7baecde3f6a5f3.txt",
+        evidence: Stated,
+        needs: [AuthenticatorToken],
+        run: authenticator_client_may_get,
+    },
+    check! {
+        id: "users.factors/scim-json-request-accepted",
+        operation: GetUserFactors,
+        quote: "curl -X GET -H \"Content-Type:application/scim+json\" … https://tenant-base-url/mfa/v1/users/{userGUID}/factors",
+        source: "002_7b7baecde3f6a5f3.txt",
+        evidence: Stated,
+        run: scim_json_accepted,
+    },
+];
+
+async fn lists_enrolled_factors(cx: &Ctx) -> CheckResult {
+    let guid = cx.target.user.guid.clone();
+    let r = expect_ok(cx.client().get_user_factors(&guid).await, 200)?;
+    expect_status_member(&r.value.status, Status::Success)?;
+    ensure(
+        r.value.user_guid == guid,
+        format!("\"userGUID\": {guid:?}"),
+        || format!("\"userGUID\": {:?}", r.value.user_guid),
+    )?;
+    ensure(
+        !r.value.factors.is_empty(),
+        "at least one enrolled factor",
+        || "an empty factors list".into(),
+    )?;
+    for f in &r.value.factors {
+        ensure(
+            !f.methods.is_empty(),
+            format!("factor {} to list its methods", f.factor_id),
+            || "no methods".into(),
+        )?;
+    }
+    Ok(())
+}
+
+async fn fixed_factor_ids(cx: &Ctx) -> CheckResult {
+    let guid = cx.target.user.guid.clone();
+    let r = expect_ok(cx.client().get_user_factors(&guid).await, 200)?;
+    let mut seen = 0;
+    for (method, id) in [
+        (Method::SecurityQuestions, "SecurityQuestions"),
+        (Method::Bypasscode, "BypassCode"),
+    ] {
+        for f in r
+            .value
+            .factors
+            .iter()
+            .filter(|f| f.methods.contains(&method))
+        {
+            seen += 1;
+            ensure(
+                f.factor_id == id,
+                format!("the {method} factor to have factorId {id:?}"),
+                || format!("factorId {:?}", f.factor_id),
+            )?;
+        }
+    }
+    if seen == 0 {
+        return Err(Fail::skip(
+            "the test user has neither SECURITY_QUESTIONS nor BYPASSCODE enrolled",
+        ));
+    }
+    Ok(())
+}
+
+async fn preferred_is_enrolled(cx: &Ctx) -> CheckResult {
+    let guid = cx.target.user.guid.clone();
+    let r = expect_ok(cx.client().get_user_factors(&guid).await, 200)?;
+    let (Some(id), Some(method)) = (&r.value.preferred_factor_id, &r.value.preferred_method) else {
+        return Err(Fail::skip("the answer names no preferred factor"));
+    };
+    let factor = r.value.factors.iter().find(|f| &f.factor_id == id);
+    ensure(
+        factor.is_some_and(|f| f.methods.contains(method)),
+        format!("preferred factor {id} with method {method} among the enrolled factors"),
+        || "it is not listed with that method".into(),
+    )
+}
+
+async fn unknown_guid_404(cx: &Ctx) -> CheckResult {
+    let result = cx.client().get_user_factors(&unknown_id()).await;
+    expect_error(result, 404, Some("AUTH-3018")).map(|_| ())
+}
+
+async fn missing_token_401(cx: &Ctx) -> CheckResult {
+    let guid = cx.target.user.guid.clone();
+    let result = cx.client_with(None).get_user_factors(&guid).await;
+    expect_error(result, 401, None).map(|_| ())
+}
+
+async fn invalid_token_401(cx: &Ctx) -> CheckResult {
+    let guid = cx.target.user.guid.clone();
+    let bogus = Secret::new(format!("not-a-token-{}", unknown_id()));
+    let result = cx.client_with(Some(bogus)).get_user_factors(&guid).await;
+    expect_error(result, 401, None).map(|_| ())
+}
+
+async fn authenticator_client_may_get(cx: &Ctx) -> CheckResult {
+    let guid = cx.target.user.guid.clone();
+    let token = cx.target.authenticator_token.clone();
+    let result = cx.client_with(token).get_user_factors(&guid).await;
+    expect_ok(result, 200).map(|_| ())
+}
+
+async fn scim_json_accepted(cx: &Ctx) -> CheckResult {
+    let path = format!("/mfa/v1/users/{}/factors", cx.target.user.guid);
+    let r = cx
+        .raw(
+            reqwest::Method::GET,
+            &path,
+            Auth::Token,
+            Some("application/scim+json"),
+            None,
+        )
+        .await?;
+    ensure(r.status == 200, "HTTP 200", || r.describe())
+}

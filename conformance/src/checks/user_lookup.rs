@@ -1,0 +1,172 @@
+//! `GET /mfa/v1/users?userId=…&userIdType=…&attributes=factors` — [PM], and seed 002's
+//! "get their enrolled factors by using a 'filter' with the user name".
+
+use idcs_mfa::{Status, types::UserIdType};
+
+use crate::{
+    check,
+    check::{Check, CheckResult, Fail, ensure, expect_error, expect_ok, expect_status_member},
+    checks::unknown_id,
+    target::{Auth, Ctx},
+};
+
+/// The checks of this operation.
+pub const CHECKS: &[Check] = &[
+    check! {
+        id: "users.lookup/by-name-200",
+        operation: LookupUserFactors,
+        quote: "a user can make a request to get their enrolled factors by using a \"filter\" with the user name",
+        source: "002_7b7baecde3f6a5f3.txt",
+        evidence: Stated,
+        run: by_name_200,
+    },
+    check! {
+        id: "users.lookup/same-shape-as-factors",
+        operation: LookupUserFactors,
+        quote: "The 200 body has the same shape as GET /mfa/v1/users/{userGUID}/factors.",
+        source: "[PM]",
+        evidence: Captured,
+        run: same_as_factors,
+    },
+    check! {
+        id: "users.lookup/unknown-name-404",
+        operation: LookupUserFactors,
+        quote: "A 404 for an unknown user: {\"status\":\"failed\", …, \"cause\":[{\"code\":\"AUTH-3018\",\"message\":\"User not found.\"}]}",
+        source: "[OD]",
+        evidence: Captured,
+        run: unknown_name_404,
+    },
+    check! {
+        id: "users.lookup/missing-user-id-400",
+        operation: LookupUserFactors,
+        quote: "AUTH-1001: a required parameter is missing; 400 invalid attribute value",
+        source: "[ERR]",
+        evidence: Captured,
+        run: missing_user_id_400,
+    },
+    check! {
+        id: "users.lookup/authenticator-client-may-get",
+        operation: LookupUserFactors,
+        quote: "the app role \"Authenticator Client\" may … only GET /mfa/v1/users",
+        source: "[ROLE]",
+        evidence: Captured,
+        needs: [AuthenticatorToken],
+        run: authenticator_may_get,
+    },
+    check! {
+        id: "users.lookup/missing-token-401",
+        operation: LookupUserFactors,
+        quote: "a confidential application that holds one of the two app roles",
+        source: "[ROLE]",
+        evidence: Inferred,
+        run: missing_token_401,
+    },
+];
+
+fn user_name(cx: &Ctx) -> Result<String, Fail> {
+    cx.target
+        .user
+        .name
+        .clone()
+        .ok_or_else(|| Fail::skip("the profile gives no user name (user.name)"))
+}
+
+async fn by_name_200(cx: &Ctx) -> CheckResult {
+    let name = user_name(cx)?;
+    let r = expect_ok(
+        cx.client()
+            .lookup_user_factors(&name, UserIdType::UserName)
+            .await,
+        200,
+    )?;
+    expect_status_member(&r.value.status, Status::Success)?;
+    let guid = &cx.target.user.guid;
+    ensure(
+        &r.value.user_guid == guid,
+        format!("\"userGUID\": {guid:?} (the user named {name:?})"),
+        || format!("\"userGUID\": {:?}", r.value.user_guid),
+    )
+}
+
+async fn same_as_factors(cx: &Ctx) -> CheckResult {
+    let name = user_name(cx)?;
+    let by_name = expect_ok(
+        cx.client()
+            .lookup_user_factors(&name, UserIdType::UserName)
+            .await,
+        200,
+    )?;
+    let by_guid = expect_ok(
+        cx.client().get_user_factors(&cx.target.user.guid).await,
+        200,
+    )?;
+    let ids = |f: &idcs_mfa::types::UserFactors| {
+        let mut ids: Vec<String> = f.factors.iter().map(|f| f.factor_id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    ensure(
+        ids(&by_name.value) == ids(&by_guid.value),
+        "the same factors as by GUID",
+        || {
+            format!(
+                "{:?} by name, {:?} by GUID",
+                ids(&by_name.value),
+                ids(&by_guid.value)
+            )
+        },
+    )?;
+    ensure(
+        by_name.value.preferred_factor_id == by_guid.value.preferred_factor_id,
+        "the same preferred factor as by GUID",
+        || {
+            format!(
+                "{:?} vs {:?}",
+                by_name.value.preferred_factor_id, by_guid.value.preferred_factor_id
+            )
+        },
+    )
+}
+
+async fn unknown_name_404(cx: &Ctx) -> CheckResult {
+    let name = format!("no-such-user-{}@example.invalid", unknown_id());
+    let result = cx
+        .client()
+        .lookup_user_factors(&name, UserIdType::UserName)
+        .await;
+    expect_error(result, 404, Some("AUTH-3018")).map(|_| ())
+}
+
+async fn missing_user_id_400(cx: &Ctx) -> CheckResult {
+    let r = cx
+        .raw(
+            reqwest::Method::GET,
+            "/mfa/v1/users?attributes=factors",
+            Auth::Token,
+            None,
+            None,
+        )
+        .await?;
+    ensure(r.status == 400, "HTTP 400", || r.describe())
+}
+
+async fn authenticator_may_get(cx: &Ctx) -> CheckResult {
+    let name = user_name(cx)?;
+    let client = cx.client_with(cx.target.authenticator_token.clone());
+    expect_ok(
+        client
+            .lookup_user_factors(&name, UserIdType::UserName)
+            .await,
+        200,
+    )
+    .map(|_| ())
+}
+
+async fn missing_token_401(cx: &Ctx) -> CheckResult {
+    let name = user_name(cx)?;
+    let result = cx
+        .client_with(None)
+        .lookup_user_factors(&name, UserIdType::UserName)
+        .await;
+    expect_error(result, 401, None).map(|_| ())
+}

@@ -1,0 +1,517 @@
+//! Profiles: what the runner knows about a tenant, in a TOML file.
+//!
+//! ```toml
+//! base_url = "https://idcs-abc123.identity.oraclecloud.com"   # or --base-url
+//! content_type = "json"                  # or "scim+json"
+//!
+//! [auth]
+//! token_env = "IDCS_TOKEN"               # default; or token_file, or client credentials:
+//! # token_file = "/run/secrets/idcs-token"
+//! # client_id = "conformance-client"
+//! # client_secret_env = "IDCS_CLIENT_SECRET"
+//! roles = ["MFA Client"]                 # what the token holds, when known
+//! # authenticator_token_env = "IDCS_AUTHENTICATOR_TOKEN"
+//!
+//! [user]
+//! guid = "cc327268ff4d4e4a9b3e9f676215cfc7"
+//! name = "tom@example.com"
+//!
+//! [fixtures]                             # all optional: a check whose fixture is absent is skipped
+//! totp_factor_id = "06f15bf5778544c3ae2236c5fca9d9e8"
+//! totp_secret_env = "IDCS_TOTP_SECRET"   # base32
+//! bypass_codes_env = "IDCS_BYPASS_CODES" # comma-separated, each used once
+//! security_answers_env = "IDCS_ANSWERS"  # JSON object {"FirstCar": "Ford Pinto"}
+//! otp_command = "./read-otp.sh"          # prints the OTP; gets IDCS_REQUEST_ID, IDCS_METHOD, …
+//! push_command = "./push.sh"             # gets IDCS_REQUEST_ID and IDCS_PUSH_ACTION=approve|reject
+//!
+//! [mock_control]                         # the mock tenant's control API, instead of commands
+//! token_env = "MOCK_CONTROL_TOKEN"
+//!
+//! [safety]
+//! rate_limit = 5.0                       # requests per second
+//! timeout_secs = 15                      # per request
+//! attempt_budget = 2                     # failed verifications the run may spend
+//! # max_attempts = 5                     # the tenant's lockout threshold, for lockout checks
+//! ```
+//!
+//! Secrets never sit in the file itself: the file names environment variables (or a
+//! token file) that hold them, so a profile can be committed.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use idcs_mfa::{Client, ClientCredentials, ContentType, RateLimiter, Secret};
+use serde::Deserialize;
+
+use crate::target::{Fixtures, Source, Target, TestUser};
+
+/// A profile file. See the [module docs](self).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The tenant's base URL (the command line's `--base-url` wins).
+    pub base_url: Option<String>,
+    /// `json` (default) or `scim+json`.
+    pub content_type: Option<String>,
+    /// How to get a token.
+    #[serde(default)]
+    pub auth: AuthSection,
+    /// The test user.
+    pub user: Option<UserSection>,
+    /// Fixtures.
+    #[serde(default)]
+    pub fixtures: FixtureSection,
+    /// The mock tenant's control API.
+    pub mock_control: Option<MockControlSection>,
+    /// Safety settings.
+    #[serde(default)]
+    pub safety: SafetySection,
+}
+
+/// `[auth]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// Environment variable holding the token (default `IDCS_TOKEN`).
+    pub token_env: Option<String>,
+    /// File holding the token.
+    pub token_file: Option<PathBuf>,
+    /// Client id for the client-credentials grant.
+    pub client_id: Option<String>,
+    /// Environment variable holding the client secret.
+    pub client_secret_env: Option<String>,
+    /// Scope of the grant (default `urn:opc:idm:__myscopes__`).
+    pub scope: Option<String>,
+    /// The roles the token holds, when known.
+    pub roles: Option<Vec<String>>,
+    /// Environment variable holding a token with only the "Authenticator Client" role.
+    pub authenticator_token_env: Option<String>,
+}
+
+/// `[user]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSection {
+    /// The test user's GUID.
+    pub guid: String,
+    /// The test user's name.
+    pub name: Option<String>,
+}
+
+/// `[fixtures]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureSection {
+    /// The TOTP factor's id.
+    pub totp_factor_id: Option<String>,
+    /// Environment variable holding its base32 secret.
+    pub totp_secret_env: Option<String>,
+    /// Environment variable holding comma-separated bypass codes.
+    pub bypass_codes_env: Option<String>,
+    /// Environment variable holding a JSON object of answers by question id.
+    pub security_answers_env: Option<String>,
+    /// Command printing a delivered OTP.
+    pub otp_command: Option<String>,
+    /// Command approving or rejecting a PUSH.
+    pub push_command: Option<String>,
+}
+
+/// `[mock_control]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockControlSection {
+    /// The control API's base URL when not the tenant's.
+    pub base_url: Option<String>,
+    /// Environment variable holding the control token (default `MOCK_CONTROL_TOKEN`).
+    pub token_env: Option<String>,
+}
+
+/// `[safety]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetySection {
+    /// Requests per second.
+    pub rate_limit: Option<f64>,
+    /// Per-request timeout in seconds.
+    pub timeout_secs: Option<u64>,
+    /// Failed verifications the run may spend on the test user.
+    pub attempt_budget: Option<u32>,
+    /// The tenant's lockout threshold.
+    pub max_attempts: Option<u32>,
+}
+
+/// Why a profile cannot be used. Each says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The file cannot be read.
+    #[error("cannot read the profile {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid profile.
+    #[error("the profile {path} is not valid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// Something is missing or inconsistent.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Settings the command line can override.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--base-url`.
+    pub base_url: Option<String>,
+    /// `--rate-limit`.
+    pub rate_limit: Option<f64>,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+    /// `--allow-lockout`.
+    pub allow_lockout: bool,
+    /// `--insecure`.
+    pub accept_invalid_certs: bool,
+}
+
+/// Default rate limit against a tenant given by URL.
+pub const DEFAULT_RATE_LIMIT: f64 = 5.0;
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Profile {
+    /// Reads a profile file.
+    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ProfileError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Builds the target: resolves the token and the fixtures. `env` reads
+    /// environment variables (the process's, or a test's map).
+    pub async fn into_target(
+        self,
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Target, ProfileError> {
+        let base_url = overrides
+            .base_url
+            .clone()
+            .or(self.base_url.clone())
+            .ok_or_else(|| {
+                ProfileError::Invalid(
+                    "no tenant: give --base-url URL or base_url in the profile".into(),
+                )
+            })?;
+        let user = self.user.clone().ok_or_else(|| {
+            ProfileError::Invalid(
+                "the profile has no [user] section: the checks need a test user (guid, name)"
+                    .into(),
+            )
+        })?;
+        let content_type = match self.content_type.as_deref() {
+            None | Some("json") => ContentType::Json,
+            Some("scim+json") => ContentType::ScimJson,
+            Some(other) => {
+                return Err(ProfileError::Invalid(format!(
+                    "content_type {other:?} is not \"json\" or \"scim+json\""
+                )));
+            }
+        };
+        let limiter = RateLimiter::per_second(
+            overrides
+                .rate_limit
+                .or(self.safety.rate_limit)
+                .unwrap_or(DEFAULT_RATE_LIMIT),
+        );
+        let timeout = overrides
+            .timeout
+            .or(self.safety.timeout_secs.map(Duration::from_secs))
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let base = Client::builder(base_url.clone())
+            .content_type(content_type)
+            .request_timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .rate_limiter(limiter.clone())
+            .retries_on_429(3)
+            .danger_accept_invalid_certs(overrides.accept_invalid_certs)
+            .build()
+            .map_err(|e| ProfileError::Invalid(e.to_string()))?;
+
+        let token = self.token(&base, env).await?;
+        let client = base.with_token(Some(token.clone()));
+        let mut target = Target::new(
+            base_url.trim_end_matches('/').to_owned(),
+            client,
+            Some(token),
+            TestUser {
+                guid: user.guid,
+                name: user.name,
+            },
+            limiter,
+        );
+        target.token_roles = self.auth.roles.clone();
+        target.authenticator_token = match &self.auth.authenticator_token_env {
+            Some(var) => Some(Secret::new(required_env(
+                env,
+                var,
+                "auth.authenticator_token_env",
+            )?)),
+            None => None,
+        };
+        target.allow_lockout = overrides.allow_lockout;
+        target.max_attempts = self.safety.max_attempts;
+        target.fixtures = self.fixtures(&base_url, env)?;
+        Ok(target)
+    }
+
+    async fn token(
+        &self,
+        client: &Client,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Secret, ProfileError> {
+        let auth = &self.auth;
+        if let Some(path) = &auth.token_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ProfileError::Invalid(format!(
+                    "cannot read the token file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let token = text.trim();
+            if token.is_empty() {
+                return Err(ProfileError::Invalid(format!(
+                    "the token file {} is empty",
+                    path.display()
+                )));
+            }
+            return Ok(Secret::new(token));
+        }
+        if let Some(client_id) = &auth.client_id {
+            let var = auth
+                .client_secret_env
+                .as_deref()
+                .unwrap_or("IDCS_CLIENT_SECRET");
+            let secret = required_env(env, var, "auth.client_secret_env")?;
+            let mut credentials = ClientCredentials::new(client_id.clone(), secret);
+            if let Some(scope) = &auth.scope {
+                credentials.scope = scope.clone();
+            }
+            let issued = client.fetch_token(&credentials).await.map_err(|e| {
+                ProfileError::Invalid(format!(
+                    "cannot get a token with the client credentials of {client_id:?}: {e}"
+                ))
+            })?;
+            return Ok(issued.token);
+        }
+        let var = auth.token_env.as_deref().unwrap_or("IDCS_TOKEN");
+        Ok(Secret::new(required_env(env, var, "auth.token_env")?))
+    }
+
+    fn fixtures(
+        &self,
+        base_url: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Fixtures, ProfileError> {
+        let f = &self.fixtures;
+        let mut fixtures = Fixtures::default();
+        if let Some(var) = &f.totp_secret_env {
+            let factor = f.totp_factor_id.clone().ok_or_else(|| {
+                ProfileError::Invalid(
+                    "fixtures.totp_secret_env needs fixtures.totp_factor_id".into(),
+                )
+            })?;
+            let secret = required_env(env, var, "fixtures.totp_secret_env")?;
+            crate::totp::code(&secret, 0).map_err(|e| {
+                ProfileError::Invalid(format!(
+                    "the TOTP secret in ${var} is not usable base32: {e}"
+                ))
+            })?;
+            fixtures.totp = Some((factor, Secret::new(secret)));
+        }
+        if let Some(var) = &f.bypass_codes_env {
+            let codes = required_env(env, var, "fixtures.bypass_codes_env")?;
+            fixtures.bypass_codes = Mutex::new(
+                codes
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(Secret::new)
+                    .collect::<VecDeque<_>>(),
+            );
+        }
+        if let Some(var) = &f.security_answers_env {
+            let text = required_env(env, var, "fixtures.security_answers_env")?;
+            let answers: BTreeMap<String, String> = serde_json::from_str(&text).map_err(|e| {
+                ProfileError::Invalid(format!(
+                    "${var} must hold a JSON object of answers by question id: {e}"
+                ))
+            })?;
+            fixtures.answers = answers
+                .into_iter()
+                .map(|(k, v)| (k, Secret::new(v)))
+                .collect();
+        }
+        fixtures.otp = f.otp_command.clone().map(Source::Command);
+        fixtures.push = f.push_command.clone().map(Source::Command);
+        if let Some(mock) = &self.mock_control {
+            let var = mock.token_env.as_deref().unwrap_or("MOCK_CONTROL_TOKEN");
+            let source = Source::Mock {
+                base_url: mock
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| base_url.trim_end_matches('/').to_owned()),
+                token: Secret::new(required_env(env, var, "mock_control.token_env")?),
+            };
+            fixtures.otp.get_or_insert(source.clone());
+            fixtures.push.get_or_insert(source.clone());
+            fixtures.reset = Some(source);
+        }
+        Ok(fixtures)
+    }
+}
+
+fn required_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    key: &str,
+) -> Result<String, ProfileError> {
+    env(var).filter(|v| !v.is_empty()).ok_or_else(|| {
+        ProfileError::Invalid(format!(
+            "the environment variable {var} (named by {key}) is not set"
+        ))
+    })
+}
+
+/// Reads the process environment.
+pub fn process_env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+/// The target of an embedded mock tenant: a profile built from the mock's own fixture
+/// and handle, resolved by the same code as a profile file.
+pub async fn embedded_target(
+    handle: &crate::mock::MockHandle,
+    fixture: &crate::mock::Fixture,
+    user_guid: &str,
+    max_attempts: u32,
+) -> Result<Target, ProfileError> {
+    let user = fixture.user_by_guid(user_guid).ok_or_else(|| {
+        ProfileError::Invalid(format!("the mock's fixture has no user {user_guid}"))
+    })?;
+    let totp = user.factors.iter().find(|f| f.totp_secret.is_some());
+    let mut vars: BTreeMap<&str, String> = BTreeMap::new();
+    vars.insert("IDCS_TOKEN", handle.token.expose().to_owned());
+    vars.insert(
+        "MOCK_CONTROL_TOKEN",
+        handle.control_token.expose().to_owned(),
+    );
+    if let Some(f) = totp
+        && let Some(secret) = &f.totp_secret
+    {
+        vars.insert("IDCS_TOTP_SECRET", secret.expose().to_owned());
+    }
+    vars.insert(
+        "IDCS_BYPASS_CODES",
+        user.bypass_codes
+            .iter()
+            .map(|c| c.expose())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    let answers: BTreeMap<&str, &str> = user
+        .security_questions
+        .iter()
+        .map(|q| (q.id.as_str(), q.answer.expose()))
+        .collect();
+    vars.insert(
+        "IDCS_ANSWERS",
+        serde_json::to_string(&answers).unwrap_or_default(),
+    );
+    let profile = Profile {
+        base_url: Some(handle.base_url.clone()),
+        user: Some(UserSection {
+            guid: user.user_guid.clone(),
+            name: Some(user.user_name.clone()),
+        }),
+        auth: AuthSection {
+            roles: Some(vec!["MFA Client".into()]),
+            ..AuthSection::default()
+        },
+        fixtures: FixtureSection {
+            totp_factor_id: totp.map(|f| f.factor_id.clone()),
+            totp_secret_env: totp.map(|_| "IDCS_TOTP_SECRET".into()),
+            bypass_codes_env: Some("IDCS_BYPASS_CODES".into()),
+            security_answers_env: (!answers.is_empty()).then(|| "IDCS_ANSWERS".into()),
+            otp_command: None,
+            push_command: None,
+        },
+        mock_control: Some(MockControlSection::default()),
+        safety: SafetySection {
+            rate_limit: Some(0.0),
+            timeout_secs: Some(10),
+            attempt_budget: None,
+            max_attempts: Some(max_attempts),
+        },
+        content_type: None,
+    };
+    let env = move |var: &str| vars.get(var).cloned();
+    let mut target = profile
+        .into_target(
+            &Overrides {
+                allow_lockout: true,
+                ..Overrides::default()
+            },
+            &env,
+        )
+        .await?;
+    target.authenticator_token =
+        Some(mint_token(&target, handle, &["Authenticator Client"]).await?);
+    Ok(target)
+}
+
+async fn mint_token(
+    target: &Target,
+    handle: &crate::mock::MockHandle,
+    roles: &[&str],
+) -> Result<Secret, ProfileError> {
+    let url = format!("{}/tokens", handle.control_url());
+    let response = target
+        .client
+        .http()
+        .post(&url)
+        .bearer_auth(handle.control_token.expose())
+        .json(&serde_json::json!({ "roles": roles }))
+        .send()
+        .await
+        .map_err(|e| {
+            ProfileError::Invalid(format!("the mock's control API did not answer: {e}"))
+        })?;
+    let value: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| ProfileError::Invalid(format!("the mock's token answer is not JSON: {e}")))?;
+    value
+        .get("access_token")
+        .or_else(|| value.get("token"))
+        .and_then(|t| t.as_str())
+        .map(Secret::new)
+        .ok_or_else(|| ProfileError::Invalid("the mock's token answer has no access_token".into()))
+}
+
+/// Shared handle to a target.
+pub type SharedTarget = Arc<Target>;

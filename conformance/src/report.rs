@@ -1,0 +1,400 @@
+//! Reports: the console report for people, JSON and JUnit XML for CI, and the
+//! status-code coverage matrix (operation × documented status: observed or not).
+//!
+//! Every report is built from redacted exchanges only; none holds a token, an OTP, a
+//! bypass code, an answer or a requestState.
+
+use std::{collections::BTreeMap, fmt::Write as _};
+
+use idcs_mfa::contract::Contract;
+use serde::Serialize;
+
+use crate::{
+    check::Operation,
+    runner::{CheckReport, Outcome},
+};
+
+/// A finished run.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    /// The tenant's base URL (the embedded mock's is `embedded mock tenant`).
+    pub target: String,
+    /// Settings that make the run reproducible.
+    pub settings: Settings,
+    /// Counts.
+    pub totals: Totals,
+    /// One entry per selected check, in registry order.
+    pub checks: Vec<CheckReport>,
+    /// Operation × documented status: observed or not.
+    pub coverage: Vec<CoverageRow>,
+    /// Wall time in milliseconds.
+    pub millis: u64,
+}
+
+/// Settings of a run, for replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    /// Property cases per property.
+    pub cases: u32,
+    /// The property RNG seed.
+    pub seed: u64,
+    /// Whether inferred checks ran.
+    pub strict: bool,
+    /// Registered checks not selected (by prefix or evidence level).
+    pub not_selected: usize,
+}
+
+/// Counts of outcomes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Passed.
+    pub passed: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Skipped.
+    pub skipped: usize,
+}
+
+/// One operation's row of the coverage matrix.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageRow {
+    /// The operation.
+    pub operation: Operation,
+    /// Each documented status and whether some exchange of the run saw it.
+    pub statuses: Vec<(u16, bool)>,
+    /// Statuses seen that the contract does not document for the operation.
+    pub undocumented: Vec<u16>,
+}
+
+impl RunReport {
+    /// Builds the report of `checks`.
+    pub fn new(target: String, settings: Settings, checks: Vec<CheckReport>, millis: u64) -> Self {
+        let mut totals = Totals::default();
+        for c in &checks {
+            match c.outcome {
+                Outcome::Pass => totals.passed += 1,
+                Outcome::Fail { .. } => totals.failed += 1,
+                Outcome::Skip { .. } => totals.skipped += 1,
+            }
+        }
+        let coverage = coverage(&checks);
+        Self {
+            target,
+            settings,
+            totals,
+            checks,
+            coverage,
+            millis,
+        }
+    }
+
+    /// Whether every check that ran passed.
+    pub fn passed(&self) -> bool {
+        self.totals.failed == 0
+    }
+}
+
+fn coverage(checks: &[CheckReport]) -> Vec<CoverageRow> {
+    let mut seen: BTreeMap<Operation, Vec<u16>> = BTreeMap::new();
+    for exchange in checks.iter().flat_map(|c| &c.exchanges) {
+        if let (Some(op), Some(status)) = (
+            Operation::from_exchange_name(exchange.operation),
+            exchange.status,
+        ) {
+            seen.entry(op).or_default().push(status);
+        }
+    }
+    let contract = Contract::get();
+    Operation::ALL
+        .iter()
+        .map(|&op| {
+            let documented = contract
+                .operation(op.operation_id())
+                .map(|o| o.statuses())
+                .unwrap_or_default();
+            let observed = seen.get(&op).cloned().unwrap_or_default();
+            let mut undocumented: Vec<u16> = observed
+                .iter()
+                .copied()
+                .filter(|s| !documented.contains(s))
+                .collect();
+            undocumented.sort_unstable();
+            undocumented.dedup();
+            CoverageRow {
+                operation: op,
+                statuses: documented
+                    .iter()
+                    .map(|s| (*s, observed.contains(s)))
+                    .collect(),
+                undocumented,
+            }
+        })
+        .collect()
+}
+
+/// Colours for the console report (none when not on a terminal or when NO_COLOR is set).
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    /// Whether to emit ANSI colours.
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    /// Green.
+    pub fn pass(self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    /// Red.
+    pub fn fail(self, t: &str) -> String {
+        self.paint("31;1", t)
+    }
+    /// Yellow.
+    pub fn skip(self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    /// Dim.
+    pub fn dim(self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}
+
+/// One line for a finished check (also used for progress).
+pub fn check_line(report: &CheckReport, style: Style) -> String {
+    match &report.outcome {
+        Outcome::Pass => format!("{} {}", style.pass("PASS"), report.id),
+        Outcome::Fail { .. } => format!("{} {}", style.fail("FAIL"), report.id),
+        Outcome::Skip { reason } => format!(
+            "{} {} {}",
+            style.skip("SKIP"),
+            report.id,
+            style.dim(&format!("({reason})"))
+        ),
+    }
+}
+
+/// The console report: failures in full, the coverage matrix, and the totals.
+pub fn console(report: &RunReport, style: Style) -> String {
+    let mut out = String::new();
+    let failed: Vec<&CheckReport> = report.checks.iter().filter(|c| c.failed()).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\nFailures:");
+    }
+    for c in failed {
+        let Outcome::Fail { expected, actual } = &c.outcome else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "\n{} {}  [{}; {}]",
+            style.fail("FAIL"),
+            c.id,
+            c.evidence.as_str(),
+            c.source
+        );
+        let _ = writeln!(out, "  documented: {}", c.quote);
+        let _ = writeln!(out, "  expected:   {expected}");
+        let _ = writeln!(out, "  actual:     {actual}");
+        if let Some(last) = c.exchanges.last() {
+            let _ = writeln!(
+                out,
+                "  last exchange: {} {} -> {}",
+                last.method,
+                last.url,
+                last.status
+                    .map_or_else(|| "no answer".to_owned(), |s| s.to_string())
+            );
+            let _ = writeln!(out, "  repro: {}", last.to_curl());
+        }
+    }
+    let unknown: Vec<&String> = report
+        .checks
+        .iter()
+        .flat_map(|c| &c.unknown_fields)
+        .collect();
+    if !unknown.is_empty() {
+        let mut unknown: Vec<&String> = unknown;
+        unknown.sort();
+        unknown.dedup();
+        let _ = writeln!(out, "\nUndeclared properties (allowed, reported):");
+        for u in unknown {
+            let _ = writeln!(out, "  {u}");
+        }
+    }
+    let _ = writeln!(out, "\n{}", coverage_table(&report.coverage));
+    let t = report.totals;
+    let _ = writeln!(
+        out,
+        "target {} · seed {} · {} cases/property · {}{} · {:.2} s",
+        report.target,
+        report.settings.seed,
+        report.settings.cases,
+        if report.settings.strict {
+            "strict"
+        } else {
+            "stated+captured"
+        },
+        if report.settings.not_selected > 0 {
+            format!(" · {} not selected", report.settings.not_selected)
+        } else {
+            String::new()
+        },
+        report.millis as f64 / 1000.0
+    );
+    let summary = format!(
+        "{} passed, {} failed, {} skipped",
+        t.passed, t.failed, t.skipped
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if t.failed > 0 {
+            style.fail(&summary)
+        } else {
+            style.pass(&summary)
+        }
+    );
+    out
+}
+
+/// The coverage matrix as a text table.
+pub fn coverage_table(rows: &[CoverageRow]) -> String {
+    let mut all: Vec<u16> = rows
+        .iter()
+        .flat_map(|r| r.statuses.iter().map(|(s, _)| *s))
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut out = String::from(
+        "Status-code coverage (x observed, . documented but not observed, blank not documented):\n",
+    );
+    let width = rows
+        .iter()
+        .map(|r| r.operation.label().len())
+        .max()
+        .unwrap_or(0);
+    let _ = write!(out, "  {:width$}", "");
+    for s in &all {
+        let _ = write!(out, " {s}");
+    }
+    out.push('\n');
+    for r in rows {
+        let _ = write!(out, "  {:width$}", r.operation.label());
+        for s in &all {
+            let cell = match r.statuses.iter().find(|(st, _)| st == s) {
+                Some((_, true)) => "  x",
+                Some((_, false)) => "  .",
+                None => "   ",
+            };
+            let _ = write!(out, " {cell}");
+        }
+        if !r.undocumented.is_empty() {
+            let _ = write!(out, "  undocumented: {:?}", r.undocumented);
+        }
+        out.push('\n');
+    }
+    let documented: usize = rows.iter().map(|r| r.statuses.len()).sum();
+    let observed: usize = rows
+        .iter()
+        .map(|r| r.statuses.iter().filter(|(_, o)| *o).count())
+        .sum();
+    let _ = write!(
+        out,
+        "  {observed} of {documented} documented statuses observed"
+    );
+    out
+}
+
+/// The report as JSON.
+pub fn json(report: &RunReport) -> String {
+    serde_json::to_string_pretty(report)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise the report: {e}\"}}"))
+}
+
+/// The report as JUnit XML: one testsuite per operation, one testcase per check.
+pub fn junit(report: &RunReport) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let t = report.totals;
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"idcs-mfa-conformance\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+        report.checks.len(),
+        t.failed,
+        t.skipped,
+        report.millis as f64 / 1000.0
+    );
+    for op in Operation::ALL {
+        let cases: Vec<&CheckReport> = report.checks.iter().filter(|c| c.operation == op).collect();
+        if cases.is_empty() {
+            continue;
+        }
+        let failures = cases.iter().filter(|c| c.failed()).count();
+        let skipped = cases
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Skip { .. }))
+            .count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
+            xml(op.label()),
+            cases.len()
+        );
+        for c in cases {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
+                xml(op.operation_id()),
+                xml(c.id),
+                c.millis as f64 / 1000.0
+            );
+            match &c.outcome {
+                Outcome::Pass => out.push_str("/>\n"),
+                Outcome::Fail { expected, actual } => {
+                    let repro = c.exchanges.last().map(|e| e.to_curl()).unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure message=\"expected {}\">documented ({}): {}\nexpected: {}\nactual: {}\nrepro: {}</failure>\n    </testcase>",
+                        xml(expected),
+                        xml(c.source),
+                        xml(c.quote),
+                        xml(expected),
+                        xml(actual),
+                        xml(&repro)
+                    );
+                }
+                Outcome::Skip { reason } => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(reason)
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}

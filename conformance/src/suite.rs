@@ -1,0 +1,71 @@
+//! One run of the suite, from a target description to a report. The command line is a
+//! thin layer over [`run_suite`]; tests call it directly.
+
+use std::{sync::Arc, time::Instant};
+
+use crate::{
+    checks::{self, properties::PropConfig},
+    embedded,
+    mock::Fault,
+    profile::{Overrides, Profile, ProfileError, process_env},
+    report::{RunReport, Settings},
+    runner::{self, CheckReport, RunOptions},
+    target::Target,
+};
+
+/// Which tenant to run against.
+#[derive(Debug, Clone)]
+pub enum TargetSpec {
+    /// A mock tenant started in this process (optionally with faults, for tests).
+    Embedded {
+        /// Faults to switch on.
+        faults: Vec<Fault>,
+    },
+    /// A tenant described by a profile (and command-line overrides).
+    Profile {
+        /// The profile.
+        profile: Box<Profile>,
+        /// The overrides.
+        overrides: Overrides,
+    },
+}
+
+/// Runs the selected checks against `spec`; `progress` sees each finished check.
+pub async fn run_suite(
+    spec: TargetSpec,
+    options: &RunOptions,
+    props: PropConfig,
+    progress: impl FnMut(usize, usize, &CheckReport),
+) -> Result<RunReport, ProfileError> {
+    let started = Instant::now();
+    let (handle, mut target, label): (_, Target, String) = match spec {
+        TargetSpec::Embedded { faults } => {
+            let (handle, target) = embedded::start(faults).await?;
+            (Some(handle), target, "embedded mock tenant".to_owned())
+        }
+        TargetSpec::Profile { profile, overrides } => {
+            let target = profile.into_target(&overrides, &process_env).await?;
+            let label = target.base_url.clone();
+            (None, target, label)
+        }
+    };
+    target.props = props;
+    let all = checks::all();
+    let selected = runner::select(&all, options);
+    let reports = runner::run(Arc::new(target), &selected, options, progress).await;
+    if let Some(handle) = handle {
+        let _ = handle.shutdown().await;
+    }
+    let settings = Settings {
+        cases: props.cases,
+        seed: props.seed,
+        strict: options.strict,
+        not_selected: all.len() - selected.len(),
+    };
+    Ok(RunReport::new(
+        label,
+        settings,
+        reports,
+        started.elapsed().as_millis() as u64,
+    ))
+}

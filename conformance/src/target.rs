@@ -1,0 +1,613 @@
+//! The tenant under test, its fixtures, and the context each check runs in.
+//!
+//! A [`Target`] is a base URL, a token, the test user and whatever [`Fixtures`] the
+//! tenant can give: a TOTP secret, bypass codes, security answers, and a way to read a
+//! delivered OTP and to approve or reject a PUSH. Those last two are [`Source`]s: a
+//! command the runner calls (real tenants) or the mock tenant's control API (the
+//! embedded default, and `serve` in another process). Both go through this one module,
+//! so the embedded run exercises the same fixture path as a real one.
+//!
+//! A check that needs a fixture the target lacks is skipped with the reason; it never
+//! passes.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use idcs_mfa::{
+    Client, Exchange, Initiate, Method, RateLimiter, Recorder, Secret, UserRef, Verification, types,
+};
+use tokio::sync::OnceCell;
+
+use crate::check::{Fail, Need};
+
+/// The user the checks verify.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    /// The user's GUID.
+    pub guid: String,
+    /// The user's name (for the look-up by name).
+    pub name: Option<String>,
+}
+
+/// Where a fixture that needs the outside world comes from.
+#[derive(Clone)]
+pub enum Source {
+    /// A shell command (`sh -c`), given the request in environment variables:
+    /// `IDCS_REQUEST_ID`, `IDCS_USER_GUID`, `IDCS_FACTOR_ID`, `IDCS_METHOD`, and for a
+    /// PUSH `IDCS_PUSH_ACTION` (`approve` or `reject`). An OTP command prints the OTP.
+    Command(String),
+    /// The mock tenant's control API.
+    Mock {
+        /// Its base URL (the tenant's base URL; routes are under `/_mock/v1`).
+        base_url: String,
+        /// Its credential.
+        token: Secret,
+    },
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Command(c) => f.debug_tuple("Command").field(c).finish(),
+            Source::Mock { base_url, .. } => f
+                .debug_struct("Mock")
+                .field("base_url", base_url)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// What the tenant can give the checks. Secrets stay [`Secret`]s.
+#[derive(Debug, Default)]
+pub struct Fixtures {
+    /// A TOTP factor of the test user and its base32 secret.
+    pub totp: Option<(String, Secret)>,
+    /// Unused bypass codes, used in order, each once.
+    pub bypass_codes: Mutex<VecDeque<Secret>>,
+    /// Answers by question id.
+    pub answers: BTreeMap<String, Secret>,
+    /// Reads a delivered OTP (SMS, EMAIL, PHONE_CALL).
+    pub otp: Option<Source>,
+    /// Approves or rejects a PUSH.
+    pub push: Option<Source>,
+    /// Resets the test user's attempt count and lock (the mock only).
+    pub reset: Option<Source>,
+}
+
+/// The tenant under test.
+pub struct Target {
+    /// Its base URL.
+    pub base_url: String,
+    /// The client every documented request goes through (token, timeouts, rate limit).
+    pub client: Client,
+    /// The token, for raw requests.
+    pub token: Option<Secret>,
+    /// A token holding only the "Authenticator Client" role, when there is one.
+    pub authenticator_token: Option<Secret>,
+    /// The roles the token holds, when known.
+    pub token_roles: Option<Vec<String>>,
+    /// The test user.
+    pub user: TestUser,
+    /// Fixtures.
+    pub fixtures: Fixtures,
+    /// The rate limit shared by every request of the run.
+    pub limiter: RateLimiter,
+    /// Whether checks may drive the user into lockout.
+    pub allow_lockout: bool,
+    /// The tenant's maximum of MFA attempts, when known.
+    pub max_attempts: Option<u32>,
+    /// Property-check settings.
+    pub props: crate::checks::properties::PropConfig,
+    /// The test user's factors, fetched once.
+    factors: OnceCell<Option<types::UserFactors>>,
+}
+
+impl Target {
+    /// A target; fixtures and options are set on the returned value.
+    pub fn new(
+        base_url: String,
+        client: Client,
+        token: Option<Secret>,
+        user: TestUser,
+        limiter: RateLimiter,
+    ) -> Self {
+        Self {
+            base_url,
+            client,
+            token,
+            authenticator_token: None,
+            token_roles: None,
+            user,
+            fixtures: Fixtures::default(),
+            limiter,
+            allow_lockout: false,
+            max_attempts: None,
+            props: Default::default(),
+            factors: OnceCell::new(),
+        }
+    }
+
+    /// Why a check with these needs cannot run here, if it cannot.
+    pub fn missing(&self, needs: &[Need]) -> Option<String> {
+        needs.iter().find_map(|need| {
+            let absent = match need {
+                Need::DeliveredOtp => self.fixtures.otp.is_none(),
+                Need::TotpSecret => self.fixtures.totp.is_none(),
+                Need::BypassCode => self.fixtures.bypass_codes.lock().map(|c| c.is_empty()).unwrap_or(true),
+                Need::SecurityAnswers => self.fixtures.answers.is_empty(),
+                Need::PushControl => self.fixtures.push.is_none(),
+                Need::Lockout => !self.allow_lockout,
+                Need::TokenRoles => self.token_roles.is_none(),
+                Need::AuthenticatorToken => self.authenticator_token.is_none(),
+            };
+            absent.then(|| match need {
+                Need::DeliveredOtp => "the profile gives no way to read a delivered OTP (fixtures.otp_command)".to_owned(),
+                Need::TotpSecret => "the profile gives no TOTP secret (fixtures.totp_secret)".to_owned(),
+                Need::BypassCode => "no unused bypass code is left (fixtures.bypass_codes)".to_owned(),
+                Need::SecurityAnswers => "the profile gives no security answers (fixtures.security_answers)".to_owned(),
+                Need::PushControl => "the profile gives no way to approve a PUSH (fixtures.push_command)".to_owned(),
+                Need::Lockout => "lockout checks lock the test user; run them with --allow-lockout".to_owned(),
+                Need::TokenRoles => "the profile does not say which roles the token holds (auth.roles)".to_owned(),
+                Need::AuthenticatorToken => "no token with only the Authenticator Client role (auth.authenticator_token_env)".to_owned(),
+            })
+        })
+    }
+
+    /// The test user's factors (fetched once per run; `None` if the tenant refused).
+    pub async fn factors(&self) -> Option<&types::UserFactors> {
+        self.factors
+            .get_or_init(|| async {
+                self.client
+                    .get_user_factors(&self.user.guid)
+                    .await
+                    .ok()
+                    .map(|r| r.value)
+            })
+            .await
+            .as_ref()
+    }
+
+    /// Resets the test user's attempts and lock, where the target allows it.
+    pub async fn reset_user(&self) -> Result<(), String> {
+        match &self.fixtures.reset {
+            Some(Source::Mock { base_url, token }) => {
+                let url = format!("{base_url}/_mock/v1/users/{}/unlock", self.user.guid);
+                control_post(&self.client, &url, token).await.map(|_| ())
+            }
+            Some(Source::Command(cmd)) => run_command(cmd, &[("IDCS_USER_GUID", &self.user.guid)])
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Collects a check's exchanges.
+#[derive(Default)]
+pub struct Collect(Mutex<Vec<Exchange>>);
+
+impl Recorder for Collect {
+    fn record(&self, exchange: Exchange) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(exchange);
+    }
+}
+
+impl Collect {
+    /// Takes the exchanges recorded so far.
+    pub fn take(&self) -> Vec<Exchange> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// A response to a raw request.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// The status.
+    pub status: u16,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// The body as JSON, when it is.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The `cause[].code`s of an error body.
+    pub fn codes(&self) -> Vec<String> {
+        self.json()
+            .and_then(|v| v.get("cause").cloned())
+            .and_then(|c| c.as_array().cloned())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|c| c.get("code")?.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// One line for `actual`.
+    pub fn describe(&self) -> String {
+        let codes = self.codes();
+        if codes.is_empty() {
+            format!("{} ({} bytes)", self.status, self.body.len())
+        } else {
+            format!("{} with {}", self.status, codes.join(", "))
+        }
+    }
+}
+
+/// Which token a raw request carries.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// The run's token.
+    Token,
+    /// No `Authorization` header.
+    None,
+    /// This bearer value (a bogus token).
+    Bearer(Secret),
+}
+
+/// The context of one check: the target, and a client whose exchanges are collected.
+pub struct Ctx {
+    /// The target.
+    pub target: Arc<Target>,
+    client: Client,
+    collect: Arc<Collect>,
+}
+
+impl Ctx {
+    /// A context recording into a fresh collection.
+    pub fn new(target: Arc<Target>) -> Self {
+        let collect = Arc::new(Collect::default());
+        let client = target.client.with_recorder(collect.clone());
+        Self {
+            target,
+            client,
+            collect,
+        }
+    }
+
+    /// Takes the exchanges recorded so far.
+    pub fn take_exchanges(&self) -> Vec<Exchange> {
+        self.collect.take()
+    }
+
+    /// Records an exchange as this check's (to keep one taken with `take_exchanges`).
+    pub fn keep(&self, exchange: Exchange) {
+        self.collect.record(exchange);
+    }
+
+    /// The client (documented requests; exchanges recorded).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The client with another token, or none (exchanges recorded).
+    pub fn client_with(&self, token: Option<Secret>) -> Client {
+        self.client.with_token(token)
+    }
+
+    /// The test user by GUID.
+    pub fn user(&self) -> UserRef {
+        UserRef::Guid(self.target.user.guid.clone())
+    }
+
+    /// A factor of the test user with `method`, or a skip saying there is none.
+    pub async fn factor_with(&self, method: &Method) -> Result<String, Fail> {
+        let factors = self
+            .target
+            .factors()
+            .await
+            .ok_or_else(|| {
+                Fail::mismatch(
+                    "GET /mfa/v1/users/{userGUID}/factors of the test user to answer 200 with the documented shape",
+                    "it did not (see the users.factors checks)",
+                )
+            })?;
+        factors
+            .factors
+            .iter()
+            .find(|f| f.methods.contains(method))
+            .map(|f| f.factor_id.clone())
+            .ok_or_else(|| Fail::skip(format!("the test user has no {method} factor")))
+    }
+
+    /// Initiates `method` on a factor of the test user that has it; a failure is a
+    /// mismatch (initiating is documented to answer 200).
+    pub async fn initiate(&self, method: Method) -> Result<Verification, Fail> {
+        let factor = self.factor_with(&method).await?;
+        let what = Initiate::factor(self.user(), factor, method);
+        self.initiate_with(&what).await
+    }
+
+    /// Initiates a factor whose initiation sends nothing (TOTP, PUSH, BYPASSCODE,
+    /// SECURITY_QUESTIONS, in that order), so checks that only need a live request do
+    /// not spend the user's MFA attempts (every SMS/EMAIL sent counts, seed 001).
+    pub async fn initiate_quiet(&self) -> Result<Verification, Fail> {
+        for method in [
+            Method::Totp,
+            Method::Push,
+            Method::Bypasscode,
+            Method::SecurityQuestions,
+        ] {
+            if self.factor_with(&method).await.is_ok() {
+                return self.initiate(method).await;
+            }
+        }
+        Err(Fail::skip(
+            "the test user has no factor whose initiation sends nothing (TOTP, PUSH, BYPASSCODE, SECURITY_QUESTIONS)",
+        ))
+    }
+
+    /// Initiates `what`; a failure is a mismatch.
+    pub async fn initiate_with(&self, what: &Initiate) -> Result<Verification, Fail> {
+        self.client.initiate(what).await.map_err(|e| {
+            Fail::mismatch(
+                "the initiate step to answer 200",
+                crate::check::describe_error(&e),
+            )
+        })
+    }
+
+    /// Reads the OTP delivered for `v`.
+    pub async fn delivered_otp(&self, v: &Verification) -> Result<Secret, Fail> {
+        let source = self
+            .target
+            .fixtures
+            .otp
+            .as_ref()
+            .ok_or_else(|| Fail::skip("no OTP source"))?;
+        match source {
+            Source::Mock { base_url, token } => {
+                let url = format!("{base_url}/_mock/v1/outbox?requestId={}", v.request_id());
+                let body = control_get(&self.client, &url, token)
+                    .await
+                    .map_err(Fail::skip)?;
+                let entries = body.as_array().cloned().unwrap_or_default();
+                entries
+                    .iter()
+                    .rev()
+                    .find_map(|e| e.get("otp")?.as_str().map(Secret::new))
+                    .ok_or_else(|| {
+                        Fail::mismatch(
+                            "an OTP to have been sent for this request",
+                            "the outbox holds none",
+                        )
+                    })
+            }
+            Source::Command(cmd) => {
+                let out = run_command(cmd, &request_env(v, None))
+                    .await
+                    .map_err(Fail::skip)?;
+                Ok(Secret::new(out.trim()))
+            }
+        }
+    }
+
+    /// Approves (`true`) or rejects (`false`) the PUSH of `v` on the user's behalf.
+    pub async fn act_on_push(&self, v: &Verification, approve: bool) -> Result<(), Fail> {
+        let action = if approve { "approve" } else { "reject" };
+        let source = self
+            .target
+            .fixtures
+            .push
+            .as_ref()
+            .ok_or_else(|| Fail::skip("no PUSH control"))?;
+        match source {
+            Source::Mock { base_url, token } => {
+                let url = format!("{base_url}/_mock/v1/push/{}/{action}", v.request_id());
+                control_post(&self.client, &url, token)
+                    .await
+                    .map(|_| ())
+                    .map_err(Fail::skip)
+            }
+            Source::Command(cmd) => run_command(cmd, &request_env(v, Some(action)))
+                .await
+                .map(|_| ())
+                .map_err(Fail::skip),
+        }
+    }
+
+    /// The TOTP code of the fixture's factor now.
+    pub fn totp_now(&self) -> Result<(String, Secret), Fail> {
+        let (factor, secret) = self
+            .target
+            .fixtures
+            .totp
+            .clone()
+            .ok_or_else(|| Fail::skip("no TOTP secret"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let code = crate::totp::code(secret.expose(), now)
+            .map_err(|e| Fail::skip(format!("the TOTP secret is not usable: {e}")))?;
+        Ok((factor, Secret::new(code)))
+    }
+
+    /// Takes an unused bypass code.
+    pub fn take_bypass_code(&self) -> Result<Secret, Fail> {
+        self.target
+            .fixtures
+            .bypass_codes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
+            .ok_or_else(|| Fail::skip("no unused bypass code is left"))
+    }
+
+    /// Sends a raw request (for what the client cannot express) and records it.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Auth,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<RawResponse, Fail> {
+        self.target.limiter.acquire().await;
+        let url = format!("{}{path}", self.target.base_url);
+        let mut request = self.client.http().request(method.clone(), &url);
+        let token = match &auth {
+            Auth::Token => self.target.token.clone(),
+            Auth::None => None,
+            Auth::Bearer(t) => Some(t.clone()),
+        };
+        if let Some(token) = &token {
+            request = request.bearer_auth(token.expose());
+        }
+        if let Some(ct) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        let body_bytes = Bytes::from(body.unwrap_or_default());
+        if !body_bytes.is_empty() {
+            request = request.body(body_bytes.clone());
+        }
+        let mut exchange = Exchange {
+            operation: operation_name(&method, path),
+            method: method.to_string(),
+            url: url.clone(),
+            authorized: token.is_some(),
+            request_headers: content_type
+                .map(|ct| vec![("content-type".to_owned(), ct.to_owned())])
+                .unwrap_or_default(),
+            request_body: body_bytes,
+            status: None,
+            response_headers: Vec::new(),
+            response_body: Bytes::new(),
+            error: None,
+        };
+        let result = async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, headers, body))
+        }
+        .await;
+        match result {
+            Ok((status, headers, body)) => {
+                exchange.status = Some(status);
+                exchange.response_headers = headers;
+                exchange.response_body = body.clone();
+                self.collect.record(exchange);
+                Ok(RawResponse { status, body })
+            }
+            Err(e) => {
+                let message = format!("no answer: {e}");
+                exchange.error = Some(message.clone());
+                self.collect.record(exchange);
+                Err(Fail::mismatch("an HTTP answer", message))
+            }
+        }
+    }
+}
+
+/// The library's name for the operation a raw request exercises, for validation.
+fn operation_name(method: &reqwest::Method, path: &str) -> &'static str {
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["mfa", "v1", "users", _, "factors"]) => "get_user_factors",
+        ("GET", ["mfa", "v1", "users"]) => "lookup_user_factors",
+        ("POST", ["mfa", "v1", "requests"]) => "initiate_verification",
+        ("GET", ["mfa", "v1", "requests", _]) => "get_verification_status",
+        ("PATCH", ["mfa", "v1", "requests", _]) => "complete_verification",
+        _ => "raw",
+    }
+}
+
+fn request_env<'a>(v: &'a Verification, action: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
+    let mut env = vec![
+        ("IDCS_REQUEST_ID", v.request_id()),
+        ("IDCS_USER_GUID", v.user_guid()),
+        ("IDCS_FACTOR_ID", v.factor_id()),
+        ("IDCS_METHOD", v.method().as_str()),
+    ];
+    if let Some(action) = action {
+        env.push(("IDCS_PUSH_ACTION", action));
+    }
+    env
+}
+
+/// Runs a fixture command with a 30 s limit; returns its standard output.
+async fn run_command(cmd: &str, env: &[(&str, &str)]) -> Result<String, String> {
+    let mut command = tokio::process::Command::new("sh");
+    command.arg("-c").arg(cmd).kill_on_drop(true);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .map_err(|_| format!("the fixture command `{cmd}` did not finish within 30 s"))?
+        .map_err(|e| format!("cannot run the fixture command `{cmd}`: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "the fixture command `{cmd}` failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    String::from_utf8(output.stdout)
+        .map_err(|_| format!("the fixture command `{cmd}` printed invalid UTF-8"))
+}
+
+async fn control_get(
+    client: &Client,
+    url: &str,
+    token: &Secret,
+) -> Result<serde_json::Value, String> {
+    let response = client
+        .http()
+        .get(url)
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .map_err(|e| format!("the mock's control API did not answer: {e}"))?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!(
+            "the mock's control API answered {status} to GET {url}"
+        ));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| format!("the mock's control API answered non-JSON: {e}"))
+}
+
+async fn control_post(client: &Client, url: &str, token: &Secret) -> Result<Bytes, String> {
+    let response = client
+        .http()
+        .post(url)
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .map_err(|e| format!("the mock's control API did not answer: {e}"))?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!(
+            "the mock's control API answered {status} to POST {url}"
+        ));
+    }
+    Ok(body)
+}
