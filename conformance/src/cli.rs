@@ -22,11 +22,16 @@ pub const EXIT_USAGE: u8 = 2;
 #[command(name = "idcs-mfa-conformance", version)]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the conformance suite (the default): against --base-url with a profile, or,
+    /// with no target, against a mock tenant started in this process.
+    Run(crate::cli_run::RunArgs),
+    /// List the checks: ids, evidence levels and sources. Sends no request.
+    List(crate::cli_run::ListArgs),
     /// Run the mock tenant: the five /mfa/v1 operations, the token endpoint and the
     /// control API, until Ctrl-C.
     Serve(Serve),
@@ -75,7 +80,10 @@ fn parse_fault(name: &str) -> Result<Fault, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        None => crate::cli_run::run(crate::cli_run::RunArgs::defaults()),
+        Some(Command::Run(args)) => crate::cli_run::run(args),
+        Some(Command::List(args)) => crate::cli_run::list(args),
+        Some(Command::Serve(args)) => serve(args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `idcs-mfa-conformance`: see `cli.rs`.
 mod cli;
+mod cli_run;
 
 fn main() -> std::process::ExitCode {
     cli::main()

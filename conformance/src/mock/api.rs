@@ -133,7 +133,16 @@ async fn lookup_user_factors(
             ));
         }
         let user_id = param("userId").filter(|v| !v.is_empty()).ok_or_else(|| {
-            ApiError::bad_request(AuthCode::MissingParameter, "userId is required.")
+            // Fault `lookup_missing_user_id_404`.
+            if faults.has(Fault::LookupMissingUserId404) {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    AuthCode::UserNotFound,
+                    "User not found.",
+                )
+            } else {
+                ApiError::bad_request(AuthCode::MissingParameter, "userId is required.")
+            }
         })?;
         let kind = match param("userIdType") {
             None => types::UserIdType::UserName,
@@ -166,7 +175,15 @@ async fn initiate(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response
     };
     let parsed = body::read_object(&headers, raw, shared.max_body_bytes)
         .await
-        .and_then(body::initiate);
+        .and_then(body::initiate)
+        // Fault `malformed_initiate_500`.
+        .map_err(|e| {
+            if e.status == StatusCode::BAD_REQUEST && faults.has(Fault::MalformedInitiate500) {
+                crate::mock::reply::internal_error()
+            } else {
+                e
+            }
+        });
     let result = parsed.and_then(|request| {
         shared
             .lock()
@@ -207,6 +224,19 @@ async fn complete(
     let Ok(Path(id)) = id else {
         return path_not_found().render(faults);
     };
+    // Fault `scim_json_refused`.
+    let scim = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/scim+json")
+        });
+    if scim && faults.has(Fault::ScimJsonRefused) {
+        return ApiError::bad_request(AuthCode::InvalidRequest, "Unsupported Content-Type.")
+            .render(faults);
+    }
     let parsed = body::read_object(&headers, raw, shared.max_body_bytes)
         .await
         .and_then(body::complete);

@@ -9,13 +9,12 @@
 //! Each fault is consulted in one place: the handler step that owns the behaviour
 //! (for body-level faults, the response post-processing of `mock::api`).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! faults {
     ($( $(#[doc = $doc:literal])* $variant:ident = $name:literal, )+) => {
         /// One named deviation from the contract. See the [module docs](self).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Fault {
             $( $(#[doc = $doc])* $variant, )+
         }
@@ -72,11 +71,39 @@ faults! {
     UndocumentedStatus = "undocumented_status",
     /// A rejected PUSH poll is answered 200 (status failed) instead of 401.
     RejectedPush200 = "rejected_push_200",
+    /// A user look-up without `userId` is answered 404 instead of 400.
+    LookupMissingUserId404 = "lookup_missing_user_id_404",
+    /// An initiate naming no factor uses the first factor, not the preferred one.
+    InitiateIgnoresPreferred = "initiate_ignores_preferred",
+    /// BYPASSCODE and SECURITY_QUESTIONS initiate answers carry a displayName.
+    DisplayNameEverywhere = "display_name_everywhere",
+    /// An unparseable initiate body is answered 500 instead of 400.
+    MalformedInitiate500 = "malformed_initiate_500",
+    /// Approving a PUSH on the phone has no effect: the poll stays pending.
+    ApprovalIgnored = "approval_ignored",
+    /// The OTP delivered by SMS, EMAIL or PHONE_CALL is refused as invalid.
+    SentOtpRejected = "sent_otp_rejected",
+    /// A PATCH body sent as application/scim+json (as the seed curl examples do) is 400.
+    ScimJsonRefused = "scim_json_refused",
 }
 
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// On the wire a fault is its name (a string).
+impl Serialize for Fault {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Fault {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -434,6 +434,11 @@ impl State {
             ));
         }
         let (factor, method) = match (&body.factor_id, &body.method) {
+            // Fault `initiate_ignores_preferred`: the first factor instead.
+            (None, None) if self.faults.has(Fault::InitiateIgnoresPreferred) => {
+                let first = &user.factors[0];
+                (Some(first), first.methods[0].clone())
+            }
             (None, None) => match (&user.preferred_factor_id, &user.preferred_method) {
                 (Some(id), Some(m)) => (user.factor(id), m.clone()),
                 _ => {
@@ -484,6 +489,12 @@ impl State {
         let mut questions = Vec::new();
         let mut otp = None;
         let display_name = match method {
+            // Fault `display_name_everywhere`.
+            Method::Bypasscode | Method::SecurityQuestions
+                if self.faults.has(Fault::DisplayNameEverywhere) =>
+            {
+                Some(factor.factor_id.clone())
+            }
             Method::Bypasscode | Method::SecurityQuestions => None,
             _ => factor.display_name.clone(),
         };
@@ -725,10 +736,14 @@ impl State {
                         .map_or(0, |d| d.as_secs());
                     secret.is_some_and(|s| totp_matches(s.expose(), code.expose(), unix))
                 }
-                _ => request
-                    .otp
-                    .as_ref()
-                    .is_some_and(|sent| sent.ct_eq(code.expose())),
+                // Fault `sent_otp_rejected`: the delivered code never matches.
+                _ => {
+                    !faults.has(Fault::SentOtpRejected)
+                        && request
+                            .otp
+                            .as_ref()
+                            .is_some_and(|sent| sent.ct_eq(code.expose()))
+                }
             },
             Action::BypassCode(code) => match user {
                 Some(user) => {
@@ -827,6 +842,9 @@ impl State {
             )));
         }
         let guid = request.user_guid.clone();
+        if approve && faults.has(Fault::ApprovalIgnored) {
+            return Ok(());
+        }
         if approve {
             request.outcome = Outcome::Succeeded;
             Self::succeed(&mut self.users, &guid);

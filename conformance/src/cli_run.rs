@@ -1,0 +1,317 @@
+//! `run` (the default) and `list`.
+//!
+//! Exit codes of `run`: 0 every check that ran passed; 1 a check failed; 2 usage,
+//! profile or connection error.
+
+use std::{
+    io::{IsTerminal, Write},
+    path::PathBuf,
+    process::ExitCode,
+    time::Duration,
+};
+
+use clap::{Args, Parser, ValueEnum};
+use idcs_mfa_conformance::{
+    check::Evidence,
+    checks::{self, properties::PropConfig},
+    profile::{Overrides, Profile, UserSection},
+    report::{self, Style},
+    runner::{self, RunOptions},
+    suite::{TargetSpec, run_suite},
+};
+
+/// Exit code: every check that ran passed.
+pub const EXIT_PASSED: u8 = 0;
+/// Exit code: at least one check failed.
+pub const EXIT_CHECK_FAILED: u8 = 1;
+/// Exit code: usage, profile or connection error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Output format of the report on standard output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable report (colour on a terminal unless NO_COLOR is set).
+    Console,
+    /// The whole report as JSON.
+    Json,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The tenant's base URL. Without it (and without a profile's base_url) the suite
+    /// runs against a mock tenant started in this process.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Profile file (TOML): test user, token source, fixtures, safety settings.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+
+    /// The test user's GUID (instead of the profile's [user] guid).
+    #[arg(long, value_name = "GUID")]
+    pub user_guid: Option<String>,
+
+    /// The test user's name (instead of the profile's [user] name).
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
+
+    /// Run only checks whose id starts with PREFIX (repeatable), e.g. requests.get/
+    #[arg(value_name = "PREFIX")]
+    pub select: Vec<String>,
+
+    /// Also run checks whose evidence is only "inferred" (decided where the documents
+    /// are silent).
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Report format on standard output.
+    #[arg(long, value_enum, default_value = "console")]
+    pub format: Option<Format>,
+
+    /// Also write a JUnit XML report to FILE (for CI).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Property cases per property check.
+    #[arg(long, value_name = "N", default_value_t = checks::properties::DEFAULT_CASES)]
+    pub cases: u32,
+
+    /// Seed of the property checks (printed in every report, to replay a failure).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Requests per second against a tenant given by URL (0: no limit). Default 5, or
+    /// the profile's safety.rate_limit.
+    #[arg(long, value_name = "RPS")]
+    pub rate_limit: Option<f64>,
+
+    /// Per-request timeout in seconds. Default 15, or the profile's safety.timeout_secs.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    /// The whole run's deadline in seconds; checks not finished by then fail.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub deadline: u64,
+
+    /// Stop after N failed checks (the rest are reported as skipped).
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
+
+    /// Failed verification attempts the run may spend on the test user, so that it
+    /// never locks them. Default 2, or the profile's safety.attempt_budget.
+    #[arg(long, value_name = "N")]
+    pub attempt_budget: Option<u32>,
+
+    /// Run the checks that drive the test user into lockout (they lock a real user).
+    #[arg(long)]
+    pub allow_lockout: bool,
+
+    /// Checks run at once (each request still waits for the rate limit).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+
+    /// Accept any TLS certificate. DANGEROUS: anyone on the path can read the token.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Print nothing while running (the report still prints).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    /// The options of a bare `run`, with every default as `--help` shows it.
+    pub fn defaults() -> RunArgs {
+        #[derive(Parser)]
+        struct Bare {
+            #[command(flatten)]
+            args: RunArgs,
+        }
+        Bare::parse_from(["idcs-mfa-conformance"]).args
+    }
+}
+
+/// Options of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List only checks whose id starts with PREFIX (repeatable).
+    #[arg(value_name = "PREFIX")]
+    pub select: Vec<String>,
+
+    /// Print the quoted sentence of each check too.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+fn style() -> Style {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Style {
+        color: std::io::stdout().is_terminal() && !no_color,
+    }
+}
+
+/// `list`: ids, evidence levels and sources; sends no request.
+pub fn list(args: ListArgs) -> ExitCode {
+    let style = style();
+    let all = checks::all();
+    let mut out = std::io::stdout().lock();
+    let mut shown = 0;
+    for c in all.iter().filter(|c| {
+        args.select.is_empty() || args.select.iter().any(|p| c.id.starts_with(p.as_str()))
+    }) {
+        shown += 1;
+        let level = match c.evidence {
+            Evidence::Stated => style.pass("stated  "),
+            Evidence::Captured => style.pass("captured"),
+            Evidence::Inferred => style.skip("inferred"),
+        };
+        let _ = writeln!(out, "{:<58} {level} {}", c.id, c.source);
+        if args.verbose {
+            let _ = writeln!(out, "    {}  ({})", c.quote, c.operation.label());
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{shown} checks ({} inferred run only with --strict)",
+        all.iter()
+            .filter(|c| c.evidence == Evidence::Inferred)
+            .count()
+    );
+    ExitCode::from(EXIT_PASSED)
+}
+
+/// `run`.
+pub fn run(args: RunArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    runtime.block_on(run_async(args))
+}
+
+async fn run_async(args: RunArgs) -> ExitCode {
+    let profile = match &args.profile {
+        Some(path) => match Profile::load(path) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        None => None,
+    };
+    if args.insecure {
+        eprintln!(
+            "WARNING: --insecure accepts any TLS certificate; the token can be read by anyone on the path."
+        );
+    }
+    let remote = args.base_url.is_some() || profile.as_ref().is_some_and(|p| p.base_url.is_some());
+    let spec = if remote {
+        let mut profile = profile.unwrap_or_default();
+        if let Some(guid) = &args.user_guid {
+            profile.user = Some(UserSection {
+                guid: guid.clone(),
+                name: args.user_name.clone().or(profile.user.and_then(|u| u.name)),
+            });
+        }
+        TargetSpec::Profile {
+            profile: Box::new(profile),
+            overrides: Overrides {
+                base_url: args.base_url.clone(),
+                rate_limit: args.rate_limit,
+                timeout: args.timeout.map(Duration::from_secs),
+                allow_lockout: args.allow_lockout,
+                accept_invalid_certs: args.insecure,
+            },
+        }
+    } else {
+        if args.profile.is_some() {
+            eprintln!("error: the profile gives no base_url; add one or pass --base-url URL");
+            return ExitCode::from(EXIT_USAGE);
+        }
+        TargetSpec::Embedded { faults: Vec::new() }
+    };
+    let options = RunOptions {
+        select: args.select.clone(),
+        strict: args.strict,
+        max_failures: args.max_failures,
+        deadline: Duration::from_secs(args.deadline),
+        attempt_budget: args.attempt_budget.unwrap_or(2),
+        jobs: args.jobs.max(1),
+    };
+    let props = PropConfig {
+        cases: args.cases,
+        seed: args.seed.unwrap_or_else(random_seed),
+    };
+    let all = checks::all();
+    if runner::select(&all, &options).is_empty() {
+        eprintln!(
+            "error: no check matches {:?}; `list` shows the ids",
+            args.select
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let style = style();
+    let format = args.format.unwrap_or(Format::Console);
+    let show_progress = !args.quiet && format == Format::Console;
+    let mut err = std::io::stderr();
+    if show_progress {
+        let _ = writeln!(
+            err,
+            "seed {} · {} cases per property",
+            props.seed, props.cases
+        );
+    }
+    let result = run_suite(spec, &options, props, |done, total, check| {
+        if show_progress {
+            let _ = writeln!(
+                err,
+                "[{:>3}/{total}] {}",
+                done + 1,
+                report::check_line(check, style)
+            );
+        }
+    })
+    .await;
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Some(path) = &args.junit
+        && let Err(e) = std::fs::write(path, report::junit(&report))
+    {
+        eprintln!(
+            "error: cannot write the JUnit report to {}: {e}",
+            path.display()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let text = match format {
+        Format::Console => report::console(&report, style),
+        Format::Json => report::json(&report),
+    };
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    ExitCode::from(if report.passed() {
+        EXIT_PASSED
+    } else {
+        EXIT_CHECK_FAILED
+    })
+}
+
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0x1dc5_0f1a;
+    }
+    u64::from_le_bytes(bytes)
+}
