@@ -190,7 +190,9 @@ mod tests {
     fn faults_parse_by_name_and_unknown_names_are_refused() {
         let cli = Cli::try_parse_from(["x", "serve", "--fault", "no_auth", "--fault", "html_404"])
             .unwrap();
-        let Command::Serve(s) = cli.command;
+        let Some(Command::Serve(s)) = cli.command else {
+            panic!("expected the serve subcommand");
+        };
         assert_eq!(s.faults, vec![Fault::NoAuth, Fault::Html404]);
         let err = Cli::try_parse_from(["x", "serve", "--fault", "nope"]).unwrap_err();
         assert!(err.to_string().contains("no_auth"), "{err}");
