@@ -576,28 +576,25 @@ async fn control_get(
     url: &str,
     token: &Secret,
 ) -> Result<serde_json::Value, String> {
-    let response = client
-        .http()
-        .get(url)
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .map_err(|e| format!("the mock's control API did not answer: {e}"))?;
-    let status = response.status();
-    let body = response.bytes().await.map_err(|e| e.to_string())?;
-    if !status.is_success() {
-        return Err(format!(
-            "the mock's control API answered {status} to GET {url}"
-        ));
-    }
+    let body = control(client, reqwest::Method::GET, url, token).await?;
     serde_json::from_slice(&body)
         .map_err(|e| format!("the mock's control API answered non-JSON: {e}"))
 }
 
 async fn control_post(client: &Client, url: &str, token: &Secret) -> Result<Bytes, String> {
+    control(client, reqwest::Method::POST, url, token).await
+}
+
+/// One request to the mock's control API; a non-2xx answer is an error.
+async fn control(
+    client: &Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &Secret,
+) -> Result<Bytes, String> {
     let response = client
         .http()
-        .post(url)
+        .request(method.clone(), url)
         .bearer_auth(token.expose())
         .send()
         .await
@@ -606,7 +603,7 @@ async fn control_post(client: &Client, url: &str, token: &Secret) -> Result<Byte
     let body = response.bytes().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
         return Err(format!(
-            "the mock's control API answered {status} to POST {url}"
+            "the mock's control API answered {status} to {method} {url}"
         ));
     }
     Ok(body)
