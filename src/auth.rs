@@ -82,11 +82,8 @@ impl Client {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = response.bytes().await.map_err(|e| Error::Transport {
-            status: Some(status),
-            message: describe_reqwest(&e),
-            source: Some(e),
-        })?;
+        // Under the client's size limit, like every answer of the operations.
+        let bytes = self.read_body(response).await?;
         let raw = crate::error::RawBody {
             bytes: bytes.clone(),
             content_type,

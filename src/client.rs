@@ -235,6 +235,29 @@ impl Client {
         self.config.request_timeout
     }
 
+    /// The response size limit in force.
+    pub fn max_response_bytes(&self) -> usize {
+        self.config.max_response_bytes
+    }
+
+    /// Reads the body of a response to a request sent through [`Client::http`] under
+    /// this client's size limit: a longer body is [`Error::BodyTooLarge`] (a declared
+    /// length is refused before a byte is read), a failure while reading is
+    /// [`Error::Transport`] with the status.
+    pub async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, Error> {
+        let status = response.status();
+        let limit = self.config.max_response_bytes;
+        match crate::transport::read_capped(&mut response, limit).await {
+            Ok(Some(body)) => Ok(body),
+            Ok(None) => Err(Error::BodyTooLarge { status, limit }),
+            Err(e) => Err(Error::Transport {
+                status: Some(status),
+                message: crate::error::describe_reqwest(&e),
+                source: Some(e),
+            }),
+        }
+    }
+
     /// A client like this one with another bearer token (or none), sharing connections.
     pub fn with_token(&self, token: Option<Secret>) -> Client {
         self.with_config(|c| c.token = token)

@@ -155,6 +155,10 @@ fn shell_quote(s: &str) -> String {
     s.replace('\'', r"'\''")
 }
 
+/// Redacts a body. A JSON body has the values of [`SECRET_KEYS`] replaced. A body that
+/// does not parse (cut short, a form, nested past serde_json's depth limit) cannot be
+/// redacted value by value: when it names a secret key anywhere it is replaced whole
+/// (redaction fails closed); otherwise it is kept for diagnosis.
 fn redact_body(body: &Bytes) -> Bytes {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(mut value) => {
@@ -164,8 +168,20 @@ fn redact_body(body: &Bytes) -> Bytes {
                 body.clone()
             }
         }
+        Err(_) if names_a_secret(body) => Bytes::from(format!(
+            "{REDACTED} ({} bytes that are not JSON and name a secret key)",
+            body.len()
+        )),
         Err(_) => body.clone(),
     }
+}
+
+/// Whether `body` holds the name of one of [`SECRET_KEYS`], in any ASCII case.
+fn names_a_secret(body: &[u8]) -> bool {
+    SECRET_KEYS.iter().any(|key| {
+        body.windows(key.len())
+            .any(|w| w.eq_ignore_ascii_case(key.as_bytes()))
+    })
 }
 
 /// Replaces, in place, the value of every [`SECRET_KEYS`] member at any depth with

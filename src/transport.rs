@@ -271,26 +271,9 @@ async fn read_limited(
         observed.headers = headers.clone();
     }
 
-    // A declared length over the limit is refused before a byte of it is read.
-    let declared_too_large = response
-        .content_length()
-        .is_some_and(|len| len > limit as u64);
-    let mut body = Vec::new();
-    let mut too_large = declared_too_large;
-    if !declared_too_large {
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > limit {
-                too_large = true;
-                break;
-            }
-            body.extend_from_slice(&chunk);
-        }
-    }
-    let body = if too_large {
-        Bytes::new()
-    } else {
-        Bytes::from(body)
-    };
+    let read = read_capped(&mut response, limit).await?;
+    let too_large = read.is_none();
+    let body = read.unwrap_or_default();
     {
         let mut observed = lock(&transport.observed);
         observed.body = body.clone();
@@ -302,4 +285,27 @@ async fn read_limited(
     *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
     Ok(reqwest::Response::from(rebuilt))
+}
+
+/// Reads `response`'s body, at most `limit` bytes; `None` when it is longer. A declared
+/// length over the limit is refused before a byte of it is read; an undeclared one is
+/// read until it passes the limit, and what was read is dropped.
+pub(crate) async fn read_capped(
+    response: &mut reqwest::Response,
+    limit: usize,
+) -> reqwest::Result<Option<Bytes>> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(Bytes::from(body)))
 }

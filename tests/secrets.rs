@@ -152,3 +152,129 @@ async fn exchanges_errors_and_values() {
         assert!(!headers.contains(TOKEN), "{headers}");
     }
 }
+
+fn exchange_with(request_body: &[u8], response_body: &[u8]) -> Exchange {
+    Exchange {
+        operation: "complete_verification",
+        method: "PATCH".into(),
+        url: "https://tenant.example/mfa/v1/requests/r".into(),
+        authorized: true,
+        request_headers: vec![("content-type".into(), "application/json".into())],
+        request_body: bytes::Bytes::copy_from_slice(request_body),
+        status: Some(400),
+        response_headers: Vec::new(),
+        response_body: bytes::Bytes::copy_from_slice(response_body),
+        error: None,
+    }
+}
+
+fn assert_exchange_clean(what: &str, exchange: &Exchange) {
+    let redacted = exchange.redacted();
+    assert_clean(
+        what,
+        &format!(
+            "{exchange:?} {} {} {}",
+            exchange.to_curl(),
+            String::from_utf8_lossy(&redacted.request_body),
+            String::from_utf8_lossy(&redacted.response_body)
+        ),
+    );
+}
+
+// Test case: a body that holds a secret but is not JSON (a truncated payload, a form,
+// a hostile tenant's echo that breaks off) is redacted whole: redaction fails closed,
+// in `Debug`, in `redacted()` and in the curl repro. A non-JSON body without a secret
+// key is kept as it is, for diagnosis.
+#[test]
+fn secrets_in_bodies_that_are_not_json_are_redacted_whole() {
+    let truncated = format!(r#"{{"otpCode": "{OTP}", "requestState": "{STATE}", "bypassCode": "#);
+    let form = format!("grant_type=client_credentials&client_secret={BYPASS}");
+    let nested_too_deep = format!(
+        "{}{{\"answer\": \"{ANSWER}\"}}{}",
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    for body in [truncated.as_str(), form.as_str(), nested_too_deep.as_str()] {
+        let echo = format!("<html>{body}</html>");
+        assert_exchange_clean(body, &exchange_with(body.as_bytes(), echo.as_bytes()));
+    }
+    let plain = exchange_with(b"not json at all", b"<h1>Bad Request</h1>");
+    assert_eq!(&plain.redacted().request_body[..], b"not json at all");
+    assert_eq!(&plain.redacted().response_body[..], b"<h1>Bad Request</h1>");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    // Test case: a canary under any secret key, at any depth of any JSON shape, in the
+    // request or the response body, never shows in `Debug`, `redacted()` or the curl
+    // repro; and whether the body is then cut short anywhere does not matter.
+    #[test]
+    fn redaction_holds_for_any_shape(
+        value in json_with_canary(),
+        in_request in proptest::bool::ANY,
+        cut in proptest::option::of(0usize..400),
+    ) {
+        let mut text = value.to_string();
+        if let Some(cut) = cut {
+            text.truncate(cut.min(text.len()));
+        }
+        let exchange = if in_request {
+            exchange_with(text.as_bytes(), b"")
+        } else {
+            exchange_with(b"", text.as_bytes())
+        };
+        let shown = format!(
+            "{exchange:?} {} {}",
+            exchange.to_curl(),
+            String::from_utf8_lossy(&exchange.redacted().response_body)
+        );
+        proptest::prop_assert!(!shown.contains(TOKEN), "{}", shown);
+    }
+}
+
+/// JSON values with [`TOKEN`] under a secret key somewhere.
+fn json_with_canary() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<i32>().prop_map(serde_json::Value::from),
+        "[a-z ]{0,8}".prop_map(serde_json::Value::from),
+    ];
+    let tree = leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map("[a-zA-Z]{1,8}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let key = proptest::sample::select(idcs_mfa::SECRET_KEYS.to_vec());
+    (tree, key, proptest::collection::vec(0usize..4, 0..4)).prop_map(|(mut tree, key, path)| {
+        plant(&mut tree, &path, key);
+        tree
+    })
+}
+
+/// Walks down `path` as far as `value` goes and puts [`TOKEN`] under `key` there.
+fn plant(value: &mut serde_json::Value, path: &[usize], key: &str) {
+    use serde_json::Value;
+    match (value, path.split_first()) {
+        (Value::Array(items), Some((step, rest))) if !items.is_empty() => {
+            let n = items.len();
+            plant(&mut items[step % n], rest, key);
+        }
+        (Value::Object(map), Some((step, rest))) if !map.is_empty() => {
+            let n = map.len();
+            plant(map.values_mut().nth(step % n).unwrap(), rest, key);
+        }
+        (Value::Object(map), _) => {
+            map.insert(key.to_owned(), Value::from(TOKEN));
+        }
+        (Value::Array(items), _) => items.push(serde_json::json!({ key: TOKEN })),
+        (other, _) => *other = serde_json::json!({ key: TOKEN }),
+    }
+}
