@@ -488,7 +488,7 @@ impl Ctx {
             error: None,
         };
         let result = async {
-            let response = request.send().await?;
+            let response = request.send().await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
             let headers: Vec<(String, String)> = response
                 .headers()
@@ -500,8 +500,13 @@ impl Ctx {
                     )
                 })
                 .collect();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
+            // Under the client's size limit: a hostile tenant's 20 MB is not read.
+            let body = self
+                .client
+                .read_body(response)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>((status, headers, body))
         }
         .await;
         match result {
@@ -600,7 +605,10 @@ async fn control(
         .await
         .map_err(|e| format!("the mock's control API did not answer: {e}"))?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    let body = client
+        .read_body(response)
+        .await
+        .map_err(|e| e.to_string())?;
     if !status.is_success() {
         return Err(format!(
             "the mock's control API answered {status} to {method} {url}"

@@ -48,7 +48,61 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .nest(super::CONTROL_PREFIX, super::control::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            read_ahead,
+        ))
         .with_state(shared)
+}
+
+/// Bodies up to this size are read whole before any handler runs (the largest any
+/// route accepts: the control API's).
+const READ_AHEAD_BYTES: usize = super::CONTROL_MAX_BODY_BYTES;
+/// Past that, up to this much more is read and dropped before the 413.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads every request body before the handler runs.
+///
+/// Many answers come before a handler would read the body: 401 for a bad token, 404,
+/// 405, 413 for a declared length over the limit. hyper then closes the connection with
+/// the body unread in the socket, the kernel answers the client's next segment with a
+/// reset, and a client still writing its body sees a broken pipe instead of the answer
+/// (found by `tests/mock_fuzz.rs`). Reading the body first (and past the limit, reading
+/// and dropping it) lets every answer arrive; the handlers' own limits still apply.
+async fn read_ahead(
+    State(shared): Shr,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::body::HttpBody;
+    let (parts, mut body) = request.into_parts();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let Ok(Ok(data)) = frame.map(|f| f.into_data()) else {
+            // A broken upload (or trailers): nothing sensible can be answered to it.
+            break;
+        };
+        seen += data.len();
+        if seen <= READ_AHEAD_BYTES {
+            kept.extend_from_slice(&data);
+        } else if seen > READ_AHEAD_BYTES + DRAIN_BYTES {
+            break;
+        }
+    }
+    if seen > READ_AHEAD_BYTES {
+        let faults = shared.lock().faults;
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            AuthCode::InvalidRequest,
+            format!("The request body is larger than {READ_AHEAD_BYTES} bytes."),
+        )
+        .render(faults);
+    }
+    next.run(axum::extract::Request::from_parts(parts, Body::from(kept)))
+        .await
 }
 
 fn authorization(headers: &HeaderMap) -> Option<&str> {

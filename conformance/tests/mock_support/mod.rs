@@ -44,8 +44,15 @@ pub fn client(m: &MockHandle) -> Client {
         .expect("client")
 }
 
+/// A raw HTTP client, one per thread: building one (TLS roots included) takes far longer
+/// than a request to the mock, which skews timing-sensitive tests. Per thread, not per
+/// process, because pooled connections belong to the runtime that opened them, and each
+/// test has its own runtime.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::new()
+    thread_local! {
+        static HTTP: reqwest::Client = reqwest::Client::new();
+    }
+    HTTP.with(Clone::clone)
 }
 
 pub async fn initiate(m: &MockHandle, user: &str, factor: &str, method: Method) -> Verification {
