@@ -43,7 +43,11 @@
 //! assert_eq!(report.unknown_fields, ["/extra"]);
 //! ```
 
-use std::{collections::BTreeSet, fmt, sync::OnceLock};
+use std::{
+    collections::{BTreeSet, HashMap},
+    fmt,
+    sync::OnceLock,
+};
 
 use serde_json::{Map, Value};
 
@@ -82,6 +86,11 @@ pub struct Contract {
     operations: Vec<Operation>,
     examples: Vec<Example>,
     unsupported: Vec<Violation>,
+    /// Every schema object reachable from the operations and the components, by JSON
+    /// pointer, resolved once: validating looks schemas up here instead of walking the
+    /// document for each keyword (`Value::pointer` unescapes and allocates per token;
+    /// it was most of a validation's time).
+    schemas: HashMap<String, Map<String, Value>>,
 }
 
 /// One operation of the contract.
@@ -325,9 +334,15 @@ impl Contract {
             operations: Vec::new(),
             examples: Vec::new(),
             unsupported: Vec::new(),
+            schemas: HashMap::new(),
         };
         contract.read_operations()?;
         contract.unsupported = contract.scan_keywords();
+        contract.schemas = contract
+            .reachable_schemas()
+            .into_iter()
+            .map(|(pointer, schema)| (pointer, schema.clone()))
+            .collect();
         Ok(contract)
     }
 
@@ -557,6 +572,19 @@ impl Contract {
     /// Lists the unsupported keywords of every schema reachable from the operations and
     /// the components.
     fn scan_keywords(&self) -> Vec<Violation> {
+        let mut out: Vec<Violation> = self
+            .reachable_schemas()
+            .into_iter()
+            .flat_map(|(pointer, schema)| unsupported_in(schema, &pointer))
+            .collect();
+        out.sort_by_key(|a| a.kind.to_string());
+        out
+    }
+
+    /// Every schema object reachable from the operations and the components (through
+    /// `properties`, `items`, `additionalProperties`, `allOf` and `$ref`), with its JSON
+    /// pointer.
+    fn reachable_schemas(&self) -> Vec<(String, &Map<String, Value>)> {
         let mut roots: Vec<String> = Vec::new();
         for op in &self.operations {
             roots.extend(op.request_schema.iter().map(|s| s.pointer.clone()));
@@ -586,7 +614,6 @@ impl Contract {
             let Some(schema) = self.document.pointer(&pointer).and_then(Value::as_object) else {
                 continue;
             };
-            out.extend(unsupported_in(schema, &pointer));
             if let Some(props) = schema.get("properties").and_then(Value::as_object) {
                 roots.extend(
                     props
@@ -609,9 +636,17 @@ impl Contract {
             if let Some(Ok(target)) = schema.get("$ref").and_then(Value::as_str).map(ref_pointer) {
                 roots.push(target);
             }
+            out.push((pointer, schema));
         }
-        out.sort_by_key(|a| a.kind.to_string());
         out
+    }
+
+    /// The schema object at `pointer`: from the index, else from the document.
+    fn schema_object(&self, pointer: &str) -> Option<&Map<String, Value>> {
+        match self.schemas.get(pointer) {
+            Some(schema) => Some(schema),
+            None => self.document.pointer(pointer).and_then(Value::as_object),
+        }
     }
 
     /// Checks `value` against the schema at `pointer`. `own_fields`: whether this call
@@ -625,7 +660,7 @@ impl Contract {
         out: &mut Validation,
         own_fields: bool,
     ) {
-        let Some(schema) = self.document.pointer(pointer).and_then(Value::as_object) else {
+        let Some(schema) = self.schema_object(pointer) else {
             out.errors
                 .push(invalid(path, pointer, "there is no schema object there"));
             return;
@@ -806,7 +841,7 @@ impl Contract {
         additional: &mut Additional,
         depth: usize,
     ) {
-        let Some(schema) = self.document.pointer(pointer).and_then(Value::as_object) else {
+        let Some(schema) = self.schema_object(pointer) else {
             return;
         };
         if depth > 16 {
