@@ -74,6 +74,22 @@ const CHECKED: &[&str] = &[
     "additionalProperties",
     "minimum",
     "nullable",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+];
+
+/// The size keywords: which JSON type each applies to, and whether it is a lower bound.
+const SIZE_BOUNDS: &[(&str, &str, bool)] = &[
+    ("minLength", "string", true),
+    ("maxLength", "string", false),
+    ("minItems", "array", true),
+    ("maxItems", "array", false),
+    ("minProperties", "object", true),
+    ("maxProperties", "object", false),
 ];
 
 /// Keywords of a schema object that carry no constraint.
@@ -239,6 +255,16 @@ pub enum ViolationKind {
         /// The minimum.
         minimum: Value,
     },
+    /// A string, array or object whose size breaks `minLength`, `maxLength`,
+    /// `minItems`, `maxItems`, `minProperties` or `maxProperties`.
+    Size {
+        /// The keyword.
+        keyword: &'static str,
+        /// Its bound.
+        bound: u64,
+        /// The value's size (characters, items or properties).
+        found: u64,
+    },
     /// A property the schema refuses with `additionalProperties: false`.
     UndeclaredProperty(String),
     /// The schema uses a keyword this validator does not implement; nothing under it
@@ -286,6 +312,11 @@ impl fmt::Display for ViolationKind {
             ViolationKind::BelowMinimum { value, minimum } => {
                 write!(f, "{value} is below the minimum {minimum}")
             }
+            ViolationKind::Size {
+                keyword,
+                bound,
+                found,
+            } => write!(f, "size {found} breaks {keyword}: {bound}"),
             ViolationKind::UndeclaredProperty(name) => write!(
                 f,
                 "property {name:?} is not allowed (additionalProperties: false)"
@@ -741,6 +772,36 @@ impl Contract {
             }
         }
 
+        for &(keyword, applies_to, lower) in SIZE_BOUNDS {
+            let Some(bound) = schema.get(keyword) else {
+                continue;
+            };
+            let Some(bound) = bound.as_u64() else {
+                out.errors.push(invalid(
+                    path,
+                    pointer,
+                    format!("{keyword} is not a non-negative integer"),
+                ));
+                continue;
+            };
+            let found = match (applies_to, value) {
+                ("string", Value::String(s)) => s.chars().count(),
+                ("array", Value::Array(items)) => items.len(),
+                ("object", Value::Object(map)) => map.len(),
+                _ => continue,
+            } as u64;
+            if (lower && found < bound) || (!lower && found > bound) {
+                out.errors.push(Violation {
+                    path: path.clone(),
+                    kind: ViolationKind::Size {
+                        keyword,
+                        bound,
+                        found,
+                    },
+                });
+            }
+        }
+
         if let Some(branches) = schema.get("allOf") {
             match branches.as_array() {
                 Some(branches) => {
@@ -1098,9 +1159,9 @@ mod tests {
         // requestState is `allOf: [$ref Secret]`: a string is fine, a number is not,
         // and it is declared (not unknown) although it sits under allOf.
         let s = schema("CompleteFactorVerification");
-        let ok = validate(&s, &json!({"requestState": "abc"}));
+        let ok = validate(&s, &json!({"requestState": "abc", "resendOtp": true}));
         assert!(ok.is_valid() && ok.unknown_fields.is_empty(), "{ok:#?}");
-        let bad = validate(&s, &json!({"requestState": 5}));
+        let bad = validate(&s, &json!({"requestState": 5, "resendOtp": true}));
         assert_eq!(
             kinds(&bad),
             ["/requestState: expected string, found integer"]
@@ -1123,6 +1184,51 @@ mod tests {
                 "(root): required property \"b\" is missing"
             ]
         );
+    }
+
+    #[test]
+    fn size_bounds_of_strings_arrays_and_objects() {
+        let c = synthetic(json!({
+            "S": {"type": "string", "minLength": 1, "maxLength": 3},
+            "A": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"type": "integer"}},
+            "O": {"type": "object", "minProperties": 2, "maxProperties": 2},
+            "Bad": {"type": "string", "minLength": -1}
+        }));
+        let s = c.schema("S").unwrap();
+        assert!(
+            c.validate(&s, &json!("é€x")).is_valid(),
+            "characters, not bytes"
+        );
+        assert_eq!(
+            kinds(&c.validate(&s, &json!(""))),
+            ["(root): size 0 breaks minLength: 1"]
+        );
+        assert_eq!(
+            kinds(&c.validate(&s, &json!("abcd"))),
+            ["(root): size 4 breaks maxLength: 3"]
+        );
+        let a = c.schema("A").unwrap();
+        assert!(c.validate(&a, &json!([1, 2])).is_valid());
+        assert_eq!(
+            kinds(&c.validate(&a, &json!([]))),
+            ["(root): size 0 breaks minItems: 1"]
+        );
+        assert_eq!(
+            kinds(&c.validate(&a, &json!([1, 2, 3]))),
+            ["(root): size 3 breaks maxItems: 2"]
+        );
+        let o = c.schema("O").unwrap();
+        assert!(c.validate(&o, &json!({"a": 1, "b": 2})).is_valid());
+        assert_eq!(
+            kinds(&c.validate(&o, &json!({"a": 1}))),
+            ["(root): size 1 breaks minProperties: 2"]
+        );
+        assert_eq!(
+            kinds(&c.validate(&o, &json!({"a": 1, "b": 2, "c": 3}))),
+            ["(root): size 3 breaks maxProperties: 2"]
+        );
+        let bad = c.schema("Bad").unwrap();
+        assert!(!c.validate(&bad, &json!("x")).is_valid());
     }
 
     #[test]

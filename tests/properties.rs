@@ -18,30 +18,61 @@ fn secret() -> impl Strategy<Value = idcs_mfa::Secret> {
     any::<String>().prop_map(idcs_mfa::Secret::new)
 }
 
-prop_compose! {
-    fn complete_body()(
-        otp_code in proptest::option::of(secret()),
-        bypass_code in proptest::option::of(secret()),
-        request_state in secret(),
-        resend_otp in proptest::option::of(any::<bool>()),
-        answers in proptest::collection::vec((any::<String>(), secret()), 0..3),
-    ) -> types::CompleteFactorVerification {
-        types::CompleteFactorVerification {
-            otp_code,
-            bypass_code,
-            request_state,
-            resend_otp,
-            security_questions: answers
-                .into_iter()
-                .map(|(id, answer)| types::SecQuesVerification { id, answer })
-                .collect(),
+/// One action of a PATCH: the contract allows exactly one beside the requestState.
+#[derive(Debug, Clone)]
+enum Action {
+    Otp(idcs_mfa::Secret),
+    Bypass(idcs_mfa::Secret),
+    Resend,
+    Answers(Vec<(String, idcs_mfa::Secret)>),
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        secret().prop_map(Action::Otp),
+        secret().prop_map(Action::Bypass),
+        Just(Action::Resend),
+        proptest::collection::vec((any::<String>(), secret()), 1..3).prop_map(Action::Answers),
+    ]
+}
+
+fn complete_with(
+    request_state: idcs_mfa::Secret,
+    actions: &[Action],
+) -> types::CompleteFactorVerification {
+    let mut body = types::CompleteFactorVerification {
+        otp_code: None,
+        bypass_code: None,
+        request_state,
+        resend_otp: None,
+        security_questions: Vec::new(),
+    };
+    for action in actions {
+        match action.clone() {
+            Action::Otp(s) => body.otp_code = Some(s),
+            Action::Bypass(s) => body.bypass_code = Some(s),
+            Action::Resend => body.resend_otp = Some(true),
+            Action::Answers(answers) => {
+                body.security_questions = answers
+                    .into_iter()
+                    .map(|(id, answer)| types::SecQuesVerification { id, answer })
+                    .collect()
+            }
         }
+    }
+    body
+}
+
+prop_compose! {
+    fn complete_body()(request_state in secret(), action in action())
+        -> types::CompleteFactorVerification {
+        complete_with(request_state, &[action])
     }
 }
 
 prop_compose! {
     fn initiate_body()(
-        user_id in any::<String>(),
+        user_id in any::<String>().prop_filter("UserId has minLength 1", |s| !s.is_empty()),
         by_guid in any::<bool>(),
         factor_id in proptest::option::of(any::<String>()),
         method in proptest::option::of(method()),
@@ -84,6 +115,22 @@ proptest! {
     #[test]
     fn complete_factor_verification_round_trips(body in complete_body()) {
         prop_assert_eq!(round_trip("completeVerification", &body)?, body);
+    }
+
+    // Test case: the contract refuses a PATCH with two different actions, or none
+    // ("exactly one of", written as minProperties/maxProperties).
+    #[test]
+    fn complete_bodies_with_two_actions_or_none_do_not_conform(
+        state in secret(),
+        a in action(),
+        b in action(),
+    ) {
+        let schema = Contract::get().request_schema("completeVerification").unwrap();
+        let none = serde_json::to_value(complete_with(state.clone(), &[])).unwrap();
+        prop_assert!(!idcs_mfa::contract::validate(&schema, &none).is_valid());
+        prop_assume!(std::mem::discriminant(&a) != std::mem::discriminant(&b));
+        let two = serde_json::to_value(complete_with(state, &[a, b])).unwrap();
+        prop_assert!(!idcs_mfa::contract::validate(&schema, &two).is_valid(), "{two}");
     }
 
     // Test case: initiate bodies with arbitrary strings round-trip and conform.

@@ -45,7 +45,8 @@ pub struct Serve {
     listen: SocketAddr,
 
     /// JSON fixture of users, factors and apps (format: see the README); default: the
-    /// users of the seed examples.
+    /// users of the seed examples plus the suite's own user
+    /// (c0f0c0f0c0f04c0f8c0fc0f0c0f0c0f0, conformance@example.com, every method).
     #[arg(long, value_name = "FILE")]
     fixture: Option<PathBuf>,
 
@@ -96,7 +97,7 @@ fn serve(args: Serve) -> ExitCode {
                 return ExitCode::from(EXIT_USAGE);
             }
         },
-        None => Fixture::default(),
+        None => idcs_mfa_conformance::embedded::fixture(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -129,28 +130,34 @@ fn serve(args: Serve) -> ExitCode {
             .unwrap_or_else(mock::random_token);
         let base_url = format!("http://{addr}");
         // This is a local test server: printing its own test credentials is the point.
-        println!("IDCS mock tenant listening on {base_url}");
-        println!();
-        println!("  base URL       {base_url}");
-        println!(
-            "  bearer token   {}   (role \"MFA Client\", never expires)",
-            token.expose()
+        let mut banner = format!(
+            "IDCS mock tenant listening on {base_url}\n\n  \
+             base URL       {base_url}\n  \
+             bearer token   {}   (role \"MFA Client\", never expires)\n  \
+             token endpoint {base_url}/oauth2/v1/token   (client conformance-client / {})\n  \
+             control API    {base_url}{}\n  \
+             control token  {}\n",
+            token.expose(),
+            mock::fixture::DEFAULT_CLIENT_SECRET,
+            mock::CONTROL_PREFIX,
+            control_token.expose(),
         );
-        println!(
-            "  token endpoint {base_url}/oauth2/v1/token   (client conformance-client / {})",
-            mock::fixture::DEFAULT_CLIENT_SECRET
-        );
-        println!("  control API    {base_url}{}", mock::CONTROL_PREFIX);
-        println!("  control token  {}", control_token.expose());
         if !args.faults.is_empty() {
             let names: Vec<_> = args.faults.iter().map(|f| f.name()).collect();
-            println!("  faults on      {}", names.join(", "));
+            banner.push_str(&format!("  faults on      {}\n", names.join(", ")));
         }
-        println!();
-        println!("Point the conformance runner at it:");
-        println!("  cargo run -p idcs-mfa-conformance -- run --base-url {base_url} --profile FILE");
-        println!();
-        println!("These are test credentials of this local process only. Ctrl-C stops it.");
+        banner.push_str(&format!(
+            "\nPoint the conformance runner at it:\n  \
+             cargo run -p idcs-mfa-conformance -- run --base-url {base_url} --profile FILE\n\n\
+             These are test credentials of this local process only. Ctrl-C stops it.\n"
+        ));
+        // Whoever reads standard output may stop reading (`serve | head`): the server
+        // keeps serving, it does not panic on a closed pipe.
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+        }
         let config = MockConfig {
             fixture,
             push_expiry: Duration::from_secs(args.push_expiry),
@@ -165,7 +172,7 @@ fn serve(args: Serve) -> ExitCode {
         };
         match mock::serve(listener, config, shutdown).await {
             Ok(()) => {
-                println!("stopped");
+                eprintln!("stopped");
                 ExitCode::from(EXIT_OK)
             }
             Err(e) => {

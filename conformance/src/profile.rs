@@ -28,7 +28,7 @@
 //! token_env = "MOCK_CONTROL_TOKEN"
 //!
 //! [safety]
-//! rate_limit = 5.0                       # requests per second
+//! rate_limit = 5.0                       # requests per second (0: no limit)
 //! timeout_secs = 15                      # per request
 //! attempt_budget = 2                     # failed verifications the run may spend
 //! # max_attempts = 5                     # the tenant's lockout threshold, for lockout checks
@@ -276,6 +276,9 @@ impl Profile {
         target.allow_lockout = overrides.allow_lockout;
         target.max_attempts = self.safety.max_attempts;
         target.fixtures = self.fixtures(&base_url, env)?;
+        if let Some(Source::Mock { base_url, token }) = target.fixtures.reset.clone() {
+            from_mock_control(&mut target, &base_url, &token).await?;
+        }
         Ok(target)
     }
 
@@ -402,8 +405,138 @@ pub fn process_env(var: &str) -> Option<String> {
     std::env::var(var).ok()
 }
 
-/// The target of an embedded mock tenant: a profile built from the mock's own fixture
-/// and handle, resolved by the same code as a profile file.
+/// With `[mock_control]`, what the profile leaves out comes from the mock itself:
+/// the test user's TOTP secret, bypass codes and security answers (from
+/// `GET /_mock/v1/fixture`), its lockout threshold (`GET /_mock/v1/users/{guid}`), and a
+/// token with only the "Authenticator Client" role (`POST /_mock/v1/tokens`). Lockout
+/// checks are allowed: the mock unlocks the user after them.
+async fn from_mock_control(
+    target: &mut Target,
+    mock_url: &str,
+    token: &Secret,
+) -> Result<(), ProfileError> {
+    let control = format!(
+        "{}{}",
+        mock_url.trim_end_matches('/'),
+        crate::mock::CONTROL_PREFIX
+    );
+    let fixture: crate::mock::Fixture = serde_json::from_value(
+        mock_json(
+            target,
+            reqwest::Method::GET,
+            &format!("{control}/fixture"),
+            token,
+            None,
+        )
+        .await?,
+    )
+    .map_err(|e| ProfileError::Invalid(format!("the mock's fixture does not parse: {e}")))?;
+    let guid = target.user.guid.clone();
+    let user = fixture.user_by_guid(&guid).ok_or_else(|| {
+        ProfileError::Invalid(format!(
+            "the mock tenant has no user {guid}; name one of its users in [user] guid"
+        ))
+    })?;
+    let fixtures = &mut target.fixtures;
+    if fixtures.totp.is_none() {
+        fixtures.totp = user
+            .factors
+            .iter()
+            .find_map(|f| Some((f.factor_id.clone(), f.totp_secret.clone()?)));
+    }
+    if let Ok(mut codes) = fixtures.bypass_codes.lock()
+        && codes.is_empty()
+    {
+        codes.extend(user.bypass_codes.iter().cloned());
+    }
+    if fixtures.answers.is_empty() {
+        fixtures.answers = user
+            .security_questions
+            .iter()
+            .map(|q| (q.id.clone(), q.answer.clone()))
+            .collect();
+    }
+    if target.max_attempts.is_none() {
+        let status = mock_json(
+            target,
+            reqwest::Method::GET,
+            &format!("{control}/users/{guid}"),
+            token,
+            None,
+        )
+        .await?;
+        target.max_attempts = status
+            .get("maxAttempts")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok());
+    }
+    if target.authenticator_token.is_none() {
+        let body = serde_json::json!({ "roles": ["Authenticator Client"] });
+        let minted = mock_json(
+            target,
+            reqwest::Method::POST,
+            &format!("{control}/tokens"),
+            token,
+            Some(body),
+        )
+        .await?;
+        target.authenticator_token = Some(
+            minted
+                .get("access_token")
+                .and_then(serde_json::Value::as_str)
+                .map(Secret::new)
+                .ok_or_else(|| {
+                    ProfileError::Invalid("the mock's token answer has no access_token".into())
+                })?,
+        );
+    }
+    target.allow_lockout = true;
+    Ok(())
+}
+
+/// One JSON request to the mock's control API; anything but a 2xx JSON answer is an error.
+async fn mock_json(
+    target: &Target,
+    method: reqwest::Method,
+    url: &str,
+    token: &Secret,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, ProfileError> {
+    let mut request = target
+        .client
+        .http()
+        .request(method.clone(), url)
+        .bearer_auth(token.expose());
+    if let Some(body) = &body {
+        request = request.json(body);
+    }
+    let fail = |what: String| {
+        ProfileError::Invalid(format!("the mock's control API ({method} {url}): {what}"))
+    };
+    let response = request
+        .send()
+        .await
+        .map_err(|e| fail(format!("no answer: {e}")))?;
+    let status = response.status();
+    let bytes = target
+        .client
+        .read_body(response)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !status.is_success() {
+        let hint = if status == reqwest::StatusCode::UNAUTHORIZED {
+            " (is the control token the one `serve` printed?)"
+        } else {
+            ""
+        };
+        return Err(fail(format!("answered {status}{hint}")));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| fail(format!("answered non-JSON: {e}")))
+}
+
+/// The target of an embedded mock tenant: a profile built from the mock's handle,
+/// resolved by the same code as a profile file (its `[mock_control]` gives the
+/// fixtures).
 pub async fn embedded_target(
     handle: &crate::mock::MockHandle,
     fixture: &crate::mock::Fixture,
@@ -413,35 +546,13 @@ pub async fn embedded_target(
     let user = fixture.user_by_guid(user_guid).ok_or_else(|| {
         ProfileError::Invalid(format!("the mock's fixture has no user {user_guid}"))
     })?;
-    let totp = user.factors.iter().find(|f| f.totp_secret.is_some());
-    let mut vars: BTreeMap<&str, String> = BTreeMap::new();
-    vars.insert("IDCS_TOKEN", handle.token.expose().to_owned());
-    vars.insert(
-        "MOCK_CONTROL_TOKEN",
-        handle.control_token.expose().to_owned(),
-    );
-    if let Some(f) = totp
-        && let Some(secret) = &f.totp_secret
-    {
-        vars.insert("IDCS_TOTP_SECRET", secret.expose().to_owned());
-    }
-    vars.insert(
-        "IDCS_BYPASS_CODES",
-        user.bypass_codes
-            .iter()
-            .map(|c| c.expose())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    let answers: BTreeMap<&str, &str> = user
-        .security_questions
-        .iter()
-        .map(|q| (q.id.as_str(), q.answer.expose()))
-        .collect();
-    vars.insert(
-        "IDCS_ANSWERS",
-        serde_json::to_string(&answers).unwrap_or_default(),
-    );
+    let vars: BTreeMap<&str, String> = BTreeMap::from([
+        ("IDCS_TOKEN", handle.token.expose().to_owned()),
+        (
+            "MOCK_CONTROL_TOKEN",
+            handle.control_token.expose().to_owned(),
+        ),
+    ]);
     let profile = Profile {
         base_url: Some(handle.base_url.clone()),
         user: Some(UserSection {
@@ -452,14 +563,7 @@ pub async fn embedded_target(
             roles: Some(vec!["MFA Client".into()]),
             ..AuthSection::default()
         },
-        fixtures: FixtureSection {
-            totp_factor_id: totp.map(|f| f.factor_id.clone()),
-            totp_secret_env: totp.map(|_| "IDCS_TOTP_SECRET".into()),
-            bypass_codes_env: Some("IDCS_BYPASS_CODES".into()),
-            security_answers_env: (!answers.is_empty()).then(|| "IDCS_ANSWERS".into()),
-            otp_command: None,
-            push_command: None,
-        },
+        fixtures: FixtureSection::default(),
         mock_control: Some(MockControlSection::default()),
         safety: SafetySection {
             rate_limit: Some(0.0),
@@ -470,7 +574,7 @@ pub async fn embedded_target(
         content_type: None,
     };
     let env = move |var: &str| vars.get(var).cloned();
-    let mut target = profile
+    profile
         .into_target(
             &Overrides {
                 allow_lockout: true,
@@ -478,39 +582,7 @@ pub async fn embedded_target(
             },
             &env,
         )
-        .await?;
-    target.authenticator_token =
-        Some(mint_token(&target, handle, &["Authenticator Client"]).await?);
-    Ok(target)
-}
-
-async fn mint_token(
-    target: &Target,
-    handle: &crate::mock::MockHandle,
-    roles: &[&str],
-) -> Result<Secret, ProfileError> {
-    let url = format!("{}/tokens", handle.control_url());
-    let response = target
-        .client
-        .http()
-        .post(&url)
-        .bearer_auth(handle.control_token.expose())
-        .json(&serde_json::json!({ "roles": roles }))
-        .send()
         .await
-        .map_err(|e| {
-            ProfileError::Invalid(format!("the mock's control API did not answer: {e}"))
-        })?;
-    let value: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| ProfileError::Invalid(format!("the mock's token answer is not JSON: {e}")))?;
-    value
-        .get("access_token")
-        .or_else(|| value.get("token"))
-        .and_then(|t| t.as_str())
-        .map(Secret::new)
-        .ok_or_else(|| ProfileError::Invalid("the mock's token answer has no access_token".into()))
 }
 
 /// Shared handle to a target.

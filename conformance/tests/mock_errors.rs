@@ -238,6 +238,18 @@ async fn initiate_refuses_bad_bodies_with_400() {
             "AUTH-1001",
         ),
         (json_ct, r#"{"userId": "x"}"#.to_string(), "AUTH-1001"),
+        // The contract's UserId has minLength 1.
+        (
+            json_ct,
+            r#"{"userId": "", "userIdType": "USER_GUID"}"#.to_string(),
+            "AUTH-1001",
+        ),
+        // No attribute is nullable: an explicit null is not "absent" (schemathesis found it).
+        (
+            json_ct,
+            format!(r#"{{"userId": "{TOM}", "userIdType": "USER_GUID", "ipAddress": null}}"#),
+            "AUTH-1111",
+        ),
         (
             json_ct,
             r#"{"userId": 5, "userIdType": "USER_GUID"}"#.to_string(),
@@ -414,6 +426,7 @@ async fn patch_refuses_invalid_payloads_with_400() {
         (json_ct, json!({"requestState": 7, "otpCode": "1"}).to_string(), "AUTH-1111"),
         (json_ct, json!({"requestState": state, "resendOtp": "yes"}).to_string(), "AUTH-1111"),
         (json_ct, json!({"requestState": state, "otpCode": "1", "extra": true}).to_string(), "AUTH-1111"),
+        (json_ct, json!({"requestState": state, "otpCode": "1", "bypassCode": null}).to_string(), "AUTH-1111"),
         (json_ct, json!({"requestState": state, "securityQuestions": [{"id": "FirstCar", "answer": "x", "hint": "y"}]}).to_string(), "AUTH-1111"),
         (json_ct, json!({"requestState": state, "securityQuestions": ["FirstCar"]}).to_string(), "AUTH-1111"),
         (json_ct, json!({"requestState": state, "securityQuestions": {"id": "x"}}).to_string(), "AUTH-1111"),

@@ -8,7 +8,7 @@
 //! | body larger than the limit (default 64 KiB) | 413 | AUTH-1111 |
 //! | empty body | 400 | AUTH-1033 |
 //! | not JSON | 400 | AUTH-1121 |
-//! | JSON but not an object, an unknown field, a value of the wrong type | 400 | AUTH-1111 |
+//! | JSON but not an object, an unknown field, a value of the wrong type (`null` included) | 400 | AUTH-1111 |
 //! | a required field missing | 400 | AUTH-1001 |
 //!
 //! Which fields exist and which are required is not restated here: it is read off the
@@ -180,6 +180,11 @@ fn check_fields(map: &Map<String, Value>, fields: &Fields, what: &str) -> Result
             format!("{what}: the required attribute {missing} is missing."),
         ));
     }
+    // The contract declares no attribute `nullable`: an explicit null is a wrong type,
+    // not an absent attribute.
+    if let Some((name, _)) = map.iter().find(|(_, v)| v.is_null()) {
+        return Err(invalid(format!("{what}: {name} must not be null.")));
+    }
     Ok(())
 }
 
@@ -198,7 +203,15 @@ pub(crate) fn initiate(
     map: Map<String, Value>,
 ) -> Result<types::InitiateVerificationRequest, ApiError> {
     check_fields(&map, &INITIATE_FIELDS, "InitiateVerificationRequest")?;
-    typed(map)
+    let body: types::InitiateVerificationRequest = typed(map)?;
+    // The contract's `UserId` has `minLength: 1`.
+    if body.user_id.is_empty() {
+        return Err(ApiError::bad_request(
+            AuthCode::MissingParameter,
+            "InitiateVerificationRequest: userId must not be empty.",
+        ));
+    }
+    Ok(body)
 }
 
 /// The body of `PATCH /mfa/v1/requests/{requestId}`: what to do, and the requestState.
