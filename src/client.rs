@@ -317,6 +317,19 @@ impl Client {
         let result = op(generated).await;
         let observed = transport.take_observation();
         match result {
+            // The contract documents JSON: a success labelled otherwise (an HTML page
+            // from a proxy that happens to parse, say) is not taken at its word.
+            Ok(value) if !is_json(value.headers()) => Err(Error::InvalidBody {
+                status: value.status(),
+                reason: format!(
+                    "the Content-Type is {}, not the application/json the contract documents",
+                    value
+                        .headers()
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .map_or("missing".to_owned(), |v| format!("{v:?}"))
+                ),
+                raw: crate::error::RawBody::from_observation(&observed),
+            }),
             Ok(value) => Ok(Response {
                 status: value.status(),
                 headers: value.headers().clone(),
@@ -392,4 +405,24 @@ impl Client {
         self.call(|c| async move { c.complete_verification(&id, body).await })
             .await
     }
+}
+
+/// Whether a response is labelled `application/json` or `…/…+json`.
+fn is_json(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|essence| {
+            essence == "application/json"
+                || essence
+                    .split_once('/')
+                    .is_some_and(|(_, sub)| sub.ends_with("+json"))
+        })
 }

@@ -104,7 +104,7 @@ impl fmt::Debug for RawBody {
 }
 
 impl RawBody {
-    fn from_observation(observed: &Observation) -> Self {
+    pub(crate) fn from_observation(observed: &Observation) -> Self {
         Self {
             bytes: observed.body.clone(),
             content_type: content_type(&observed.headers),
