@@ -3,7 +3,8 @@
 //! For every documented response example of the contract: `Contract::validate` of the
 //! parsed value (the validator alone), and `validate_exchange` of an exchange holding
 //! the example's bytes (what the runner does for every response: find the operation and
-//! status, parse the body, validate). Also the one-time cost of reading the contract.
+//! status, check the media type, parse the body, look for repeated keys, validate).
+//! Also the one-time cost of reading the contract.
 //!
 //! ```text
 //! cargo bench -p idcs-mfa-conformance --bench validation
@@ -73,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             request_headers: Vec::new(),
             request_body: Bytes::new(),
             status: Some(status),
-            response_headers: Vec::new(),
+            response_headers: vec![("content-type".into(), "application/json".into())],
             response_body: bytes.clone(),
             error: None,
         };
