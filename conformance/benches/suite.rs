@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let s = Summary::of(&walls);
         println!(
-            "default run as a process (`idcs-mfa-conformance run`, bench profile): {:.3} s median of {runs} ({}); target < 2 s: {}",
+            "default run as a process (`idcs-mfa-conformance run`, this build's profile): {:.3} s median of {runs} ({}); target < 2 s: {}",
             s.median,
             s.noise(),
             if s.median < 2.0 { "met" } else { "MISSED" }

@@ -84,7 +84,16 @@ pub fn fmt_duration(d: Duration) -> String {
 /// Whether the binary was started by `cargo bench` (`--bench`) or by `cargo test
 /// --benches` (no `--bench`): in the latter case each benchmark runs a smoke pass only.
 pub fn quick() -> bool {
-    !std::env::args().any(|a| a == "--bench")
+    let quick = !std::env::args().any(|a| a == "--bench");
+    if quick {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            println!(
+                "smoke pass (not `cargo bench`): tiny runs of this build, figures mean nothing"
+            )
+        });
+    }
+    quick
 }
 
 /// Whether a measurement named `name` is selected: every one, unless the command line
