@@ -52,7 +52,8 @@ const MAX_SHRINK_STEPS: u32 = 128;
 
 /// Cases sent at once. Against a rate-limited tenant this only changes how requests
 /// queue for the limiter; against the embedded mock it overlaps the client's work with
-/// the server's (on 2 cores, about 1.9 times the cases per second).
+/// the server's (README, Performance: with the regexes parsed once, 1,200 → 1,950 cases
+/// per second in a debug build on 2 cores; 8 at once was slower).
 pub const IN_FLIGHT: usize = 4;
 
 /// The property checks.
