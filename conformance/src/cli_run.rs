@@ -107,9 +107,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub allow_lockout: bool,
 
-    /// Checks run at once (each request still waits for the rate limit).
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub jobs: usize,
+    /// Checks run at once (each request still waits for the rate limit; checks that
+    /// spend attempts run alone). Default: 4 against the embedded mock tenant, 1 against
+    /// a tenant.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 
     /// Accept any TLS certificate. DANGEROUS: anyone on the path can read the token.
     #[arg(long)]
@@ -244,7 +246,7 @@ async fn run_async(args: RunArgs) -> ExitCode {
         max_failures: args.max_failures,
         deadline: Duration::from_secs(args.deadline),
         attempt_budget: args.attempt_budget.unwrap_or(2),
-        jobs: args.jobs.max(1),
+        jobs: args.jobs.unwrap_or(if remote { 1 } else { 4 }).max(1),
     };
     let props = PropConfig {
         cases: args.cases,
