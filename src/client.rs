@@ -330,9 +330,10 @@ impl Client {
                 ),
                 raw: crate::error::RawBody::from_observation(&observed),
             }),
+            // The headers the transport saw are the response's: moved, not cloned.
             Ok(value) => Ok(Response {
                 status: value.status(),
-                headers: value.headers().clone(),
+                headers: observed.headers,
                 value: value.into_inner(),
                 raw: observed.body,
             }),

@@ -264,7 +264,9 @@ async fn read_limited(
     let mut response = client.execute(request).await?;
     let status = response.status();
     let version = response.version();
-    let headers = response.headers().clone();
+    // The body's length comes from the body, not the headers: they can move out.
+    let headers = std::mem::take(response.headers_mut());
+    let url = response.url().clone();
     {
         let mut observed = lock(&transport.observed);
         observed.status = Some(status);
@@ -280,7 +282,12 @@ async fn read_limited(
         observed.too_large = too_large;
     }
 
-    let mut rebuilt = http::Response::new(body);
+    // The URL travels along (reqwest would otherwise parse a placeholder for each one).
+    use reqwest::ResponseBuilderExt as _;
+    let mut rebuilt = http::Response::builder()
+        .url(url)
+        .body(body)
+        .expect("a response built from parts of a valid one");
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
@@ -300,7 +307,23 @@ pub(crate) async fn read_capped(
     {
         return Ok(None);
     }
-    let mut body = Vec::new();
+    // Most bodies arrive in one chunk: keep it as it is, copy only when there are more.
+    let Some(first) = response.chunk().await? else {
+        return Ok(Some(Bytes::new()));
+    };
+    if first.len() > limit {
+        return Ok(None);
+    }
+    let Some(second) = response.chunk().await? else {
+        return Ok(Some(first));
+    };
+    let mut body = Vec::with_capacity(first.len() + second.len());
+    for chunk in [first, second] {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > limit {
             return Ok(None);
