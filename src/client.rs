@@ -413,17 +413,5 @@ fn is_json(headers: &reqwest::header::HeaderMap) -> bool {
     headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .is_some_and(|essence| {
-            essence == "application/json"
-                || essence
-                    .split_once('/')
-                    .is_some_and(|(_, sub)| sub.ends_with("+json"))
-        })
+        .is_some_and(crate::contract::is_json_media_type)
 }

@@ -332,6 +332,17 @@ impl fmt::Display for ViolationKind {
     }
 }
 
+/// Whether a `Content-Type` value is one the contract's JSON bodies may carry:
+/// `application/json` or any `…/…+json`, parameters such as `charset` allowed, any case.
+pub fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.split_once('/').is_some_and(|(_, sub)| {
+            let sub = sub.as_bytes();
+            sub.len() >= 5 && sub[sub.len() - 5..].eq_ignore_ascii_case(b"+json")
+        })
+}
+
 /// Validates `value` against `schema` of the embedded contract ([`Contract::get`]).
 pub fn validate(schema: &SchemaRef, value: &Value) -> Validation {
     Contract::get().validate(schema, value)
@@ -1184,6 +1195,28 @@ mod tests {
                 "(root): required property \"b\" is missing"
             ]
         );
+    }
+
+    #[test]
+    fn json_media_types() {
+        for t in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/scim+json",
+            "application/problem+JSON",
+        ] {
+            assert!(is_json_media_type(t), "{t}");
+        }
+        for t in [
+            "text/html",
+            "application/jsonx",
+            "json",
+            "",
+            "text/é+jso",
+            "+json",
+        ] {
+            assert!(!is_json_media_type(t), "{t}");
+        }
     }
 
     #[test]

@@ -314,21 +314,13 @@ pub(crate) async fn read_capped(
     if first.len() > limit {
         return Ok(None);
     }
-    let Some(second) = response.chunk().await? else {
-        return Ok(Some(first));
-    };
-    let mut body = Vec::with_capacity(first.len() + second.len());
-    for chunk in [first, second] {
-        if body.len() + chunk.len() > limit {
-            return Ok(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let mut more: Option<Vec<u8>> = None;
     while let Some(chunk) = response.chunk().await? {
+        let body = more.get_or_insert_with(|| first.to_vec());
         if body.len() + chunk.len() > limit {
             return Ok(None);
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Some(Bytes::from(body)))
+    Ok(Some(more.map_or(first, Bytes::from)))
 }

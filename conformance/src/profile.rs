@@ -494,7 +494,7 @@ async fn from_mock_control(
     Ok(())
 }
 
-/// One JSON request to the mock's control API; anything but a 2xx JSON answer is an error.
+/// One JSON request to the mock's control API, through the target's client.
 async fn mock_json(
     target: &Target,
     method: reqwest::Method,
@@ -502,36 +502,9 @@ async fn mock_json(
     token: &Secret,
     body: Option<serde_json::Value>,
 ) -> Result<serde_json::Value, ProfileError> {
-    let mut request = target
-        .client
-        .http()
-        .request(method.clone(), url)
-        .bearer_auth(token.expose());
-    if let Some(body) = &body {
-        request = request.json(body);
-    }
-    let fail = |what: String| {
-        ProfileError::Invalid(format!("the mock's control API ({method} {url}): {what}"))
-    };
-    let response = request
-        .send()
+    crate::target::control_json(&target.client, method, url, token, body.as_ref())
         .await
-        .map_err(|e| fail(format!("no answer: {e}")))?;
-    let status = response.status();
-    let bytes = target
-        .client
-        .read_body(response)
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    if !status.is_success() {
-        let hint = if status == reqwest::StatusCode::UNAUTHORIZED {
-            " (is the control token the one `serve` printed?)"
-        } else {
-            ""
-        };
-        return Err(fail(format!("answered {status}{hint}")));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| fail(format!("answered non-JSON: {e}")))
+        .map_err(ProfileError::Invalid)
 }
 
 /// The target of an embedded mock tenant: a profile built from the mock's handle,

@@ -370,7 +370,7 @@ impl Ctx {
         match source {
             Source::Mock { base_url, token } => {
                 let url = format!("{base_url}/_mock/v1/outbox?requestId={}", v.request_id());
-                let body = control_get(&self.client, &url, token)
+                let body = control_json(&self.client, reqwest::Method::GET, &url, token, None)
                     .await
                     .map_err(Fail::skip)?;
                 let entries = body.as_array().cloned().unwrap_or_default();
@@ -576,43 +576,57 @@ async fn run_command(cmd: &str, env: &[(&str, &str)]) -> Result<String, String> 
         .map_err(|_| format!("the fixture command `{cmd}` printed invalid UTF-8"))
 }
 
-async fn control_get(
+/// One request to the mock's control API whose answer is JSON.
+pub(crate) async fn control_json(
     client: &Client,
+    method: reqwest::Method,
     url: &str,
     token: &Secret,
+    body: Option<&serde_json::Value>,
 ) -> Result<serde_json::Value, String> {
-    let body = control(client, reqwest::Method::GET, url, token).await?;
-    serde_json::from_slice(&body)
+    let answer = control(client, method, url, token, body).await?;
+    serde_json::from_slice(&answer)
         .map_err(|e| format!("the mock's control API answered non-JSON: {e}"))
 }
 
 async fn control_post(client: &Client, url: &str, token: &Secret) -> Result<Bytes, String> {
-    control(client, reqwest::Method::POST, url, token).await
+    control(client, reqwest::Method::POST, url, token, None).await
 }
 
-/// One request to the mock's control API; a non-2xx answer is an error.
+/// One request to the mock's control API (with a JSON body when given); a non-2xx
+/// answer is an error.
 async fn control(
     client: &Client,
     method: reqwest::Method,
     url: &str,
     token: &Secret,
+    body: Option<&serde_json::Value>,
 ) -> Result<Bytes, String> {
-    let response = client
+    let mut request = client
         .http()
         .request(method.clone(), url)
-        .bearer_auth(token.expose())
+        .bearer_auth(token.expose());
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request
         .send()
         .await
         .map_err(|e| format!("the mock's control API did not answer: {e}"))?;
     let status = response.status();
-    let body = client
+    let answer = client
         .read_body(response)
         .await
         .map_err(|e| e.to_string())?;
     if !status.is_success() {
+        let hint = if status == reqwest::StatusCode::UNAUTHORIZED {
+            " (is the control token the one `serve` printed?)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "the mock's control API answered {status} to {method} {url}"
+            "the mock's control API answered {status} to {method} {url}{hint}"
         ));
     }
-    Ok(body)
+    Ok(answer)
 }

@@ -12,7 +12,10 @@
 
 use std::collections::HashSet;
 
-use idcs_mfa::{Exchange, contract::Contract};
+use idcs_mfa::{
+    Exchange,
+    contract::{self, Contract},
+};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::check::Operation;
@@ -81,7 +84,7 @@ pub fn validate_exchange(exchange: &Exchange) -> Findings {
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
         .map(|(_, value)| value.as_str());
-    if !media_type.is_some_and(is_json_media_type) {
+    if !media_type.is_some_and(contract::is_json_media_type) {
         findings.errors.push(format!(
             "{} answered {status} with Content-Type {}; the contract documents application/json",
             op.label(),
@@ -108,20 +111,6 @@ pub fn validate_exchange(exchange: &Exchange) -> Findings {
         ));
     }
     findings
-}
-
-/// `application/json` or any `…/…+json` (parameters such as `charset` allowed).
-fn is_json_media_type(value: &str) -> bool {
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || essence
-            .split_once('/')
-            .is_some_and(|(_, sub)| sub.ends_with("+json"))
 }
 
 /// The JSON pointer of the first key that one object of `bytes` holds twice, if any
