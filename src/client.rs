@@ -13,8 +13,9 @@ use reqwest::{StatusCode, Url, header::HeaderMap};
 use crate::{
     error::Error,
     generated,
+    policy::{Observer, RateLimitPolicy, RateLimiter},
     secret::Secret,
-    transport::{Config, ContentType, RateLimiter, Recorder, Transport},
+    transport::{Config, ContentType, Recorder, Transport},
     types,
 };
 
@@ -22,6 +23,10 @@ use crate::{
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default timeout of a whole request, body included.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an idle pooled connection is kept: under the 60 s after which common load
+/// balancers close idle connections, so the client lets go first and a request rarely
+/// goes out on a connection the server is closing (see [`crate::policy`]).
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default limit on a response body: far above any documented body (a few KiB), far
 /// below what would hurt memory.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -52,7 +57,8 @@ pub struct ClientBuilder {
     accept_invalid_certs: bool,
     recorder: Option<Arc<dyn Recorder>>,
     rate_limiter: Option<RateLimiter>,
-    retries_on_429: u32,
+    on_429: RateLimitPolicy,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -122,10 +128,28 @@ impl ClientBuilder {
         self
     }
 
-    /// After a 429, waits `Retry-After` seconds (1 s when absent, at most 60 s) and
-    /// resends, up to `retries` times. Default: 0 (a 429 is returned as an error).
+    /// After a 429, waits `Retry-After` (seconds or an HTTP-date; a backoff with jitter
+    /// from 1 s when absent, `Retry-After` honoured up to 60 s) and resends, up to
+    /// `retries` times. Default: 0 (a 429 is returned as an error). For a policy without
+    /// a count limit, use [`ClientBuilder::rate_limit_policy`].
     pub fn retries_on_429(mut self, retries: u32) -> Self {
-        self.retries_on_429 = retries;
+        self.on_429 = RateLimitPolicy::default()
+            .max_retries(retries)
+            .max_retry_after(Duration::from_secs(60));
+        self
+    }
+
+    /// What to do with a 429 (see [`crate::policy`]). Default:
+    /// [`RateLimitPolicy::never`] (a 429 is returned as an error).
+    pub fn rate_limit_policy(mut self, policy: RateLimitPolicy) -> Self {
+        self.on_429 = policy;
+        self
+    }
+
+    /// Sees every answer, 429 wait and connection resend (see [`Observer`]). Kept by
+    /// the clients made with `with_token`, `with_recorder` and `with_content_type`.
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -161,14 +185,23 @@ impl ClientBuilder {
                     "the bearer token holds characters not allowed in an HTTP header (a stray newline?)".into(),
                 ));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.request_timeout)
-            .user_agent(self.user_agent)
-            // An API answer never needs a redirect; following one could carry the
-            // request (and its body's secrets) to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_danger_accept_invalid_certs(self.accept_invalid_certs)
+        let http_builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.request_timeout)
+                .user_agent(self.user_agent.clone())
+                .pool_idle_timeout(DEFAULT_POOL_IDLE_TIMEOUT)
+                // An API answer never needs a redirect; following one could carry the
+                // request (and its body's secrets) to another host.
+                .redirect(reqwest::redirect::Policy::none())
+                .tls_danger_accept_invalid_certs(self.accept_invalid_certs)
+        };
+        let http = http_builder()
+            .build()
+            .map_err(|e| Error::InvalidInput(format!("cannot set up HTTP: {e}")))?;
+        // The resend of a GET whose pooled connection closed goes out on a new one.
+        let fresh = http_builder()
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(|e| Error::InvalidInput(format!("cannot set up HTTP: {e}")))?;
         let base_url = base.as_str().trim_end_matches('/').to_owned();
@@ -177,7 +210,9 @@ impl ClientBuilder {
             http,
             config: Arc::new(Config {
                 rate_limiter: self.rate_limiter,
-                retries_on_429: self.retries_on_429,
+                on_429: self.on_429,
+                observer: self.observer,
+                fresh,
                 token: self.token,
                 content_type: self.content_type,
                 max_response_bytes: self.max_response_bytes,
@@ -221,7 +256,8 @@ impl Client {
             accept_invalid_certs: false,
             recorder: None,
             rate_limiter: None,
-            retries_on_429: 0,
+            on_429: RateLimitPolicy::never(),
+            observer: None,
         }
     }
 
@@ -276,7 +312,9 @@ impl Client {
     fn with_config(&self, change: impl FnOnce(&mut Config)) -> Client {
         let mut config = Config {
             rate_limiter: self.config.rate_limiter.clone(),
-            retries_on_429: self.config.retries_on_429,
+            on_429: self.config.on_429.clone(),
+            observer: self.config.observer.clone(),
+            fresh: self.config.fresh.clone(),
             token: self.config.token.clone(),
             content_type: self.config.content_type,
             max_response_bytes: self.config.max_response_bytes,
@@ -289,6 +327,62 @@ impl Client {
             http: self.http.clone(),
             config: Arc::new(config),
         }
+    }
+
+    /// The 429 policy in force (clones share its give-up instant).
+    pub fn rate_limit_policy(&self) -> &RateLimitPolicy {
+        &self.config.on_429
+    }
+
+    /// Sends a request built with [`Client::http`] (nothing added to it: no token)
+    /// under this client's rate limit, 429 policy and connection policy
+    /// ([`crate::policy`]), and reads the body under the size limit
+    /// ([`Error::BodyTooLarge`] past it). For requests the operations cannot express:
+    /// malformed bodies, other tokens, a mock's control API.
+    pub async fn execute(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<(reqwest::StatusCode, HeaderMap, Bytes), Error> {
+        let limit = self.config.max_response_bytes;
+        let too_large = std::sync::atomic::AtomicBool::new(false);
+        let response = crate::policy::send(
+            &self.http,
+            request,
+            &self.config.policy(),
+            |http, request| {
+                let too_large = &too_large;
+                async move {
+                    let mut response = http.execute(request).await?;
+                    let status = response.status();
+                    let headers = std::mem::take(response.headers_mut());
+                    let body = crate::transport::read_capped(&mut response, limit).await?;
+                    too_large.store(body.is_none(), std::sync::atomic::Ordering::Relaxed);
+                    let mut rebuilt = http::Response::builder()
+                        .status(status)
+                        .body(body.unwrap_or_default())
+                        .expect("a response from parts of a valid one");
+                    *rebuilt.headers_mut() = headers;
+                    Ok(reqwest::Response::from(rebuilt))
+                }
+            },
+        )
+        .await
+        .map_err(|e| Error::Transport {
+            status: e.status(),
+            message: crate::error::describe_reqwest(&e),
+            source: Some(e),
+        })?;
+        let status = response.status();
+        if too_large.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::BodyTooLarge { status, limit });
+        }
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| Error::Transport {
+            status: Some(status),
+            message: crate::error::describe_reqwest(&e),
+            source: Some(e),
+        })?;
+        Ok((status, headers, body))
     }
 
     /// The underlying `reqwest` client (timeouts and TLS as configured, no token), for

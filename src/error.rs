@@ -35,7 +35,7 @@ pub enum Error {
         body: Option<Box<types::ErrorResponse>>,
         /// The body as received (possibly empty, possibly not JSON).
         raw: RawBody,
-        /// `Retry-After` of a 429 or 503, in seconds, when sent.
+        /// `Retry-After` of a 429 or 503 (seconds or an HTTP-date), when sent.
         retry_after: Option<Duration>,
     },
     /// The tenant answered a success status with a body that breaks the contract.
@@ -310,14 +310,7 @@ fn parse_error_body(body: &[u8]) -> Option<types::ErrorResponse> {
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    crate::policy::retry_after(headers, std::time::SystemTime::now())
 }
 
 /// A one-line account of a reqwest failure that says what to check. reqwest's own text

@@ -80,6 +80,8 @@
 //! - `client`: [`ClientBuilder`], [`Client`], one method per operation of the contract.
 //! - `flow`: the two-step flow ([`Initiate`], [`Verification`], PUSH polling).
 //! - `transport`: the hooks every request passes through (auth, media type, body limit).
+//! - [`policy`]: the rate limit, 429 retries (`Retry-After`, backoff) and the resend of a
+//!   `GET` whose pooled connection closed.
 //! - `error`: [`Error`], which keeps the status.
 //! - `exchange`: [`Exchange`], a record of one request and response, for reports.
 //! - `auth`: the client-credentials grant ([`ClientCredentials`]).
@@ -96,13 +98,14 @@ mod error;
 mod exchange;
 mod flow;
 mod generated;
+pub mod policy;
 mod secret;
 mod transport;
 
 pub use auth::{AccessToken, ClientCredentials, DEFAULT_SCOPE};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, Response,
+    DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Response,
 };
 pub use enums::{AuthCode, Method, Status};
 pub use error::{Error, RawBody};
@@ -112,5 +115,6 @@ pub use flow::{
     Verification,
 };
 pub use generated::types;
+pub use policy::{Event, Observer, RateLimitPolicy, RateLimiter};
 pub use secret::{Secret, constant_time_eq};
-pub use transport::{ContentType, RateLimiter, Recorder};
+pub use transport::{ContentType, Recorder};

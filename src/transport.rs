@@ -12,6 +12,9 @@
 //!   [`crate::Error`] always has it. The body, once read, is handed back to progenitor
 //!   unchanged.
 //!
+//! - **around**: the rate limit, 429 retries and the resend of a `GET` whose connection
+//!   closed under it, as [`crate::policy`] says.
+//!
 //! Each call gets its own `Transport` (a cheap clone of the shared configuration plus a
 //! fresh observation slot), so concurrent calls never see each other's responses.
 
@@ -28,7 +31,12 @@ use reqwest::{
     header::{self, HeaderMap, HeaderValue},
 };
 
-use crate::{exchange::Exchange, generated, secret::Secret};
+use crate::{
+    exchange::Exchange,
+    generated,
+    policy::{Observer, RateLimitPolicy, RateLimiter},
+    secret::Secret,
+};
 
 /// The media type put on request bodies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,51 +68,13 @@ pub trait Recorder: Send + Sync {
     fn record(&self, exchange: Exchange);
 }
 
-/// Spaces requests out to at most a given rate, across every client that shares it.
-///
-/// IDCS rate-limits `/mfa/v1` per domain (tens of requests per second, [RL]); a tool
-/// pointed at a real tenant should stay well under that. Clone it to share the budget.
-#[derive(Clone, Debug)]
-pub struct RateLimiter {
-    interval: Duration,
-    next: Arc<Mutex<Option<tokio::time::Instant>>>,
-}
-
-impl RateLimiter {
-    /// At most `per_second` requests per second (values of 0 or below mean no limit).
-    pub fn per_second(per_second: f64) -> Self {
-        let interval = if per_second > 0.0 && per_second.is_finite() {
-            Duration::from_secs_f64(1.0 / per_second)
-        } else {
-            Duration::ZERO
-        };
-        Self {
-            interval,
-            next: Arc::default(),
-        }
-    }
-
-    /// Waits for the next free slot. Cancel-safe: a dropped wait gives its slot up only
-    /// in the sense that later callers are not delayed beyond one interval by it.
-    pub async fn acquire(&self) {
-        if self.interval.is_zero() {
-            return;
-        }
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            let now = tokio::time::Instant::now();
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.interval);
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-}
-
 /// Configuration shared by every call of one [`crate::Client`].
 pub(crate) struct Config {
     pub(crate) rate_limiter: Option<RateLimiter>,
-    pub(crate) retries_on_429: u32,
+    pub(crate) on_429: RateLimitPolicy,
+    pub(crate) observer: Option<Arc<dyn Observer>>,
+    /// Like the client's `reqwest::Client`, but keeping no idle connection.
+    pub(crate) fresh: reqwest::Client,
     pub(crate) token: Option<Secret>,
     pub(crate) content_type: ContentType,
     pub(crate) max_response_bytes: usize,
@@ -210,53 +180,35 @@ impl ClientHooks<Transport> for generated::Client {
     }
 }
 
-/// The longest `Retry-After` honoured; a longer one ends the retries with the 429.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-
-/// Sends `request`, waiting for the rate limiter first, and resends it after a 429 as
-/// often as configured, after `Retry-After` seconds (1 s when absent).
+/// Sends `request` under the client's rate-limit and connection policy
+/// ([`crate::policy`]).
 async fn send_with_retries(
     client: &reqwest::Client,
     request: reqwest::Request,
     transport: &Transport,
 ) -> reqwest::Result<reqwest::Response> {
     let config = &transport.config;
-    let mut retries_left = config.retries_on_429;
-    let mut request = request;
-    loop {
-        if let Some(limiter) = &config.rate_limiter {
-            limiter.acquire().await;
-        }
-        let spare = if retries_left > 0 {
-            request.try_clone()
-        } else {
-            None
-        };
-        let response = read_limited(client, request, transport).await?;
-        let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(1));
-        match spare {
-            Some(next)
-                if response.status() == StatusCode::TOO_MANY_REQUESTS
-                    && wait <= MAX_RETRY_AFTER =>
-            {
-                retries_left -= 1;
-                tokio::time::sleep(wait).await;
-                request = next;
-            }
-            _ => return Ok(response),
-        }
-    }
+    crate::policy::send(client, request, &config.policy(), |http, request| {
+        read_limited(http, request, transport)
+    })
+    .await
 }
 
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+impl Config {
+    pub(crate) fn policy(&self) -> crate::policy::Policy<'_> {
+        crate::policy::Policy {
+            limiter: self.rate_limiter.as_ref(),
+            on_429: &self.on_429,
+            observer: self.observer.as_deref(),
+            fresh: &self.fresh,
+        }
+    }
 }
 
 /// Sends `request` and reads at most `max_response_bytes` of the body into the
 /// observation, then rebuilds the response around the bytes read.
 async fn read_limited(
-    client: &reqwest::Client,
+    client: reqwest::Client,
     request: reqwest::Request,
     transport: &Transport,
 ) -> reqwest::Result<reqwest::Response> {

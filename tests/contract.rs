@@ -278,3 +278,103 @@ fn bodies_and_the_shared_error_schema() {
         ]
     );
 }
+
+/// Members that every response example of a schema carries but the schema neither
+/// requires nor documents as possibly absent (in the member's description, or in the
+/// schema's description or `x-assumption` naming the member).
+fn undocumented_optional_members(contract: &Contract) -> Vec<String> {
+    let document = contract.document();
+    // The pointer of the schema itself, $refs followed (examples of a shared schema
+    // count together).
+    let canonical = |pointer: &str| -> String {
+        let mut pointer = pointer.to_owned();
+        while let Some(target) = document
+            .pointer(&pointer)
+            .and_then(|s| s.get("$ref"))
+            .and_then(Value::as_str)
+        {
+            pointer = target.trim_start_matches('#').to_owned();
+        }
+        pointer
+    };
+    let resolve = |pointer: &str| document.pointer(pointer);
+    let mut carried: BTreeMap<String, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
+    for example in contract.examples() {
+        let (ExampleLocation::Response { .. }, Some(schema), Some(object)) = (
+            &example.location,
+            &example.schema,
+            example.value.as_object(),
+        ) else {
+            continue;
+        };
+        let entry = carried.entry(canonical(schema.pointer())).or_default();
+        entry.0 += 1;
+        for key in object.keys() {
+            *entry.1.entry(key.clone()).or_default() += 1;
+        }
+    }
+    let mut findings = Vec::new();
+    for (pointer, (examples, members)) in carried {
+        let Some(schema) = resolve(&pointer) else {
+            findings.push(format!("{pointer}: does not resolve"));
+            continue;
+        };
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let text =
+            |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+        let schema_notes = format!(
+            "{} {}",
+            text(schema, "description"),
+            text(schema, "x-assumption")
+        );
+        for (member, count) in members {
+            if count < examples || required.contains(&member.as_str()) {
+                continue;
+            }
+            let own = schema
+                .pointer(&format!("/properties/{member}"))
+                .map(|p| text(p, "description"))
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let documented = own.contains("absent")
+                || own.contains(" only")
+                || schema_notes.contains(&format!("`{member}`"));
+            if !documented {
+                findings.push(format!(
+                    "{pointer}: `{member}` is in all {examples} example(s) but neither required nor documented as possibly absent"
+                ));
+            }
+        }
+    }
+    findings
+}
+
+// Test case: forward compatibility cuts both ways: a member every documented answer
+// carries is required unless a source says it can be absent, and the contract says so
+// where it does (displayName of BYPASSCODE, the preferred factor, a resend's members).
+#[test]
+fn members_every_example_carries_are_required_or_documented_as_optional() {
+    let findings = undocumented_optional_members(contract());
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
+}
+
+// Test case: the check above fails on a contract that drops the reason a member may be
+// absent (the x-assumption of UserFactors).
+#[test]
+fn an_undocumented_optional_member_would_be_found() {
+    let mut document = contract().document().clone();
+    document["components"]["schemas"]["UserFactors"]
+        .as_object_mut()
+        .unwrap()
+        .remove("x-assumption");
+    let broken = Contract::from_value(document).expect("still a contract");
+    let findings = undocumented_optional_members(&broken);
+    assert!(
+        findings.iter().any(|f| f.contains("preferredFactorId")),
+        "{findings:#?}"
+    );
+}

@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use idcs_mfa::Secret;
-use idcs_mfa_conformance::mock::{self, Fault, Fixture, MockConfig};
+use idcs_mfa_conformance::mock::{self, Behaviour, Fault, Fixture, MockConfig};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -63,6 +63,23 @@ pub struct Serve {
     #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
     faults: Vec<Fault>,
 
+    /// Switch on a realistic, conforming habit of real tenants (repeatable): all, or
+    /// rate_limit (429 with Retry-After seconds), rate_limit_http_date (with an
+    /// HTTP-date), rate_limit_bare (without), slow, delayed_push, idle_close,
+    /// connection_close, extra_members.
+    #[arg(long = "behaviour", value_name = "NAME", value_parser = parse_behaviour)]
+    behaviours: Vec<Vec<Behaviour>>,
+
+    /// Under a rate-limit behaviour, every how many /mfa/v1 requests one is answered 429.
+    #[arg(long, value_name = "N", default_value_t = mock::Timing::default().rate_limit_every,
+          value_parser = clap::value_parser!(u32).range(2..))]
+    rate_limit_every: u32,
+
+    /// Multiplies the behaviours' delays (Retry-After 1 s, slow 300 ms, PUSH decision
+    /// 2 s, idle close 500 ms), e.g. 0.1 for a quick local run.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale)]
+    behaviour_scale: f64,
+
     /// Bearer token of the control API; random when not given.
     #[arg(
         long,
@@ -71,6 +88,22 @@ pub struct Serve {
         hide_env_values = true
     )]
     control_token: Option<String>,
+}
+
+fn parse_behaviour(name: &str) -> Result<Vec<Behaviour>, String> {
+    if name == "all" {
+        return Ok(Behaviour::ALL.to_vec());
+    }
+    name.parse::<Behaviour>()
+        .map(|b| vec![b])
+        .map_err(|e| format!("{e}, or all"))
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() && (0.0..=100.0).contains(&f) => Ok(f),
+        _ => Err(format!("{text:?} is not a factor between 0 and 100")),
+    }
 }
 
 fn parse_fault(name: &str) -> Result<Fault, String> {
@@ -146,6 +179,21 @@ fn serve(args: Serve) -> ExitCode {
             let names: Vec<_> = args.faults.iter().map(|f| f.name()).collect();
             banner.push_str(&format!("  faults on      {}\n", names.join(", ")));
         }
+        let mut behaviours: Vec<Behaviour> = args.behaviours.into_iter().flatten().collect();
+        behaviours.sort();
+        behaviours.dedup();
+        let timing = mock::Timing {
+            rate_limit_every: args.rate_limit_every,
+            ..mock::Timing::scaled(args.behaviour_scale)
+        };
+        if !behaviours.is_empty() {
+            let names: Vec<_> = behaviours.iter().map(|b| b.name()).collect();
+            banner.push_str(&format!("  behaviours on  {}\n", names.join(", ")));
+            banner.push_str(&format!(
+                "  timing         1 in {} requests 429, Retry-After {:?}, slow {:?}, PUSH decision {:?} late, idle close {:?}\n",
+                timing.rate_limit_every, timing.retry_after, timing.slow, timing.push_delay, timing.idle
+            ));
+        }
         banner.push_str(&format!(
             "\nPoint the conformance runner at it:\n  \
              cargo run -p idcs-mfa-conformance -- run --base-url {base_url} --profile FILE\n\n\
@@ -163,6 +211,8 @@ fn serve(args: Serve) -> ExitCode {
             push_expiry: Duration::from_secs(args.push_expiry),
             max_attempts: args.max_attempts,
             faults: args.faults,
+            behaviours,
+            timing,
             token: Some(token),
             control_token: Some(control_token),
             ..MockConfig::default()

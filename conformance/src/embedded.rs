@@ -10,7 +10,7 @@ use idcs_mfa::{Method, Secret};
 
 use crate::{
     mock::{
-        self, Fault, Fixture, MockConfig, MockHandle,
+        self, Behaviour, Fault, Fixture, MockConfig, MockHandle, Timing,
         fixture::{FactorFixture, QuestionFixture, UserFixture},
     },
     profile::{ProfileError, embedded_target},
@@ -88,16 +88,39 @@ pub fn fixture() -> Fixture {
 
 /// Starts a mock tenant with `faults` switched on and returns it with its target.
 pub async fn start(faults: Vec<Fault>) -> Result<(MockHandle, Target), ProfileError> {
+    start_with(faults, Vec::new(), Timing::default()).await
+}
+
+/// Starts a mock tenant with `faults` and `behaviours` (timed by `timing`) switched on
+/// and returns it with its target. The target waits for PUSH decisions long enough for
+/// `timing`'s `push_delay`.
+pub async fn start_with(
+    faults: Vec<Fault>,
+    behaviours: Vec<Behaviour>,
+    timing: Timing,
+) -> Result<(MockHandle, Target), ProfileError> {
     let fixture = fixture();
+    let delayed_push = behaviours.contains(&Behaviour::DelayedPush);
     let config = MockConfig {
         fixture: fixture.clone(),
         faults,
+        behaviours,
+        timing,
         ..MockConfig::default()
     };
     let max_attempts = config.max_attempts;
     let handle = mock::spawn(config).await.map_err(|e| {
         ProfileError::Invalid(format!("cannot start the embedded mock tenant: {e}"))
     })?;
-    let target = embedded_target(&handle, &fixture, CONFORMANCE_USER_GUID, max_attempts).await?;
+    let mut target =
+        embedded_target(&handle, &fixture, CONFORMANCE_USER_GUID, max_attempts).await?;
+    if delayed_push {
+        let patience = &mut target.patience;
+        patience.push_decision = patience.push_decision.max(timing.push_delay * 3);
+        patience.push_poll = patience
+            .push_poll
+            .min(timing.push_delay / 4)
+            .max(std::time::Duration::from_millis(10));
+    }
     Ok((handle, target))
 }

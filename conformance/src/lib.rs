@@ -3,6 +3,7 @@ pub mod check;
 pub mod checks;
 pub mod embedded;
 pub mod mock;
+pub mod observe;
 pub mod profile;
 pub mod report;
 pub mod runner;

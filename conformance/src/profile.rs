@@ -23,6 +23,9 @@
 //! security_answers_env = "IDCS_ANSWERS"  # JSON object {"FirstCar": "Ford Pinto"}
 //! otp_command = "./read-otp.sh"          # prints the OTP; gets IDCS_REQUEST_ID, IDCS_METHOD, …
 //! push_command = "./push.sh"             # gets IDCS_REQUEST_ID and IDCS_PUSH_ACTION=approve|reject
+//! push_poll_secs = 3.0                   # poll a PUSH this often until the decision is in
+//! push_decision_secs = 60.0              # how long a PUSH may stay pending after push_command
+//! otp_retry_secs = 30.0                  # ask otp_command again while it fails or prints nothing
 //!
 //! [mock_control]                         # the mock tenant's control API, instead of commands
 //! token_env = "MOCK_CONTROL_TOKEN"
@@ -31,6 +34,7 @@
 //! rate_limit = 5.0                       # requests per second (0: no limit)
 //! timeout_secs = 15                      # per request
 //! attempt_budget = 2                     # failed verifications the run may spend
+//! backoff_secs = 1.0                     # first wait after a 429 without Retry-After (doubles, jitter, ≤ 30 s)
 //! # max_attempts = 5                     # the tenant's lockout threshold, for lockout checks
 //! ```
 //!
@@ -44,10 +48,10 @@ use std::{
     time::Duration,
 };
 
-use idcs_mfa::{Client, ClientCredentials, ContentType, RateLimiter, Secret};
+use idcs_mfa::{Client, ClientCredentials, ContentType, RateLimitPolicy, RateLimiter, Secret};
 use serde::Deserialize;
 
-use crate::target::{Fixtures, Source, Target, TestUser};
+use crate::target::{Fixtures, Patience, Source, Target, TestUser};
 
 /// A profile file. See the [module docs](self).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -118,6 +122,15 @@ pub struct FixtureSection {
     pub otp_command: Option<String>,
     /// Command approving or rejecting a PUSH.
     pub push_command: Option<String>,
+    /// Seconds between two polls of a PUSH whose decision is not in yet (default 3,
+    /// the interval of Oracle's sign-in sample).
+    pub push_poll_secs: Option<f64>,
+    /// Seconds a PUSH may stay pending after the push command before the answer is
+    /// judged (default 60).
+    pub push_decision_secs: Option<f64>,
+    /// Seconds during which a failing or silent OTP source is asked again, every
+    /// second (default 30).
+    pub otp_retry_secs: Option<f64>,
 }
 
 /// `[mock_control]`.
@@ -142,6 +155,10 @@ pub struct SafetySection {
     pub attempt_budget: Option<u32>,
     /// The tenant's lockout threshold.
     pub max_attempts: Option<u32>,
+    /// Seconds of the first wait after a 429 without `Retry-After` (doubled after each
+    /// further 429, with jitter, up to 30 s; default 1). A `Retry-After` is honoured
+    /// as sent, and 429s are retried until the run's deadline.
+    pub backoff_secs: Option<f64>,
 }
 
 /// Why a profile cannot be used. Each says what to fix.
@@ -242,12 +259,17 @@ impl Profile {
             .timeout
             .or(self.safety.timeout_secs.map(Duration::from_secs))
             .unwrap_or(DEFAULT_TIMEOUT);
+        let patience = self.patience()?;
+        let backoff = seconds("safety.backoff_secs", self.safety.backoff_secs)?
+            .unwrap_or(idcs_mfa::policy::DEFAULT_INITIAL_BACKOFF);
+        let observations = Arc::new(crate::observe::Observations::default());
         let base = Client::builder(base_url.clone())
             .content_type(content_type)
             .request_timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .rate_limiter(limiter.clone())
-            .retries_on_429(3)
+            .rate_limit_policy(RateLimitPolicy::default().initial_backoff(backoff))
+            .observer(observations.clone())
             .danger_accept_invalid_certs(overrides.accept_invalid_certs)
             .build()
             .map_err(|e| ProfileError::Invalid(e.to_string()))?;
@@ -264,6 +286,8 @@ impl Profile {
             },
             limiter,
         );
+        target.observations = observations;
+        target.patience = patience;
         target.token_roles = self.auth.roles.clone();
         target.authenticator_token = match &self.auth.authenticator_token_env {
             Some(var) => Some(Secret::new(required_env(
@@ -323,6 +347,20 @@ impl Profile {
         }
         let var = auth.token_env.as_deref().unwrap_or("IDCS_TOKEN");
         Ok(Secret::new(required_env(env, var, "auth.token_env")?))
+    }
+
+    /// The `[fixtures]` waits, defaults filled in.
+    fn patience(&self) -> Result<Patience, ProfileError> {
+        let f = &self.fixtures;
+        let default = Patience::default();
+        Ok(Patience {
+            push_poll: seconds("fixtures.push_poll_secs", f.push_poll_secs)?
+                .unwrap_or(default.push_poll),
+            push_decision: seconds("fixtures.push_decision_secs", f.push_decision_secs)?
+                .unwrap_or(default.push_decision),
+            otp_retry: seconds("fixtures.otp_retry_secs", f.otp_retry_secs)?
+                .unwrap_or(default.otp_retry),
+        })
     }
 
     fn fixtures(
@@ -385,6 +423,19 @@ impl Profile {
             fixtures.reset = Some(source);
         }
         Ok(fixtures)
+    }
+}
+
+/// A duration key in seconds: positive and at most a day.
+fn seconds(key: &str, value: Option<f64>) -> Result<Option<Duration>, ProfileError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => {
+            Ok(Some(Duration::from_secs_f64(v)))
+        }
+        Some(v) => Err(ProfileError::Invalid(format!(
+            "{key} = {v} is not a number of seconds between 0 (excluded) and 86400"
+        ))),
     }
 }
 
@@ -536,13 +587,20 @@ pub async fn embedded_target(
             roles: Some(vec!["MFA Client".into()]),
             ..AuthSection::default()
         },
-        fixtures: FixtureSection::default(),
+        // A mock in this process answers at once: poll and retry on its time scale.
+        fixtures: FixtureSection {
+            push_poll_secs: Some(0.05),
+            push_decision_secs: Some(2.0),
+            otp_retry_secs: Some(1.0),
+            ..FixtureSection::default()
+        },
         mock_control: Some(MockControlSection::default()),
         safety: SafetySection {
             rate_limit: Some(0.0),
             timeout_secs: Some(10),
             attempt_budget: None,
             max_attempts: Some(max_attempts),
+            backoff_secs: Some(0.05),
         },
         content_type: None,
     };

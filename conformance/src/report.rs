@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::{
     check::Operation,
+    observe::NetworkSummary,
     runner::{CheckReport, Outcome},
 };
 
@@ -27,6 +28,9 @@ pub struct RunReport {
     pub checks: Vec<CheckReport>,
     /// Operation × documented status: observed or not.
     pub coverage: Vec<CoverageRow>,
+    /// What the run saw of the tenant's habits: requests, latency, 429s and waits,
+    /// resent GETs (see [`crate::observe`]).
+    pub network: NetworkSummary,
     /// Wall time in milliseconds.
     pub millis: u64,
 }
@@ -84,6 +88,7 @@ impl RunReport {
             totals,
             checks,
             coverage,
+            network: NetworkSummary::default(),
             millis,
         }
     }
@@ -228,6 +233,7 @@ pub fn console(report: &RunReport, style: Style) -> String {
         }
     }
     let _ = writeln!(out, "\n{}", coverage_table(&report.coverage));
+    let _ = writeln!(out, "{}", network_lines(&report.network));
     let t = report.totals;
     let _ = writeln!(
         out,
@@ -260,6 +266,33 @@ pub fn console(report: &RunReport, style: Style) -> String {
             style.pass(&summary)
         }
     );
+    out
+}
+
+/// The network summary: requests, latency, 429s and waits, resent GETs.
+pub fn network_lines(n: &NetworkSummary) -> String {
+    let seconds = |ms: Option<f64>| ms.map_or("-".to_owned(), |ms| format!("{:.3} s", ms / 1000.0));
+    let mut out = format!(
+        "Network: {} requests · latency p50 {}, p95 {} · 429 answers {} ({} with Retry-After), waited {:.2} s",
+        n.requests,
+        seconds(n.latency_p50_ms),
+        seconds(n.latency_p95_ms),
+        n.rate_limited,
+        n.with_retry_after,
+        n.waited_ms as f64 / 1000.0
+    );
+    if n.gave_up > 0 {
+        let _ = write!(out, " · {} still 429 at the deadline (skipped)", n.gave_up);
+    }
+    let _ = write!(
+        out,
+        "\n  connections: {} GET(s) resent on a new connection after a pooled one closed; {} POST/PATCH failed on a closed connection (never resent)",
+        n.resent_gets.len(),
+        n.not_resent.len()
+    );
+    for line in n.resent_gets.iter().chain(&n.not_resent).take(10) {
+        let _ = write!(out, "\n    {line}");
+    }
     out
 }
 
@@ -345,6 +378,7 @@ pub fn junit(report: &RunReport) -> String {
             xml(op.label()),
             cases.len()
         );
+        out.push_str(&junit_properties(&report.network));
         for c in cases {
             let _ = write!(
                 out,
@@ -380,6 +414,34 @@ pub fn junit(report: &RunReport) -> String {
         out.push_str("  </testsuite>\n");
     }
     out.push_str("</testsuites>\n");
+    out
+}
+
+/// The run's network summary as JUnit properties (the same in every testsuite).
+fn junit_properties(n: &NetworkSummary) -> String {
+    let ms = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
+    let mut out = String::from("    <properties>\n");
+    for (name, value) in [
+        ("requests", n.requests.to_string()),
+        ("latency_p50_ms", ms(n.latency_p50_ms)),
+        ("latency_p95_ms", ms(n.latency_p95_ms)),
+        ("rate_limited", n.rate_limited.to_string()),
+        (
+            "rate_limited_with_retry_after",
+            n.with_retry_after.to_string(),
+        ),
+        ("rate_limit_waited_ms", n.waited_ms.to_string()),
+        ("rate_limit_gave_up", n.gave_up.to_string()),
+        ("resent_gets", n.resent_gets.len().to_string()),
+        ("not_resent", n.not_resent.len().to_string()),
+    ] {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            xml(&value)
+        );
+    }
+    out.push_str("    </properties>\n");
     out
 }
 

@@ -127,6 +127,7 @@ pub async fn run(
 ) -> Vec<CheckReport> {
     let started = Instant::now();
     let deadline = started + options.deadline;
+    crate::observe::give_up_before(&target, deadline);
     let mut reports = Vec::with_capacity(checks.len());
     let mut spent = 0u32;
     let mut failures = 0usize;
@@ -274,6 +275,10 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
     unknown_fields.sort();
     unknown_fields.dedup();
     let outcome = match result {
+        // A 429 reaches a check only at the run's deadline: it says nothing of the check.
+        _ if crate::observe::rate_limited(&exchanges).is_some() => Outcome::Skip {
+            reason: crate::observe::rate_limited(&exchanges).unwrap_or_default(),
+        },
         Ok(()) if schema_errors.is_empty() => Outcome::Pass,
         Ok(()) => Outcome::Fail {
             expected: "every response to match the contract's schema for its status".into(),

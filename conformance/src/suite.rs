@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Instant};
 use crate::{
     checks::{self, properties::PropConfig},
     embedded,
-    mock::Fault,
+    mock::{Behaviour, Fault, Timing},
     profile::{Overrides, Profile, ProfileError, process_env},
     report::{RunReport, Settings},
     runner::{self, CheckReport, RunOptions},
@@ -20,6 +20,15 @@ pub enum TargetSpec {
     Embedded {
         /// Faults to switch on.
         faults: Vec<Fault>,
+    },
+    /// A mock tenant started in this process with faults and behaviours (for tests).
+    EmbeddedWith {
+        /// Faults to switch on.
+        faults: Vec<Fault>,
+        /// Behaviours to switch on.
+        behaviours: Vec<Behaviour>,
+        /// Their timing.
+        timing: Timing,
     },
     /// A tenant described by a profile (and command-line overrides).
     Profile {
@@ -43,6 +52,14 @@ pub async fn run_suite(
             let (handle, target) = embedded::start(faults).await?;
             (Some(handle), target, "embedded mock tenant".to_owned())
         }
+        TargetSpec::EmbeddedWith {
+            faults,
+            behaviours,
+            timing,
+        } => {
+            let (handle, target) = embedded::start_with(faults, behaviours, timing).await?;
+            (Some(handle), target, "embedded mock tenant".to_owned())
+        }
         TargetSpec::Profile { profile, overrides } => {
             let target = profile.into_target(&overrides, &process_env).await?;
             let label = target.base_url.clone();
@@ -50,6 +67,7 @@ pub async fn run_suite(
         }
     };
     target.props = props;
+    let observations = target.observations.clone();
     let all = checks::all();
     let selected = runner::select(&all, options);
     let reports = runner::run(Arc::new(target), &selected, options, progress).await;
@@ -62,10 +80,12 @@ pub async fn run_suite(
         strict: options.strict,
         not_selected: all.len() - selected.len(),
     };
-    Ok(RunReport::new(
+    let mut report = RunReport::new(
         label,
         settings,
         reports,
         started.elapsed().as_millis() as u64,
-    ))
+    );
+    report.network = observations.summary();
+    Ok(report)
 }

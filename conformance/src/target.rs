@@ -22,7 +22,39 @@ use idcs_mfa::{
 };
 use tokio::sync::OnceCell;
 
-use crate::check::{Fail, Need};
+use crate::{
+    check::{Fail, Need},
+    observe::Observations,
+};
+
+/// How long the runner waits for people and phones. Set from the profile's
+/// `[fixtures]` keys `push_poll_secs`, `push_decision_secs` and `otp_retry_secs`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Patience {
+    /// Between two polls of a PUSH whose decision is not in yet (Oracle's sign-in
+    /// sample polls every 3 s: [`idcs_mfa::DEFAULT_PUSH_INTERVAL`]).
+    pub push_poll: Duration,
+    /// How long after the push command a PUSH may stay pending before the answer is
+    /// judged as it is.
+    pub push_decision: Duration,
+    /// How long an OTP source is asked again while it fails or has nothing yet.
+    pub otp_retry: Duration,
+}
+
+/// Default [`Patience::push_decision`]: a person taps within a minute.
+pub const DEFAULT_PUSH_DECISION: Duration = Duration::from_secs(60);
+/// Default [`Patience::otp_retry`]: an SMS or e-mail usually arrives within 30 s.
+pub const DEFAULT_OTP_RETRY: Duration = Duration::from_secs(30);
+
+impl Default for Patience {
+    fn default() -> Self {
+        Self {
+            push_poll: idcs_mfa::DEFAULT_PUSH_INTERVAL,
+            push_decision: DEFAULT_PUSH_DECISION,
+            otp_retry: DEFAULT_OTP_RETRY,
+        }
+    }
+}
 
 /// The user the checks verify.
 #[derive(Clone, Debug)]
@@ -102,6 +134,10 @@ pub struct Target {
     pub max_attempts: Option<u32>,
     /// Property-check settings.
     pub props: crate::checks::properties::PropConfig,
+    /// What the run saw of the tenant's habits (the client reports to it).
+    pub observations: Arc<Observations>,
+    /// How long to wait for PUSH decisions and delivered OTPs.
+    pub patience: Patience,
     /// The test user's factors, fetched once.
     factors: OnceCell<Option<types::UserFactors>>,
 }
@@ -127,6 +163,8 @@ impl Target {
             allow_lockout: false,
             max_attempts: None,
             props: Default::default(),
+            observations: Arc::default(),
+            patience: Patience::default(),
             factors: OnceCell::new(),
         }
     }
@@ -359,8 +397,27 @@ impl Ctx {
         })
     }
 
-    /// Reads the OTP delivered for `v`.
+    /// Reads the OTP delivered for `v`. The source is asked again (every second, for
+    /// up to [`Patience::otp_retry`]) while it fails or has nothing yet: an SMS can take
+    /// a while to arrive.
     pub async fn delivered_otp(&self, v: &Verification) -> Result<Secret, Fail> {
+        let patience = self.target.patience.otp_retry;
+        let started = tokio::time::Instant::now();
+        loop {
+            match self.read_otp_once(v).await {
+                Ok(otp) => return Ok(otp),
+                Err(fail) => {
+                    let pause = Duration::from_secs(1).min(patience / 4);
+                    if started.elapsed() + pause > patience {
+                        return Err(fail);
+                    }
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    async fn read_otp_once(&self, v: &Verification) -> Result<Secret, Fail> {
         let source = self
             .target
             .fixtures
@@ -389,8 +446,35 @@ impl Ctx {
                 let out = run_command(cmd, &request_env(v, None))
                     .await
                     .map_err(Fail::skip)?;
-                Ok(Secret::new(out.trim()))
+                let otp = out.trim();
+                if otp.is_empty() {
+                    return Err(Fail::skip(format!(
+                        "the OTP command `{cmd}` printed nothing within {:?}",
+                        self.target.patience.otp_retry
+                    )));
+                }
+                Ok(Secret::new(otp))
             }
+        }
+    }
+
+    /// Polls the PUSH of `v` until its answer is no longer a 200 `pending` (every
+    /// [`Patience::push_poll`], for up to [`Patience::push_decision`]) and returns that
+    /// answer (or the last `pending` one): a decision takes a moment to reach the
+    /// tenant after the phone is tapped.
+    pub async fn push_decision(
+        &self,
+        v: &Verification,
+    ) -> Result<idcs_mfa::Response<types::VerificationStatus>, idcs_mfa::Error> {
+        let patience = self.target.patience;
+        let started = tokio::time::Instant::now();
+        loop {
+            let answer = self.client.get_verification_status(v.request_id()).await;
+            let pending = matches!(&answer, Ok(r) if r.value.status == idcs_mfa::Status::Pending);
+            if !pending || started.elapsed() + patience.push_poll > patience.push_decision {
+                return answer;
+            }
+            tokio::time::sleep(patience.push_poll).await;
         }
     }
 
@@ -455,7 +539,6 @@ impl Ctx {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<RawResponse, Fail> {
-        self.target.limiter.acquire().await;
         let url = format!("{}{path}", self.target.base_url);
         let mut request = self.client.http().request(method.clone(), &url);
         let token = match &auth {
@@ -487,28 +570,28 @@ impl Ctx {
             response_body: Bytes::new(),
             error: None,
         };
-        let result = async {
-            let response = request.send().await.map_err(|e| e.to_string())?;
-            let status = response.status().as_u16();
-            let headers: Vec<(String, String)> = response
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            // Under the client's size limit: a hostile tenant's 20 MB is not read.
-            let body = self
+        // Through the client's policy: rate limit, 429 waits, a GET resent once on a
+        // new connection; the body read under the size limit.
+        let result = match request.build() {
+            Ok(request) => self
                 .client
-                .read_body(response)
+                .execute(request)
                 .await
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>((status, headers, body))
-        }
-        .await;
+                .map(|(status, headers, body)| {
+                    let headers: Vec<(String, String)> = headers
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect();
+                    (status.as_u16(), headers, body)
+                })
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
         match result {
             Ok((status, headers, body)) => {
                 exchange.status = Some(status);
@@ -609,15 +692,14 @@ async fn control(
     if let Some(body) = body {
         request = request.json(body);
     }
-    let response = request
-        .send()
+    let request = request
+        .build()
+        .map_err(|e| format!("cannot build a control API request: {e}"))?;
+    // Through the client's policy too: a control call is a request like any other.
+    let (status, _, answer) = client
+        .execute(request)
         .await
         .map_err(|e| format!("the mock's control API did not answer: {e}"))?;
-    let status = response.status();
-    let answer = client
-        .read_body(response)
-        .await
-        .map_err(|e| e.to_string())?;
     if !status.is_success() {
         let hint = if status == reqwest::StatusCode::UNAUTHORIZED {
             " (is the control token the one `serve` printed?)"

@@ -215,14 +215,17 @@ fn is_uuid(b: &[u8]) -> bool {
         })
 }
 
-/// `0.58 s` or `time="0.003"`: the length of a duration at the start of `s`.
+/// `0.58 s`, `time="0.003"` or a JUnit property's `value="3.1"` (the latencies): the
+/// length of a duration at the start of `s`.
 fn duration_len(s: &str) -> Option<usize> {
-    if let Some(rest) = s.strip_prefix("time=\"") {
-        let end = rest.find('"')?;
-        return rest[..end]
-            .parse::<f64>()
-            .is_ok()
-            .then_some("time=\"".len() + end + 1);
+    for prefix in ["time=\"", "value=\""] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            let end = rest.find('"')?;
+            let number = &rest[..end];
+            return (number.parse::<f64>().is_ok()
+                && (prefix == "time=\"" || number.contains('.')))
+            .then_some(prefix.len() + end + 1);
+        }
     }
     let digits = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
     (digits > 0 && s[..digits].contains('.') && s[digits..].starts_with(" s")).then_some(digits + 2)
@@ -278,7 +281,70 @@ fn report_of_a_faulty_tenant_is_pinned() {
     insta::assert_json_snapshot!("report_json", report, {
         ".millis" => "[ms]",
         ".checks[].millis" => "[ms]",
+        ".network.latency_p50_ms" => "[ms]",
+        ".network.latency_p95_ms" => "[ms]",
     });
     insta::assert_snapshot!("report_junit", redact(&junit, &served.base_url));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// Test case: against `serve --behaviour rate_limit` (a 429 with `Retry-After: 1` every
+// 25th /mfa/v1 request) the strict suite passes through the README's profile, and the
+// report shows the 429s and the time spent waiting (console and JSON).
+#[test]
+fn strict_suite_passes_against_a_rate_limiting_serve_and_reports_it() {
+    let served = serve(&["--behaviour", "rate_limit", "--rate-limit-every", "25"]);
+    let dir = temp_dir("rate-limit");
+    let out = run_with_profile(&served, &dir, &["--strict", "--cases", "8", "--seed", "7"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains(" passed, 0 failed, 0 skipped"), "{stdout}");
+    let network = stdout
+        .lines()
+        .find(|l| l.starts_with("Network: "))
+        .expect("a network line");
+    let count: u64 = network
+        .split("429 answers ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the 429 count");
+    assert!(count > 0, "{network}");
+    assert!(
+        network.contains(&format!("({count} with Retry-After)")),
+        "{network}"
+    );
+    let waited: f64 = network
+        .split("waited ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the wait");
+    assert!(
+        waited >= count as f64 * 0.99,
+        "{count} waits of 1 s: {network}"
+    );
+
+    let json = run_with_profile(
+        &served,
+        &dir,
+        &[
+            "--strict", "--cases", "8", "--seed", "7", "--format", "json",
+        ],
+    );
+    assert_eq!(json.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert!(
+        report["network"]["rate_limited"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        report["network"]
+    );
+    assert!(report["network"]["waited_ms"].as_u64().unwrap_or(0) >= 990);
+    assert!(report["network"]["latency_p95_ms"].as_f64().is_some());
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -94,21 +94,14 @@ async fn pending_is_200(cx: &Ctx) -> CheckResult {
 async fn approved_is_200(cx: &Ctx) -> CheckResult {
     let v = cx.initiate(Method::Push).await?;
     cx.act_on_push(&v, true).await?;
-    let r = expect_ok(
-        cx.client().get_verification_status(v.request_id()).await,
-        200,
-    )?;
+    let r = expect_ok(cx.push_decision(&v).await, 200)?;
     expect_status_member(&r.value.status, Status::Success)
 }
 
 async fn rejected_is_401(cx: &Ctx) -> CheckResult {
     let v = cx.initiate(Method::Push).await?;
     cx.act_on_push(&v, false).await?;
-    let e = expect_error(
-        cx.client().get_verification_status(v.request_id()).await,
-        401,
-        Some("AUTH-1108"),
-    )?;
+    let e = expect_error(cx.push_decision(&v).await, 401, Some("AUTH-1108"))?;
     let status = e.body().map(|b| b.status.clone());
     ensure(
         status == Some(Status::Failed),

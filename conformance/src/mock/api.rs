@@ -11,8 +11,8 @@
 //! | `PATCH /mfa/v1/requests/{requestId}` | 200, 400, 401, 404, 413 |
 //!
 //! Any other path is 404 and a wrong method on a known path is 405, both in the error
-//! shape (AUTH-1111). The mock never rate-limits (no 429) and answers 500 only under the
-//! fault `unknown_request_500`.
+//! shape (AUTH-1111). The mock rate-limits (429) only under a rate-limit behaviour
+//! (`mock::behaviour`) and answers 500 only under the fault `unknown_request_500`.
 
 use std::{sync::Arc, time::Instant};
 
@@ -48,6 +48,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .nest(super::CONTROL_PREFIX, super::control::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            super::behaviour::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             read_ahead,

@@ -17,6 +17,9 @@
 //! | `PUT /_mock/v1/faults` `["name", ...]` | switches exactly these on (400 names the unknown ones) |
 //! | `POST /_mock/v1/reset` | the configured fixture and faults again; no requests, attempts or outbox; tokens stay valid |
 //!
+//! Under the behaviour `delayed_push` the two push routes answer 202 at once (with
+//! `delayMs`) and the decision reaches the state that much later.
+//!
 //! Errors: `{"error": "unauthorized" | "not_found" | "conflict" | "bad_request" |
 //! "payload_too_large", "message": "..."}` with 401, 404, 409, 400, 413. A PUSH that is
 //! not pending any more (decided, expired) or a request that is not a PUSH is 409.
@@ -100,6 +103,26 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
 
 async fn decide(shared: Arc<Shared>, headers: HeaderMap, id: String, approve: bool) -> Response {
     guard!(shared, headers);
+    // Behaviour `delayed_push`: the decision reaches the state later (the answer says
+    // so); a refusal then (the PUSH expired meanwhile) is the phone's problem.
+    if shared
+        .behaviours
+        .has(super::behaviour::Behaviour::DelayedPush)
+    {
+        let delay = shared.behaviours.timing.push_delay;
+        let later = shared.clone();
+        let request = id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = later
+                .lock()
+                .decide_push(&later.settings, &request, approve, Instant::now());
+        });
+        return json(
+            StatusCode::ACCEPTED,
+            &json!({"requestId": id, "decision": if approve { "approved" } else { "rejected" }, "delayMs": delay.as_millis() as u64}),
+        );
+    }
     let result = shared
         .lock()
         .decide_push(&shared.settings, &id, approve, Instant::now());

@@ -25,6 +25,8 @@
 //! # Layout
 //!
 //! - `api`: the /mfa/v1 handlers (parse, call the state, render).
+//! - `behaviour`: [`Behaviour`], named realistic habits of real tenants (rate limits,
+//!   slowness, late PUSH decisions, closing connections, extra members).
 //! - `body`: request bodies (media type, size limit, JSON, fields).
 //! - `control`: the control API.
 //! - `fault`: [`Fault`], named deviations from the contract.
@@ -43,6 +45,7 @@
 //! expire.
 
 mod api;
+pub mod behaviour;
 mod body;
 mod control;
 pub mod fault;
@@ -61,6 +64,7 @@ use std::{
 
 use idcs_mfa::Secret;
 
+pub use behaviour::{Behaviour, Timing};
 pub use fault::{Fault, Faults};
 pub use fixture::Fixture;
 pub use random::token as random_token;
@@ -99,6 +103,10 @@ pub struct MockConfig {
     pub control_token: Option<Secret>,
     /// Lifetime of tokens from the token endpoint. Default: [`DEFAULT_TOKEN_LIFETIME`].
     pub token_lifetime: Duration,
+    /// Realistic, conforming habits switched on ([`Behaviour`]). Default: none.
+    pub behaviours: Vec<Behaviour>,
+    /// Their timings. Default: [`Timing::default`].
+    pub timing: Timing,
 }
 
 impl Default for MockConfig {
@@ -112,6 +120,8 @@ impl Default for MockConfig {
             token: None,
             control_token: None,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            behaviours: Vec::new(),
+            timing: Timing::default(),
         }
     }
 }
@@ -125,6 +135,7 @@ pub(crate) struct Shared {
     pub(crate) control_token: Secret,
     pub(crate) initial_fixture: Fixture,
     pub(crate) initial_faults: Faults,
+    pub(crate) behaviours: behaviour::Behaviours,
     state: Mutex<state::State>,
 }
 
@@ -167,11 +178,22 @@ pub async fn serve(
         control_token: config.control_token.clone().unwrap_or_else(random::token),
         initial_fixture: config.fixture,
         initial_faults: faults,
+        behaviours: behaviour::Behaviours::new(&config.behaviours, config.timing),
         state: Mutex::new(state),
     });
-    axum::serve(listener, api::router(shared))
-        .with_graceful_shutdown(shutdown)
-        .await
+    if config.behaviours.contains(&Behaviour::IdleClose) {
+        let listener = behaviour::IdleClosing {
+            inner: listener,
+            idle: config.timing.idle,
+        };
+        axum::serve(listener, api::router(shared))
+            .with_graceful_shutdown(shutdown)
+            .await
+    } else {
+        axum::serve(listener, api::router(shared))
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
 }
 
 /// A mock tenant running in this process; shut it down with [`MockHandle::shutdown`]
