@@ -2,7 +2,11 @@
 pub mod check;
 pub mod checks;
 pub mod embedded;
+pub mod guard;
+pub mod ledger;
 pub mod mock;
+pub mod model;
+pub mod preflight;
 pub mod profile;
 pub mod report;
 pub mod runner;
