@@ -914,6 +914,21 @@ impl State {
         })
     }
 
+    /// Locks a user: the count at the maximum, locked.
+    pub(crate) fn lock_user(&mut self, settings: &Settings, guid: &str) -> bool {
+        if self.fixture.user_by_guid(guid).is_none() {
+            return false;
+        }
+        self.users.insert(
+            guid.to_owned(),
+            Counter {
+                count: settings.max_attempts,
+                locked: true,
+            },
+        );
+        true
+    }
+
     /// Unlocks a user and sets the attempt count to 0.
     pub(crate) fn unlock(&mut self, guid: &str) -> bool {
         if self.fixture.user_by_guid(guid).is_none() {
