@@ -165,9 +165,9 @@ impl Target {
             };
             absent.then(|| match need {
                 Need::DeliveredOtp => "the profile gives no way to read a delivered OTP (fixtures.otp_command)".to_owned(),
-                Need::TotpSecret => "the profile gives no TOTP secret (fixtures.totp_secret)".to_owned(),
-                Need::BypassCode => "no unused bypass code is left (fixtures.bypass_codes)".to_owned(),
-                Need::SecurityAnswers => "the profile gives no security answers (fixtures.security_answers)".to_owned(),
+                Need::TotpSecret => "the profile gives no TOTP secret (fixtures.totp_factor_id and fixtures.totp_secret_env)".to_owned(),
+                Need::BypassCode => "no unused bypass code is left (fixtures.bypass_codes_env)".to_owned(),
+                Need::SecurityAnswers => "the profile gives no security answers (fixtures.security_answers_env)".to_owned(),
                 Need::PushControl => "the profile gives no way to approve a PUSH (fixtures.push_command)".to_owned(),
                 Need::Lockout | Need::NearLockout => "lockout checks lock the test user; run them with --allow-lockout".to_owned(),
                 Need::TokenRoles => "the profile does not say which roles the token holds (auth.roles)".to_owned(),
