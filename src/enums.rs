@@ -127,7 +127,7 @@ open_enum! {
 }
 
 open_enum! {
-    /// The IDCS error codes this API documents ([ERR], [OD], seeds 000 and 001).
+    /// The IDCS error codes this API documents (\[ERR\], \[OD\], seeds 000 and 001).
     pub enum AuthCode {
         /// A required parameter is missing.
         MissingParameter = "AUTH-1001",
@@ -177,7 +177,7 @@ open_enum! {
         InvalidJson = "AUTH-1121",
         /// The EMAIL factor has been disabled.
         EmailDisabled = "AUTH-1125",
-        /// User not found ([OD]).
+        /// User not found (\[OD\]).
         UserNotFound = "AUTH-3018",
     }
 }

@@ -1,7 +1,7 @@
 //! Everything the mock remembers, behind one `Mutex`, and every rule that changes it.
 //!
 //! Handlers (`mock::api`, `mock::control`) parse and render; the rules live here, as
-//! plain synchronous methods on [`State`], called with the lock held and never across an
+//! plain synchronous methods on `State`, called with the lock held and never across an
 //! `.await`. One lock for everything keeps each operation atomic: a bypass code
 //! presented by many clients at once is checked and consumed under the same lock, so
 //! exactly one of them succeeds.
