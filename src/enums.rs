@@ -17,7 +17,12 @@ macro_rules! open_enum {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
+            $(
+                $(#[$vmeta])*
+                ///
+                #[doc = concat!("On the wire: `", $wire, "`.")]
+                $variant,
+            )+
             /// A value this version of the crate does not know, kept as sent.
             Other(String),
         }
