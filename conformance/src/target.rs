@@ -734,3 +734,44 @@ async fn control(
     }
     Ok(answer)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use idcs_mfa::Method;
+
+    use super::{Ctx, Source};
+
+    // Test case: the fixture commands get the documented environment: IDCS_REQUEST_ID,
+    // IDCS_USER_GUID, IDCS_FACTOR_ID, IDCS_METHOD, and for a PUSH IDCS_PUSH_ACTION.
+    #[tokio::test]
+    async fn fixture_commands_get_the_documented_environment() {
+        let (handle, mut target) = crate::embedded::start(Vec::new()).await.expect("mock");
+        let dir = std::env::temp_dir().join(format!("idcs-target-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let seen = dir.join("push-env");
+        target.fixtures.otp = Some(Source::Command(
+            "printf '%s|%s|%s|%s' \"$IDCS_REQUEST_ID\" \"$IDCS_USER_GUID\" \"$IDCS_FACTOR_ID\" \"$IDCS_METHOD\"".into(),
+        ));
+        target.fixtures.push = Some(Source::Command(format!(
+            "printf '%s|%s' \"$IDCS_REQUEST_ID\" \"$IDCS_PUSH_ACTION\" > '{}'",
+            seen.display()
+        )));
+        let cx = Ctx::new(Arc::new(target));
+        let v = cx.initiate(Method::Sms).await.expect("initiate");
+        let printed = cx.delivered_otp(&v).await.expect("the command ran");
+        assert_eq!(
+            printed.expose(),
+            format!("{}|{}|{}|SMS", v.request_id(), v.user_guid(), v.factor_id())
+        );
+        let push = cx.initiate(Method::Push).await.expect("initiate");
+        cx.act_on_push(&push, false).await.expect("the command ran");
+        assert_eq!(
+            std::fs::read_to_string(&seen).expect("written"),
+            format!("{}|reject", push.request_id())
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = handle.shutdown().await;
+    }
+}
