@@ -82,6 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let props = PropConfig {
                     cases,
                     seed: 0x1dc5_0f1a + run as u64,
+                    ..PropConfig::default()
                 };
                 let started = Instant::now();
                 let report = runtime.block_on(run_suite(

@@ -120,6 +120,9 @@ pub enum Need {
     /// after a reset of the count to 0; the runner unlocks the user afterwards when it
     /// can).
     Lockout,
+    /// Starting from an attempt count of 0 (the runner resets it first, and skips the
+    /// check when it cannot).
+    CountAtZero,
     /// Taking the count to one short of the maximum: it locks only a tenant that breaks
     /// the rule (run only with `--allow-lockout`, before the checks that lock).
     NearLockout,

@@ -90,6 +90,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = checks::properties::DEFAULT_CASES)]
     pub cases: u32,
 
+    /// Sequences the sequence checks draw (each up to --max-steps steps).
+    #[arg(long, value_name = "N", default_value_t = checks::sequences::DEFAULT_SEQUENCES)]
+    pub sequences: u32,
+
+    /// Steps per generated sequence at most.
+    #[arg(long, value_name = "N", default_value_t = checks::sequences::DEFAULT_MAX_STEPS,
+          value_parser = parse_steps)]
+    pub max_steps: usize,
+
     /// Seed of the property checks (printed in every report, to replay a failure).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -275,6 +284,9 @@ async fn run_async(args: RunArgs) -> ExitCode {
     let props = PropConfig {
         cases: args.cases,
         seed: args.seed.unwrap_or_else(random_seed),
+        sequences: args.sequences,
+        max_steps: args.max_steps,
+        strict: args.strict,
     };
     let all = checks::all();
     if runner::select(&all, &options).is_empty() {
@@ -339,6 +351,13 @@ async fn run_async(args: RunArgs) -> ExitCode {
         eprintln!("error: the run stopped: {reason}");
     }
     ExitCode::from(code)
+}
+
+fn parse_steps(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a number of steps from 1 to 1000")),
+    }
 }
 
 fn random_seed() -> u64 {

@@ -305,7 +305,11 @@ pub fn attempts_line(a: &AttemptSummary) -> String {
         a.end.spent, a.highest_outside_lockout, a.limits.ceiling
     );
     if a.end.highest > a.highest_outside_lockout {
-        let _ = write!(line, ", {} in the lockout checks", a.end.highest);
+        let _ = write!(
+            line,
+            ", {} in the sequence and lockout checks",
+            a.end.highest
+        );
     }
     if a.resets + a.unlocks > 0 {
         let _ = write!(

@@ -167,13 +167,14 @@ pub struct RunOutcome {
     pub aborted: Option<String>,
 }
 
-/// The order checks run in: the given order, except that checks that come near the
-/// lockout run after all others, and checks that lock the user run last.
+/// The order checks run in: the given order, except that checks that count from 0
+/// (sequences, and those that come near the lockout) run after all others, and checks
+/// that lock the user run last.
 pub fn order<'a>(checks: &[&'a Check]) -> Vec<&'a Check> {
     let rank = |c: &Check| {
         if c.needs.contains(&Need::Lockout) {
             2
-        } else if c.needs.contains(&Need::NearLockout) {
+        } else if from_zero(c) {
             1
         } else {
             0
@@ -190,6 +191,11 @@ fn locks(check: &Check) -> bool {
 
 fn near_lockout(check: &Check) -> bool {
     locks(check) || check.needs.contains(&Need::NearLockout)
+}
+
+/// Whether the check counts from an attempt count of 0.
+fn from_zero(check: &Check) -> bool {
+    near_lockout(check) || check.needs.contains(&Need::CountAtZero)
 }
 
 /// Runs `checks` (already selected) against `target`, in [`order`]; `progress` is told
@@ -258,7 +264,7 @@ pub async fn run(
         // the others may run `jobs` at a time.
         let mut batch = Vec::new();
         while let Some(check) = queue.peek().copied() {
-            let serial = check.spends > 0 || near_lockout(check);
+            let serial = check.spends > 0 || from_zero(check);
             if serial && !batch.is_empty() {
                 break;
             }
@@ -269,7 +275,7 @@ pub async fn run(
             }
         }
 
-        if batch.iter().any(|c| near_lockout(c)) && lockout_phase.is_none() {
+        if batch.iter().any(|c| from_zero(c)) && lockout_phase.is_none() {
             lockout_phase = Some(target.ledger.state().highest);
         }
         let mut futures = Vec::new();
@@ -297,7 +303,7 @@ pub async fn run(
             reports.push(report);
         }
         // After a check that may have locked the user: unlock, or remember who did it.
-        if batch.iter().any(|c| near_lockout(c)) && target.ledger.state().locked {
+        if batch.iter().any(|c| from_zero(c)) && target.ledger.state().locked {
             if target.can_unlock() && target.unlock_user().await.is_ok() {
                 summary.unlocks += 1;
             } else if summary.left_locked_by.is_none() {
@@ -360,8 +366,8 @@ async fn admit(
             .await
             .map_err(|why| format!("the test user is locked and cannot be unlocked: {why}"))?;
     }
-    if near_lockout(check) {
-        // Lockout checks count from 0.
+    if from_zero(check) {
+        // Lockout and sequence checks count from 0.
         if target.ledger.state().count > 0 || summary.start_assumed {
             reset(target, limits, summary).await.map_err(|why| {
                 format!("a lockout check needs the attempt count at 0 first, and it cannot be reset: {why}")

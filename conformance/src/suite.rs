@@ -56,7 +56,10 @@ pub async fn run_suite(
             (None, target, label)
         }
     };
-    target.props = props;
+    target.props = PropConfig {
+        strict: options.strict,
+        ..props
+    };
     let all = checks::all();
     let selected = runner::select(&all, options);
     let target = Arc::new(target);

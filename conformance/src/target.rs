@@ -160,6 +160,7 @@ impl Target {
                 Need::SecurityAnswers => self.fixtures.answers.is_empty(),
                 Need::PushControl => self.fixtures.push.is_none(),
                 Need::Lockout | Need::NearLockout => !self.allow_lockout,
+                Need::CountAtZero => false,
                 Need::TokenRoles => self.token_roles.is_none(),
                 Need::AuthenticatorToken => self.authenticator_token.is_none(),
             };
@@ -170,6 +171,7 @@ impl Target {
                 Need::SecurityAnswers => "the profile gives no security answers (fixtures.security_answers_env)".to_owned(),
                 Need::PushControl => "the profile gives no way to approve a PUSH (fixtures.push_command)".to_owned(),
                 Need::Lockout | Need::NearLockout => "lockout checks lock the test user; run them with --allow-lockout".to_owned(),
+                Need::CountAtZero => String::new(),
                 Need::TokenRoles => "the profile does not say which roles the token holds (auth.roles)".to_owned(),
                 Need::AuthenticatorToken => "no token with only the Authenticator Client role (auth.authenticator_token_env)".to_owned(),
             })

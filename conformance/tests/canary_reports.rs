@@ -103,7 +103,12 @@ async fn no_canary_in_reports_or_debug() {
         )
         .await
         .expect("target");
-        target.props = PropConfig { cases: 8, seed: 3 };
+        target.props = PropConfig {
+            cases: 8,
+            seed: 3,
+            strict: true,
+            ..PropConfig::default()
+        };
         assert_clean("MockConfig", &format!("{config:?} {config:#?}"));
         assert_clean("Fixture", &format!("{fixture:?}"));
         assert_clean("MockHandle", &format!("{handle:?}"));

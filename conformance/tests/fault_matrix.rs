@@ -40,8 +40,11 @@ async fn failing_checks(faults: Vec<Fault>) -> (BTreeSet<String>, Vec<String>) {
     .expect("the embedded mock starts");
     for c in &report.checks {
         let lockout = c.id.contains("lockout") || c.id.contains("resets-attempt-count");
+        // The sequence checks hold themselves to the run's ceiling instead (the embedded
+        // mock allows lockout: they may reach the maximum).
+        let sequences = c.id.starts_with("sequences/");
         assert!(
-            lockout || c.attempt_rise <= c.spends,
+            lockout || sequences || c.attempt_rise <= c.spends,
             "{what}: {} declares spends {} but raised the predicted count by {}",
             c.id,
             c.spends,

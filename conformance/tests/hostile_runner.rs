@@ -53,7 +53,12 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
         .into_target(&overrides, &env)
         .await
         .expect("a target needs no request to build");
-    target.props = PropConfig { cases: 4, seed: 7 };
+    target.props = PropConfig {
+        cases: 4,
+        seed: 7,
+        strict: true,
+        ..PropConfig::default()
+    };
     let options = RunOptions {
         strict: true,
         deadline: DEADLINE,

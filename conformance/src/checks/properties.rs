@@ -26,13 +26,20 @@ use crate::{
     validate::validate_exchange,
 };
 
-/// How many cases each property runs, and from which seed.
+/// How many cases each property runs, and from which seed; how many sequences the
+/// sequence checks draw, how long, and whether inferred rules are judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PropConfig {
     /// Cases per property.
     pub cases: u32,
     /// The RNG seed.
     pub seed: u64,
+    /// Sequences the sequence checks draw.
+    pub sequences: u32,
+    /// Steps per sequence at most.
+    pub max_steps: usize,
+    /// Judge the rules this project decided (`--strict`).
+    pub strict: bool,
 }
 
 /// Cases per property when not told otherwise.
@@ -43,6 +50,9 @@ impl Default for PropConfig {
         Self {
             cases: DEFAULT_CASES,
             seed: 0x1dc5_0f1a,
+            sequences: super::sequences::DEFAULT_SEQUENCES,
+            max_steps: super::sequences::DEFAULT_MAX_STEPS,
+            strict: false,
         }
     }
 }
@@ -107,7 +117,7 @@ where
     F: Fn(Arc<Ctx>, S::Value) -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
-    let PropConfig { cases, seed } = cx.target.props;
+    let PropConfig { cases, seed, .. } = cx.target.props;
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let mut runner = TestRunner::new_with_rng(

@@ -96,6 +96,10 @@ pub enum Bypass {
     Wrong,
 }
 
+/// A request reference that [`Model::resolve`] maps to the most recent request the
+/// step fits (any other value `n` picks the `n mod k`-th of the `k` that fit).
+pub const LATEST: usize = usize::MAX;
+
 /// One operation on the test user. Request references are indices into the requests
 /// the sequence created, resolved by [`Model::resolve`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -484,7 +488,8 @@ impl Model {
         self.bypass_used
     }
 
-    fn factor_with(&self, method: &Method) -> Option<&Factor> {
+    /// The first factor of the user with `method`.
+    pub fn factor_with(&self, method: &Method) -> Option<&Factor> {
         self.user
             .factors
             .iter()
@@ -502,7 +507,11 @@ impl Model {
             let ids: Vec<usize> = (0..self.requests.len())
                 .filter(|&i| fits(&self.requests[i], f))
                 .collect();
-            (!ids.is_empty()).then(|| ids[n % ids.len()])
+            match (n, ids.last()) {
+                (_, None) => None,
+                (LATEST, Some(last)) => Some(*last),
+                _ => Some(ids[n % ids.len()]),
+            }
         };
         let otp = |r: &Request| {
             matches!(
@@ -792,6 +801,23 @@ impl Model {
     /// alternative the tenant took.
     pub fn observe(&mut self, step: &Step, expectation: &Expectation, answer: &Answer) -> Verdict {
         let Some(taken) = expectation.allowed.iter().find(|a| a.matches(answer)) else {
+            // A lock the count cannot explain breaks the attempt rules, whatever the step.
+            let lock_allowed = expectation
+                .allowed
+                .iter()
+                .any(|a| a.code == Some("AUTH-1010"));
+            if answer.codes.iter().any(|c| c == "AUTH-1010") && !lock_allowed {
+                return Verdict::Diverged {
+                    rule: &rules::LOCKED,
+                    expected: format!(
+                        "{} (no lock: the attempt count is at most {}, below the maximum {})",
+                        expectation.describe(),
+                        self.hi,
+                        self.max_attempts
+                    ),
+                    actual: answer.describe(),
+                };
+            }
             return Verdict::Diverged {
                 rule: expectation.rule(),
                 expected: expectation.describe(),
