@@ -52,8 +52,8 @@ pub enum Credential {
 pub struct AttemptState {
     /// The predicted attempt count (an upper bound).
     pub count: u32,
-    /// Whether the tenant said the user is locked (AUTH-1010), or the count reached
-    /// the maximum.
+    /// Whether the tenant said the user is locked (AUTH-1010). A predicted count at or
+    /// past the maximum only says the user may be: the count is an upper bound.
     pub locked: bool,
     /// Attempts the run spent: every counted event.
     pub spent: u32,
@@ -84,32 +84,27 @@ struct Inner {
 /// The accounting. See the [module docs](self).
 #[derive(Debug)]
 pub struct Ledger {
-    rules: Mutex<Rules>,
     user_guid: String,
     user_name: Option<String>,
     inner: Mutex<Inner>,
 }
 
 impl Ledger {
-    /// A ledger for the test user, under the tenant's (known or assumed) maximum.
-    pub fn new(rules: Rules, user_guid: &str, user_name: Option<&str>) -> Self {
+    /// A ledger for the test user.
+    pub fn new(user_guid: &str, user_name: Option<&str>) -> Self {
         Self {
-            rules: Mutex::new(rules),
             user_guid: user_guid.to_owned(),
             user_name: user_name.map(str::to_owned),
             inner: Mutex::new(Inner::default()),
         }
     }
 
-    /// The rules it predicts with.
-    pub fn rules(&self) -> Rules {
-        *self.rules.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Predicts with another maximum from now on.
-    pub fn set_rules(&self, rules: Rules) {
-        *self.rules.lock().unwrap_or_else(|p| p.into_inner()) = rules;
-    }
+    /// The counter never locks by itself: an upper bound that reaches the maximum does
+    /// not mean the tenant locked the user, and a ledger that believed so would stop
+    /// counting what the tenant still counts. Only the tenant's AUTH-1010 locks it.
+    const UNBOUNDED: Rules = Rules {
+        max_attempts: u32::MAX,
+    };
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -151,7 +146,7 @@ impl Ledger {
     /// The user was unlocked (and the count set to 0) by an administrator's action.
     pub fn unlocked(&self) {
         let mut inner = self.lock();
-        inner.counter.apply(self.rules(), &Event::Unlocked);
+        inner.counter.apply(Self::UNBOUNDED, &Event::Unlocked);
         inner.lock_message = None;
     }
 
@@ -175,7 +170,7 @@ impl Ledger {
     }
 
     fn apply(&self, inner: &mut Inner, event: Event) {
-        if let Effect::Counted { .. } = inner.counter.apply(self.rules(), &event) {
+        if let Effect::Counted { .. } = inner.counter.apply(Self::UNBOUNDED, &event) {
             inner.spent += 1;
             inner.highest = inner.highest.max(inner.counter.count);
             inner.peak = inner.peak.max(inner.counter.count);
@@ -357,7 +352,7 @@ mod tests {
     const GUID: &str = "c0f0c0f0c0f04c0f8c0fc0f0c0f0c0f0";
 
     fn ledger() -> Ledger {
-        Ledger::new(Rules { max_attempts: 5 }, GUID, Some("me@example.com"))
+        Ledger::new(GUID, Some("me@example.com"))
     }
 
     fn exchange(

@@ -213,9 +213,6 @@ pub async fn run(
     let mut failures = 0usize;
     let total = checks.len();
     let limits = Limits::of(&target);
-    target.ledger.set_rules(crate::model::attempts::Rules {
-        max_attempts: limits.max_attempts,
-    });
     let mut summary = AttemptSummary {
         limits,
         end: AttemptState::default(),

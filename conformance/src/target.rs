@@ -25,7 +25,6 @@ use tokio::sync::OnceCell;
 use crate::{
     check::{Fail, Need},
     ledger::{Credential, Ledger},
-    model::attempts::Rules,
 };
 
 /// The user the checks verify.
@@ -125,13 +124,7 @@ impl Target {
         user: TestUser,
         limiter: RateLimiter,
     ) -> Self {
-        let ledger = Ledger::new(
-            Rules {
-                max_attempts: crate::guard::ASSUMED_MAX_ATTEMPTS,
-            },
-            &user.guid,
-            user.name.as_deref(),
-        );
+        let ledger = Ledger::new(&user.guid, user.name.as_deref());
         Self {
             base_url,
             client,

