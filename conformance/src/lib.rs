@@ -1,6 +1,7 @@
 //! Conformance suite and stateful mock tenant for the IDCS MFA verification API.
 pub mod check;
 pub mod checks;
+pub mod diff;
 pub mod embedded;
 pub mod mock;
 pub mod normalise;
