@@ -337,9 +337,24 @@ fn a_conforming_change_drifts_exactly_the_checks_that_see_it() {
             "{console}"
         );
 
-        // Accept (as `cargo insta accept` does): the drift is gone, no pending file left.
+        // Accept: `snapshot::accept` writes what `cargo insta accept` writes, which is
+        // insta's own parse of the pending file saved to the accepted path
+        // (`Snapshot::from_file(pending).save(target)`, done here into a copy).
+        let by_insta = scratch(&format!("{variation}-by-insta"));
+        for name in files(&dir).keys().filter(|n| n.ends_with(".snap.new")) {
+            let parsed = insta::Snapshot::from_file(&dir.join(name)).expect("insta reads it");
+            parsed
+                .save(&by_insta.join(name.trim_end_matches(".new")))
+                .expect("insta saves it");
+        }
         for name in files(&dir).keys().filter(|n| n.ends_with(".snap")) {
             snapshot::accept(&dir.join(name)).unwrap();
+        }
+        for (name, bytes) in files(&by_insta) {
+            assert!(
+                files(&dir)[&name] == bytes,
+                "{name}: accepted differently from cargo insta accept"
+            );
         }
         let out = run(&served, &dir, &["--format", "json", "--fail-on-drift"]);
         assert_eq!(out.status.code(), Some(0), "{variation}: after accepting");
@@ -402,4 +417,114 @@ fn an_unusable_snapshot_dir_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("it is not a directory"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+// Test case: every accepted snapshot is read by insta's own parser with the text the
+// runner compares, and saving it again (what `cargo insta accept` does) changes no
+// byte: the files are in insta's format exactly, headers quoted as insta quotes them.
+#[test]
+fn accepted_snapshots_are_insta_files_byte_for_byte() {
+    let out = scratch("insta-format");
+    for (name, bytes) in files(&committed()) {
+        if !name.ends_with(".snap") {
+            continue;
+        }
+        let path = committed().join(&name);
+        let parsed = insta::Snapshot::from_file(&path).expect("insta reads it");
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let insta_text = parsed
+            .contents()
+            .as_text()
+            .expect("a text snapshot")
+            .to_string();
+        assert_eq!(
+            insta_text,
+            snapshot::contents(&text),
+            "{name}: the text insta reads"
+        );
+        parsed.save(&out.join(&name)).expect("insta saves it");
+        assert!(
+            std::fs::read(out.join(&name)).unwrap() == bytes,
+            "{name}: insta writes it differently"
+        );
+    }
+}
+
+/// Sets what differs between runs of the same tenant in a JSON report (wall times,
+/// address, seed) to fixed values, so that a diff of two reports can be pinned.
+fn steady(report: &mut serde_json::Value, millis: u64) {
+    report["target"] = "http://127.0.0.1:8700".into();
+    report["settings"]["seed"] = 7.into();
+    report["millis"] = (millis * 100).into();
+    for c in report["checks"].as_array_mut().unwrap() {
+        c["millis"] = millis.into();
+    }
+    if let Some(s) = report.get_mut("snapshots") {
+        s["dir"] = "snapshots".into();
+        for c in report["checks"].as_array_mut().unwrap() {
+            if let Some(d) = c.get_mut("drift") {
+                d["snapshot"] = "snapshots/x.snap".into();
+                d["pending"] = "snapshots/x.snap.new".into();
+            }
+        }
+    }
+}
+
+// Test case: `diff OLD.json NEW.json` between a clean run and a run against a tenant
+// with an extra member, two broken statements (wrong_otp_400, unknown_request_500), a
+// slower check and two
+// 429s (the mock answers none unless asked, so they are written into the report): the
+// terminal and JSON outputs are pinned, and it exits 1 (worse); a report against
+// itself is "No change." and exit 0; a file that is no report is exit 2.
+#[test]
+fn diff_of_two_reports_is_pinned() {
+    let dir = scratch("diff");
+    let snaps = dir.join("snapshots");
+    let clean = serve(&[]);
+    let mut old = json_report(&run(&clean, &snaps, &["--format", "json", "--seed", "7"]));
+    let changed = serve(&[
+        "--variation",
+        "extra_member",
+        "--fault",
+        "wrong_otp_400",
+        "--fault",
+        "unknown_request_500",
+    ]);
+    let mut new = json_report(&run(&changed, &snaps, &["--format", "json", "--seed", "7"]));
+    steady(&mut old, 10);
+    steady(&mut new, 10);
+    new["checks"][0]["millis"] = 1_500.into();
+    new["status_counts"]["429"] = 2.into();
+    let (old_path, new_path) = (dir.join("old.json"), dir.join("new.json"));
+    std::fs::write(&old_path, old.to_string()).unwrap();
+    std::fs::write(&new_path, new.to_string()).unwrap();
+
+    let diff = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("diff")
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let (o, n) = (old_path.to_str().unwrap(), new_path.to_str().unwrap());
+    let console = diff(&[o, n]);
+    assert_eq!(console.status.code(), Some(1));
+    insta::assert_snapshot!("diff_console", String::from_utf8_lossy(&console.stdout));
+    let json = diff(&[o, n, "--format", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    insta::assert_json_snapshot!("diff_json", value);
+
+    let same = diff(&[o, o]);
+    assert_eq!(same.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&same.stdout),
+        "No change.\nNothing got worse.\n"
+    );
+    let profile = snaps.with_extension("toml");
+    let bad = diff(&[o, profile.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("is not JSON"), "{stderr}");
 }
