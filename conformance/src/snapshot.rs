@@ -208,15 +208,16 @@ fn remove_stale(pending: &Path) -> Result<(), SnapshotError> {
     }
 }
 
-/// A snapshot file in insta's format: a YAML header (`source`, `description`,
-/// `expression`; written as insta's own emitter writes them, so that accepting with
-/// `cargo insta accept`, which re-writes the file, changes no byte), `---`, the text.
+/// A snapshot file in insta's format: a YAML header (`source`, and a `description`
+/// that `cargo insta review` shows: the check's id and the sentence it asserts;
+/// written as insta's own emitter writes them, so that accepting with `cargo insta
+/// accept`, which re-writes the file, changes no byte), `---`, the text. (No
+/// `expression`: the review tool formats it as Rust code.)
 pub fn render(id: &str, quote: &str, text: &str) -> String {
     format!(
-        "---\nsource: {}\ndescription: {}\nexpression: {}\n---\n{}\n",
+        "---\nsource: {}\ndescription: {}\n---\n{}\n",
         yaml_scalar(SOURCE),
-        yaml_scalar(quote),
-        yaml_scalar(id),
+        yaml_scalar(&format!("{id} · {quote}")),
         text.trim_end()
     )
 }
@@ -392,10 +393,9 @@ mod tests {
             "{file}"
         );
         assert!(
-            file.contains("description: \"He said: \\\"no\\\"\"\n"),
+            file.contains("description: \"a.b/c · He said: \\\"no\\\"\"\n---\n"),
             "{file}"
         );
-        assert!(file.contains("expression: a.b/c\n"), "{file}");
         assert_eq!(contents(&file), "line 1\n---\nline 3");
         assert_eq!(yaml_scalar("-x"), "\"-x\"");
         assert_eq!(yaml_scalar("42"), "\"42\"");
