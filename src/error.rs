@@ -190,6 +190,13 @@ fn status_message(
 }
 
 impl Error {
+    /// Whether the request never reached the tenant: the name did not resolve, the
+    /// connection was refused or the TLS handshake failed, so nothing was sent. A
+    /// timeout or a reset after the request went out is not this.
+    pub fn is_unreached(&self) -> bool {
+        matches!(self, Error::Transport { source: Some(e), .. } if e.is_connect())
+    }
+
     /// The HTTP status of the response, whenever one arrived.
     pub fn status(&self) -> Option<StatusCode> {
         match self {

@@ -85,7 +85,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 let started = Instant::now();
                 let report = runtime.block_on(run_suite(
-                    TargetSpec::Embedded { faults: Vec::new() },
+                    TargetSpec::Embedded {
+                        faults: Vec::new(),
+                        attempt_budget: None,
+                    },
                     &options,
                     props,
                     |_, _, _| {},

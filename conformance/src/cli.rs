@@ -30,6 +30,7 @@ pub struct Cli {
 enum Command {
     /// Run the conformance suite (the default): against --base-url with a profile, or,
     /// with no target, against a mock tenant started in this process.
+    #[command(after_help = crate::cli_run::RUN_AFTER_HELP)]
     Run(crate::cli_run::RunArgs),
     /// List the checks: ids, evidence levels and sources. Sends no request.
     List(crate::cli_run::ListArgs),

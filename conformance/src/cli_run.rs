@@ -28,6 +28,19 @@ pub const EXIT_CHECK_FAILED: u8 = 1;
 /// Exit code: usage, profile or connection error.
 pub const EXIT_USAGE: u8 = 2;
 
+/// What `run --help` says after the options.
+pub const RUN_AFTER_HELP: &str = "\
+Exit codes:
+  0  every check that ran passed
+  1  a check failed: the tenant broke a documented statement
+  2  an error of the run: usage, profile, or a set-up problem the preflight found
+     (the tenant cannot be reached, the token is refused, the user does not exist or is
+     locked, a fixture does not fit the user); or the tenant stopped answering mid-run
+
+Safety: the runner predicts the test user's MFA attempt count from every exchange and
+never lets it reach the tenant's maximum (safety.max_attempts, assumed 3 when unknown)
+unless --allow-lockout is given; the report says what the run spent.";
+
 /// Output format of the report on standard output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -99,14 +112,21 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub max_failures: Option<usize>,
 
-    /// Failed verification attempts the run may spend on the test user, so that it
-    /// never locks them. Default 2, or the profile's safety.attempt_budget.
+    /// The highest MFA attempt count (OTPs sent and failed verifications since the
+    /// last success) the run may bring the test user to; never the tenant's maximum.
+    /// Default: the profile's safety.attempt_budget; else 2 when a fixture can reset the
+    /// count, max_attempts - 1 when the runner can unlock the user, 0 when nothing can.
     #[arg(long, value_name = "N")]
     pub attempt_budget: Option<u32>,
 
-    /// Run the checks that drive the test user into lockout (they lock a real user).
+    /// Run the checks that drive the test user into lockout (they lock a real user;
+    /// without fixtures.unlock_command the user stays locked after the first).
     #[arg(long)]
     pub allow_lockout: bool,
+
+    /// Do not check the tenant, token, user and fixtures before the checks.
+    #[arg(long)]
+    pub skip_preflight: bool,
 
     /// Checks run at once (each request still waits for the rate limit; checks that
     /// spend attempts run alone). Default: 4 against the embedded mock tenant, 1 against
@@ -243,6 +263,7 @@ async fn run_async(args: RunArgs) -> ExitCode {
                 rate_limit: args.rate_limit,
                 timeout: args.timeout.map(Duration::from_secs),
                 allow_lockout: args.allow_lockout,
+                attempt_budget: args.attempt_budget,
                 accept_invalid_certs: args.insecure,
             },
         }
@@ -251,14 +272,17 @@ async fn run_async(args: RunArgs) -> ExitCode {
             eprintln!("error: the profile gives no base_url; add one or pass --base-url URL");
             return ExitCode::from(EXIT_USAGE);
         }
-        TargetSpec::Embedded { faults: Vec::new() }
+        TargetSpec::Embedded {
+            faults: Vec::new(),
+            attempt_budget: args.attempt_budget,
+        }
     };
     let options = RunOptions {
         select: args.select.clone(),
         strict: args.strict,
         max_failures: args.max_failures,
         deadline: Duration::from_secs(args.deadline),
-        attempt_budget: args.attempt_budget.unwrap_or(2),
+        preflight: !args.skip_preflight,
         jobs: args.jobs.unwrap_or(if remote { 1 } else { 4 }).max(1),
     };
     let props = PropConfig {
@@ -283,14 +307,15 @@ async fn run_async(args: RunArgs) -> ExitCode {
     let format = args.format.unwrap_or(Format::Console);
     let show_progress = !args.quiet && format == Format::Console;
     let mut err = std::io::stderr();
-    if show_progress {
-        let _ = writeln!(
-            err,
-            "seed {} · {} cases per property",
-            props.seed, props.cases
-        );
-    }
     let result = run_suite(spec, &options, props, |done, total, check| {
+        if show_progress && done == 0 {
+            // After the preflight, so that a set-up problem is the only line printed.
+            let _ = writeln!(
+                err,
+                "seed {} · {} cases per property",
+                props.seed, props.cases
+            );
+        }
         if show_progress {
             let _ = writeln!(
                 err,
@@ -308,12 +333,22 @@ async fn run_async(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // An aborted run (exit 2) is not compared: what it saw is not the tenant's answer.
     if let Some(dir) = &args.snapshots
+        && report.aborted.is_none()
         && let Err(e) = report.compare_snapshots(dir, args.fail_on_drift)
     {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
+    let drift_fails = report.snapshots.as_ref().is_some_and(|s| s.fails());
+    let code = if report.aborted.is_some() {
+        EXIT_USAGE
+    } else if report.passed() && !drift_fails {
+        EXIT_PASSED
+    } else {
+        EXIT_CHECK_FAILED
+    };
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, report::junit(&report))
     {
@@ -328,12 +363,10 @@ async fn run_async(args: RunArgs) -> ExitCode {
         Format::Json => report::json(&report),
     };
     let _ = writeln!(std::io::stdout().lock(), "{text}");
-    let drift_fails = report.snapshots.as_ref().is_some_and(|s| s.fails());
-    ExitCode::from(if report.passed() && !drift_fails {
-        EXIT_PASSED
-    } else {
-        EXIT_CHECK_FAILED
-    })
+    if let Some(reason) = &report.aborted {
+        eprintln!("error: the run stopped: {reason}");
+    }
+    ExitCode::from(code)
 }
 
 fn random_seed() -> u64 {

@@ -500,6 +500,7 @@ mod tests {
             ],
             response_body: Bytes::from(answer.to_owned()),
             error: None,
+            unreached: false,
         }
     }
 

@@ -23,6 +23,7 @@
 //! security_answers_env = "IDCS_ANSWERS"  # JSON object {"FirstCar": "Ford Pinto"}
 //! otp_command = "./read-otp.sh"          # prints the OTP; gets IDCS_REQUEST_ID, IDCS_METHOD, …
 //! push_command = "./push.sh"             # gets IDCS_REQUEST_ID and IDCS_PUSH_ACTION=approve|reject
+//! unlock_command = "./unlock.sh"         # unlocks the user, count to 0; gets IDCS_USER_GUID
 //!
 //! [mock_control]                         # the mock tenant's control API, instead of commands
 //! token_env = "MOCK_CONTROL_TOKEN"
@@ -30,8 +31,8 @@
 //! [safety]
 //! rate_limit = 5.0                       # requests per second (0: no limit)
 //! timeout_secs = 15                      # per request
-//! attempt_budget = 2                     # failed verifications the run may spend
-//! # max_attempts = 5                     # the tenant's lockout threshold, for lockout checks
+//! attempt_budget = 2                     # the highest attempt count the run may bring the user to
+//! max_attempts = 5                       # the tenant's lockout threshold (assumed 3 when absent)
 //! ```
 //!
 //! Secrets never sit in the file itself: the file names environment variables (or a
@@ -118,6 +119,10 @@ pub struct FixtureSection {
     pub otp_command: Option<String>,
     /// Command approving or rejecting a PUSH.
     pub push_command: Option<String>,
+    /// Command unlocking the test user and setting their attempt count to 0 (an
+    /// administrator's action), given `IDCS_USER_GUID`. With it, lockout checks run
+    /// one after another, and a user found locked is unlocked.
+    pub unlock_command: Option<String>,
 }
 
 /// `[mock_control]`.
@@ -138,9 +143,12 @@ pub struct SafetySection {
     pub rate_limit: Option<f64>,
     /// Per-request timeout in seconds.
     pub timeout_secs: Option<u64>,
-    /// Failed verifications the run may spend on the test user.
+    /// The highest MFA attempt count the run may bring the test user to (OTPs sent and
+    /// failed verifications since the last success); never the maximum itself. Default
+    /// 2, or `max_attempts - 1` when the runner can unlock the user.
     pub attempt_budget: Option<u32>,
-    /// The tenant's lockout threshold.
+    /// The tenant's lockout threshold (when absent the runner assumes 3, the lowest
+    /// plausible setting, and says so).
     pub max_attempts: Option<u32>,
 }
 
@@ -166,6 +174,10 @@ pub enum ProfileError {
     /// Something is missing or inconsistent.
     #[error("{0}")]
     Invalid(String),
+    /// The preflight found a set-up problem (the tenant, the token, the user or a
+    /// fixture); see [`crate::preflight`].
+    #[error("{0}")]
+    Preflight(String),
 }
 
 /// Settings the command line can override.
@@ -179,6 +191,8 @@ pub struct Overrides {
     pub timeout: Option<Duration>,
     /// `--allow-lockout`.
     pub allow_lockout: bool,
+    /// `--attempt-budget`.
+    pub attempt_budget: Option<u32>,
     /// `--insecure`.
     pub accept_invalid_certs: bool,
 }
@@ -275,8 +289,10 @@ impl Profile {
         };
         target.allow_lockout = overrides.allow_lockout;
         target.max_attempts = self.safety.max_attempts;
-        target.fixtures = self.fixtures(&base_url, env)?;
-        if let Some(Source::Mock { base_url, token }) = target.fixtures.reset.clone() {
+        target.attempt_budget = overrides.attempt_budget.or(self.safety.attempt_budget);
+        let (fixtures, mock) = self.fixtures(&base_url, env)?;
+        target.fixtures = fixtures;
+        if let Some(Source::Mock { base_url, token }) = mock {
             from_mock_control(&mut target, &base_url, &token).await?;
         }
         Ok(target)
@@ -325,11 +341,12 @@ impl Profile {
         Ok(Secret::new(required_env(env, var, "auth.token_env")?))
     }
 
+    /// The fixtures, and the mock's control API when `[mock_control]` names one.
     fn fixtures(
         &self,
         base_url: &str,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Fixtures, ProfileError> {
+    ) -> Result<(Fixtures, Option<Source>), ProfileError> {
         let f = &self.fixtures;
         let mut fixtures = Fixtures::default();
         if let Some(var) = &f.totp_secret_env {
@@ -371,6 +388,8 @@ impl Profile {
         }
         fixtures.otp = f.otp_command.clone().map(Source::Command);
         fixtures.push = f.push_command.clone().map(Source::Command);
+        fixtures.unlock = f.unlock_command.clone().map(Source::Command);
+        let mut control = None;
         if let Some(mock) = &self.mock_control {
             let var = mock.token_env.as_deref().unwrap_or("MOCK_CONTROL_TOKEN");
             let source = Source::Mock {
@@ -382,9 +401,10 @@ impl Profile {
             };
             fixtures.otp.get_or_insert(source.clone());
             fixtures.push.get_or_insert(source.clone());
-            fixtures.reset = Some(source);
+            fixtures.unlock.get_or_insert(source.clone());
+            control = Some(source);
         }
-        Ok(fixtures)
+        Ok((fixtures, control))
     }
 }
 

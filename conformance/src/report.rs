@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::{
     check::Operation,
-    runner::{CheckReport, Outcome},
+    guard::MaxSource,
+    runner::{AttemptSummary, CheckReport, Outcome},
 };
 
 /// A finished run.
@@ -34,6 +35,12 @@ pub struct RunReport {
     pub snapshots: Option<crate::snapshot::SnapshotSummary>,
     /// Wall time in milliseconds.
     pub millis: u64,
+    /// What the run did to the test user's attempt count.
+    pub attempts: Option<AttemptSummary>,
+    /// Why the run stopped as an error of the run, when it did (exit 2).
+    pub aborted: Option<String>,
+    /// What the preflight noted.
+    pub notes: Vec<String>,
 }
 
 /// Settings of a run, for replay.
@@ -93,6 +100,9 @@ impl RunReport {
             status_counts,
             snapshots: None,
             millis,
+            attempts: None,
+            aborted: None,
+            notes: Vec::new(),
         }
     }
 
@@ -264,6 +274,24 @@ pub fn console(report: &RunReport, style: Style) -> String {
     }
     drift_section(&mut out, report, style);
     let _ = writeln!(out, "\n{}", coverage_table(&report.coverage));
+    for note in &report.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    if let Some(a) = &report.attempts {
+        let _ = writeln!(out, "{}", attempts_line(a));
+        if let Some(by) = a.left_locked_by {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.fail(&format!(
+                    "the run left the test user locked ({by}); unlock them (IDCS console) or set fixtures.unlock_command"
+                ))
+            );
+        }
+    }
+    if let Some(reason) = &report.aborted {
+        let _ = writeln!(out, "{}", style.fail(&format!("the run stopped: {reason}")));
+    }
     let t = report.totals;
     let _ = writeln!(
         out,
@@ -360,6 +388,52 @@ pub fn snapshot_line(report: &RunReport) -> Option<String> {
         line.push_str(" · review: cargo insta review (or accept: cargo insta accept)");
     }
     Some(line)
+}
+
+/// One line on the attempt accounting: spent, highest, ceiling, the maximum.
+pub fn attempts_line(a: &AttemptSummary) -> String {
+    let max = match a.limits.max_source {
+        MaxSource::Profile => format!("{}", a.limits.max_attempts),
+        MaxSource::Assumed => format!(
+            "{} (assumed; set safety.max_attempts)",
+            a.limits.max_attempts
+        ),
+    };
+    let mut line = format!(
+        "attempts: {} spent, highest predicted count {} (ceiling {}, lockout at {max})",
+        a.end.spent, a.highest_outside_lockout, a.limits.ceiling
+    );
+    if a.end.highest > a.highest_outside_lockout {
+        let _ = write!(line, ", {} in the lockout checks", a.end.highest);
+    }
+    if a.resets + a.unlocks > 0 {
+        let _ = write!(
+            line,
+            " · reset {} by verification, {} by unlock",
+            times(a.resets),
+            times(a.unlocks)
+        );
+    }
+    let _ = write!(
+        line,
+        " · left at {}{}",
+        a.end.count,
+        if a.end.locked { ", locked" } else { "" }
+    );
+    if a.start_assumed {
+        line.push_str(" · the start count was assumed 0 (no fixture to reset it)");
+    }
+    if a.end.count > 0 && !a.end.locked {
+        line.push_str(" (it goes back to 0 at the user's next successful verification)");
+    }
+    line
+}
+
+fn times(n: u32) -> String {
+    match n {
+        1 => "once".to_owned(),
+        n => format!("{n} times"),
+    }
 }
 
 /// The coverage matrix as a text table.

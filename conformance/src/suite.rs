@@ -7,6 +7,7 @@ use crate::{
     checks::{self, properties::PropConfig},
     embedded,
     mock::Fault,
+    preflight::preflight,
     profile::{Overrides, Profile, ProfileError, process_env},
     report::{RunReport, Settings},
     runner::{self, CheckReport, RunOptions},
@@ -20,6 +21,8 @@ pub enum TargetSpec {
     Embedded {
         /// Faults to switch on.
         faults: Vec<Fault>,
+        /// `--attempt-budget`, when given.
+        attempt_budget: Option<u32>,
     },
     /// A tenant described by a profile (and command-line overrides).
     Profile {
@@ -39,8 +42,12 @@ pub async fn run_suite(
 ) -> Result<RunReport, ProfileError> {
     let started = Instant::now();
     let (handle, mut target, label): (_, Target, String) = match spec {
-        TargetSpec::Embedded { faults } => {
-            let (handle, target) = embedded::start(faults).await?;
+        TargetSpec::Embedded {
+            faults,
+            attempt_budget,
+        } => {
+            let (handle, mut target) = embedded::start(faults).await?;
+            target.attempt_budget = attempt_budget.or(target.attempt_budget);
             (Some(handle), target, "embedded mock tenant".to_owned())
         }
         TargetSpec::Profile { profile, overrides } => {
@@ -52,7 +59,21 @@ pub async fn run_suite(
     target.props = props;
     let all = checks::all();
     let selected = runner::select(&all, options);
-    let reports = runner::run(Arc::new(target), &selected, options, progress).await;
+    let target = Arc::new(target);
+    let notes = if options.preflight {
+        match preflight(&target).await {
+            Ok(notes) => notes,
+            Err(problem) => {
+                if let Some(handle) = handle {
+                    let _ = handle.shutdown().await;
+                }
+                return Err(ProfileError::Preflight(problem));
+            }
+        }
+    } else {
+        vec!["the preflight was skipped (--skip-preflight)".to_owned()]
+    };
+    let outcome = runner::run(target, &selected, options, progress).await;
     if let Some(handle) = handle {
         let _ = handle.shutdown().await;
     }
@@ -62,10 +83,14 @@ pub async fn run_suite(
         strict: options.strict,
         not_selected: all.len() - selected.len(),
     };
-    Ok(RunReport::new(
+    let mut report = RunReport::new(
         label,
         settings,
-        reports,
+        outcome.reports,
         started.elapsed().as_millis() as u64,
-    ))
+    );
+    report.attempts = Some(outcome.attempts);
+    report.aborted = outcome.aborted;
+    report.notes = notes;
+    Ok(report)
 }

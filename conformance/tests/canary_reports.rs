@@ -124,7 +124,8 @@ async fn no_canary_in_reports_or_debug() {
             lines.push_str(&report::check_line(check, Style { color: false }));
             lines.push('\n');
         })
-        .await;
+        .await
+        .reports;
         let settings = Settings {
             cases: 8,
             seed: 3,

@@ -15,7 +15,10 @@ use idcs_mfa_conformance::{
     suite::{TargetSpec, run_suite},
 };
 
+/// The checks that failed and the skipped ones (with reasons). Every run also holds
+/// each check to its declared `spends` and ends with the user unlocked.
 async fn failing_checks(faults: Vec<Fault>) -> (BTreeSet<String>, Vec<String>) {
+    let what = format!("{faults:?}");
     let options = RunOptions {
         strict: true,
         ..RunOptions::default()
@@ -25,13 +28,38 @@ async fn failing_checks(faults: Vec<Fault>) -> (BTreeSet<String>, Vec<String>) {
         ..PropConfig::default()
     };
     let report = run_suite(
-        TargetSpec::Embedded { faults },
+        TargetSpec::Embedded {
+            faults,
+            attempt_budget: None,
+        },
         &options,
         props,
         |_, _, _| {},
     )
     .await
     .expect("the embedded mock starts");
+    for c in &report.checks {
+        let lockout = c.id.contains("lockout") || c.id.contains("resets-attempt-count");
+        assert!(
+            lockout || c.attempt_rise <= c.spends,
+            "{what}: {} declares spends {} but raised the predicted count by {}",
+            c.id,
+            c.spends,
+            c.attempt_rise
+        );
+    }
+    let attempts = report
+        .attempts
+        .as_ref()
+        .expect("the runner reports attempts");
+    assert!(
+        !attempts.end.locked && attempts.left_locked_by.is_none(),
+        "{what}: the run left the user locked: {attempts:?}"
+    );
+    assert!(
+        attempts.highest_outside_lockout <= attempts.limits.ceiling,
+        "{what}: the count went past the ceiling outside the lockout checks: {attempts:?}"
+    );
     let failed = report
         .checks
         .iter()

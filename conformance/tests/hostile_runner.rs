@@ -61,7 +61,9 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
     };
     let all = checks::all();
     let selected = runner::select(&all, &options);
-    let reports = runner::run(Arc::new(target), &selected, &options, |_, _, _| {}).await;
+    let reports = runner::run(Arc::new(target), &selected, &options, |_, _, _| {})
+        .await
+        .reports;
     let settings = Settings {
         cases: 4,
         seed: 7,

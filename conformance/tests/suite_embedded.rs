@@ -15,7 +15,9 @@ async fn full_suite_passes_against_the_embedded_mock() {
     };
     let all = checks::all();
     let selected = runner::select(&all, &options);
-    let reports = runner::run(target, &selected, &options, |_, _, _| {}).await;
+    let reports = runner::run(target, &selected, &options, |_, _, _| {})
+        .await
+        .reports;
     let bad: Vec<String> = reports
         .iter()
         .filter(|r| !matches!(r.outcome, runner::Outcome::Pass))

@@ -14,7 +14,7 @@
 
 use crate::check::Check;
 
-mod complete;
+pub(crate) mod complete;
 mod initiate;
 pub mod properties;
 mod request_status;

@@ -131,7 +131,28 @@ where
                     .map_err(|e| Fail::skip(format!("cannot generate inputs: {e}")))?,
             );
         }
-        let results = join_all(trees.iter().map(|t| test(fresh(), t.current())).collect()).await;
+        let contexts: Vec<Arc<Ctx>> = trees.iter().map(|_| fresh()).collect();
+        let results = join_all(
+            trees
+                .iter()
+                .zip(&contexts)
+                .map(|(t, case_cx)| test(case_cx.clone(), t.current()))
+                .collect(),
+        )
+        .await;
+        // A request that never reached the tenant says nothing about the tenant: no
+        // shrinking (each step would be another unanswered request), no verdict.
+        if let Some((i, _)) = results
+            .iter()
+            .enumerate()
+            .find(|(i, r)| r.is_err() && contexts[*i].any_unreached())
+        {
+            let why = results[i].clone().err().unwrap_or_default();
+            return Err(Fail::skip(format!(
+                "the tenant could not be reached (case {} of {cases}): {why}",
+                case + i as u32 + 1
+            )));
+        }
         // Thousands of passing cases would drown the report: their contexts are dropped.
         let Some((failed, first)) = results
             .into_iter()

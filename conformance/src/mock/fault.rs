@@ -85,6 +85,12 @@ faults! {
     SentOtpRejected = "sent_otp_rejected",
     /// A PATCH body sent as application/scim+json (as the seed curl examples do) is 400.
     ScimJsonRefused = "scim_json_refused",
+    /// OTPs sent by SMS, EMAIL or PHONE_CALL do not count as attempts.
+    SendsNotCounted = "sends_not_counted",
+    /// A successful verification does not set the attempt count back to 0.
+    SuccessKeepsCount = "success_keeps_count",
+    /// The user is locked one attempt after the maximum, not at it.
+    LockOneLate = "lock_one_late",
 }
 
 impl std::fmt::Display for Fault {
