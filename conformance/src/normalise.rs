@@ -31,7 +31,9 @@
 //! latencies (not recorded at all), and every header but a few that belong to the
 //! answer's meaning ([`KEPT_HEADERS`]). Consecutive exchanges that normalise to the
 //! same text (a PUSH polled until it leaves `pending`) are written once, marked as
-//! repeated, because how often they repeat depends on timing.
+//! repeated, because how often they repeat depends on timing. 429 answers and requests
+//! that never reached the tenant are left out: they say how busy the tenant was, not
+//! how it answers (the report counts 429s; `diff` compares them).
 
 use std::{collections::HashMap, fmt::Write as _};
 
@@ -91,6 +93,7 @@ pub fn exchanges(exchanges: &[Exchange], named: &Named) -> String {
     let mut p = Placeholders::new(named);
     let blocks: Vec<(String, String)> = exchanges
         .iter()
+        .filter(|e| is_an_answer(e))
         .map(|e| (e.operation.to_owned(), p.exchange(e)))
         .collect();
     // Collapse runs of identical blocks.
@@ -117,6 +120,14 @@ pub fn exchanges(exchanges: &[Exchange], named: &Named) -> String {
         out.push_str("(no exchange)\n");
     }
     out
+}
+
+/// Whether an exchange is the tenant's answer to the check: a 429 (rate limited; the
+/// request is sent again) and a request that never reached the tenant are not, and
+/// would only make snapshots differ with the load of the day. They are counted in the
+/// report (`status_counts`) and compared by `diff`.
+fn is_an_answer(e: &Exchange) -> bool {
+    e.status != Some(429) && !e.unreached
 }
 
 /// Per-check placeholder state.
@@ -651,6 +662,35 @@ mod tests {
             !text.contains("123456") && !text.contains("bypassCode 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn rate_limited_and_unreached_requests_are_left_out() {
+        let ok = exchange(
+            "GET",
+            "http://h/mfa/v1/requests/r",
+            "",
+            200,
+            r#"{"status":"pending"}"#,
+        );
+        let mut limited = exchange(
+            "GET",
+            "http://h/mfa/v1/requests/r",
+            "",
+            429,
+            r#"{"status":"failed"}"#,
+        );
+        limited
+            .response_headers
+            .push(("retry-after".into(), "2".into()));
+        let mut unreached = ok.clone();
+        unreached.status = None;
+        unreached.unreached = true;
+        unreached.error = Some("connection refused".into());
+        let n = Named::default();
+        let plain = exchanges(std::slice::from_ref(&ok), &n);
+        assert_eq!(exchanges(&[limited, ok.clone()], &n), plain);
+        assert_eq!(exchanges(&[unreached, ok], &n), plain);
     }
 
     #[test]
