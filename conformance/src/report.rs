@@ -112,12 +112,17 @@ impl RunReport {
     }
 
     /// Compares every check's answers with its snapshot in `dir` (see
-    /// [`crate::snapshot`]); drift is attached to the checks and summed up here.
+    /// [`crate::snapshot`]); drift is attached to the checks and summed up here. A run
+    /// that was aborted (an error of the run, exit 2) is not compared and writes
+    /// nothing: what it saw is not the tenant's answer to the checks.
     pub fn compare_snapshots(
         &mut self,
         dir: &std::path::Path,
         fail_on_drift: bool,
     ) -> Result<(), crate::snapshot::SnapshotError> {
+        if self.aborted.is_some() {
+            return Ok(());
+        }
         self.snapshots = Some(crate::snapshot::compare(
             dir,
             &mut self.checks,

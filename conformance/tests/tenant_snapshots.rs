@@ -538,3 +538,61 @@ fn diff_of_two_reports_is_pinned() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("is not JSON"), "{stderr}");
 }
+
+// Test case: a run that is an error of the run (exit 2: here the preflight finds no
+// such user) writes no snapshot.
+#[test]
+fn a_run_that_ends_in_error_writes_no_snapshot() {
+    let dir = scratch("aborted");
+    let served = serve(&[]);
+    let profile = dir.with_extension("toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "base_url = \"{}\"\n[user]\nguid = \"0000000000004000800000000000dead\"\n[safety]\nrate_limit = 0\n",
+            served.base_url
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--quiet", "--profile"])
+        .arg(&profile)
+        .arg("--snapshots")
+        .arg(&dir)
+        .env("IDCS_TOKEN", &served.token)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(files(&dir).is_empty(), "{:?}", files(&dir).keys());
+}
+
+// Test case: a run that was aborted (the tenant stopped being reachable: exit 2) is not
+// compared and writes nothing; the same report not aborted writes every snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aborted_run_is_not_compared() {
+    let options = RunOptions {
+        jobs: 4,
+        ..RunOptions::default()
+    };
+    let props = PropConfig { cases: 4, seed: 1 };
+    let spec = TargetSpec::Embedded {
+        faults: Vec::new(),
+        attempt_budget: None,
+    };
+    let mut report = run_suite(spec, &options, props, |_, _, _| {})
+        .await
+        .expect("the suite runs");
+    let dir = scratch("aborted-in-process");
+    report.aborted = Some("3 requests in a row never reached the tenant".into());
+    report.compare_snapshots(&dir, true).unwrap();
+    assert!(report.snapshots.is_none());
+    assert!(files(&dir).is_empty(), "{:?}", files(&dir).keys());
+    report.aborted = None;
+    report.compare_snapshots(&dir, true).unwrap();
+    assert!(files(&dir).len() > 30, "{:?}", files(&dir).keys());
+}
