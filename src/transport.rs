@@ -62,7 +62,7 @@ pub trait Recorder: Send + Sync {
 
 /// Spaces requests out to at most a given rate, across every client that shares it.
 ///
-/// IDCS rate-limits `/mfa/v1` per domain (tens of requests per second, [RL]); a tool
+/// IDCS rate-limits `/mfa/v1` per domain (tens of requests per second, \[RL\]); a tool
 /// pointed at a real tenant should stay well under that. Clone it to share the budget.
 #[derive(Clone, Debug)]
 pub struct RateLimiter {

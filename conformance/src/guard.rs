@@ -3,7 +3,7 @@
 //!
 //! The [`crate::ledger::Ledger`] predicts the count from every exchange; each check
 //! declares the most it can raise the count (`spends`). Before a check, the runner
-//! asks [`Guard::admit`]: a check that could take the predicted count past the run's
+//! asks the guard: a check that could take the predicted count past the run's
 //! **ceiling** first gets the count reset by a successful verification (or an unlock),
 //! and is skipped with the reason when that is not possible. The ceiling is
 //! `min(attempt budget, maximum − 1)`: the count never reaches the tenant's maximum, so

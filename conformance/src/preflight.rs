@@ -116,9 +116,12 @@ fn setup_problem(target: &Target, e: &Error) -> Option<String> {
         403 => Some(format!(
             "the tenant at {base} refused the token's rights (403{words}): the application needs the MFA Client role"
         )),
-        404 if e.has_code(&AuthCode::UserNotFound) || e.causes().is_empty() => Some(format!(
+        404 if e.has_code(&AuthCode::UserNotFound) => Some(format!(
             "the tenant at {base} has no user {} (404{words}): check [user] guid in the profile (or --user-guid)",
             target.user.guid
+        )),
+        404 if e.body().is_none() => Some(format!(
+            "the tenant at {base} answered 404 without the API's error body to GET /mfa/v1/users/{{userGUID}}/factors: is the base URL the tenant's own (https://idcs-….identity.oraclecloud.com, with no path)?"
         )),
         _ => None,
     }

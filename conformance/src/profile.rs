@@ -580,3 +580,279 @@ pub async fn embedded_target(
 
 /// Shared handle to a target.
 pub type SharedTarget = Arc<Target>;
+
+#[cfg(test)]
+mod tests {
+    //! Every profile key and every environment variable the README names reaches the
+    //! effective settings: none is parsed and then dropped.
+
+    use std::{collections::BTreeMap, time::Duration};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::target::Source;
+
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn parse(text: &str) -> Profile {
+        toml::from_str(text).expect("the profile parses")
+    }
+
+    /// A token endpoint that records the one request it gets.
+    async fn token_endpoint() -> (String, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = socket.read(&mut buf).await.expect("read");
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen).to_string();
+                if let Some(head) = text.find("\r\n\r\n") {
+                    let length = text[..head]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if seen.len() >= head + 4 + length || n == 0 {
+                        break;
+                    }
+                }
+            }
+            let body = r#"{"access_token":"minted-token","token_type":"Bearer","expires_in":3600}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(answer.as_bytes()).await.expect("write");
+            String::from_utf8_lossy(&seen).to_string()
+        });
+        (url, task)
+    }
+
+    // Test case: a profile with every key set to a value other than its default; each
+    // shows in the target it builds, and each command-line override wins over its key.
+    #[tokio::test]
+    async fn every_key_reaches_the_effective_settings() {
+        let profile = parse(
+            r#"
+base_url = "http://127.0.0.1:1/"
+content_type = "scim+json"
+[auth]
+token_env = "MY_TOKEN"
+roles = ["MFA Client", "Authenticator Client"]
+authenticator_token_env = "MY_AUTH_TOKEN"
+[user]
+guid = "u-guid"
+name = "u@example.com"
+[fixtures]
+totp_factor_id = "totp-factor"
+totp_secret_env = "MY_TOTP"
+bypass_codes_env = "MY_CODES"
+security_answers_env = "MY_ANSWERS"
+otp_command = "otp-cmd"
+push_command = "push-cmd"
+unlock_command = "unlock-cmd"
+[safety]
+rate_limit = 2.0
+timeout_secs = 7
+attempt_budget = 1
+max_attempts = 9
+"#,
+        );
+        let env = env_of(&[
+            ("MY_TOKEN", "tok"),
+            ("MY_AUTH_TOKEN", "auth-tok"),
+            ("MY_TOTP", "JBSWY3DPEHPK3PXP"),
+            ("MY_CODES", "111, 222,333"),
+            ("MY_ANSWERS", r#"{"FirstCar": "Pinto"}"#),
+        ]);
+        let target = profile
+            .clone()
+            .into_target(&Overrides::default(), &env)
+            .await
+            .expect("target");
+        assert_eq!(target.base_url, "http://127.0.0.1:1");
+        assert!(format!("{:?}", target.client).contains("ScimJson"));
+        assert_eq!(target.token.as_ref().map(|t| t.expose()), Some("tok"));
+        assert_eq!(
+            target.token_roles.as_deref(),
+            Some(&["MFA Client".to_owned(), "Authenticator Client".to_owned()][..])
+        );
+        assert_eq!(
+            target.authenticator_token.as_ref().map(|t| t.expose()),
+            Some("auth-tok")
+        );
+        assert_eq!(
+            (target.user.guid.as_str(), target.user.name.as_deref()),
+            ("u-guid", Some("u@example.com"))
+        );
+        let (factor, secret) = target.fixtures.totp.clone().expect("totp");
+        assert_eq!(
+            (factor.as_str(), secret.expose()),
+            ("totp-factor", "JBSWY3DPEHPK3PXP")
+        );
+        let codes: Vec<String> = target
+            .fixtures
+            .bypass_codes
+            .lock()
+            .expect("codes")
+            .iter()
+            .map(|c| c.expose().to_owned())
+            .collect();
+        assert_eq!(codes, ["111", "222", "333"]);
+        assert_eq!(
+            target.fixtures.answers.get("FirstCar").map(|a| a.expose()),
+            Some("Pinto")
+        );
+        for (source, want) in [
+            (&target.fixtures.otp, "otp-cmd"),
+            (&target.fixtures.push, "push-cmd"),
+            (&target.fixtures.unlock, "unlock-cmd"),
+        ] {
+            assert!(
+                matches!(source, Some(Source::Command(c)) if c == want),
+                "{want}"
+            );
+        }
+        assert!(
+            format!("{:?}", target.limiter).contains("500ms"),
+            "{:?}",
+            target.limiter
+        );
+        assert_eq!(target.client.request_timeout(), Duration::from_secs(7));
+        assert_eq!(
+            (target.attempt_budget, target.max_attempts),
+            (Some(1), Some(9))
+        );
+        assert!(!target.allow_lockout);
+
+        // The command line wins over the profile.
+        let overrides = Overrides {
+            base_url: Some("http://127.0.0.1:2".into()),
+            rate_limit: Some(4.0),
+            timeout: Some(Duration::from_secs(3)),
+            allow_lockout: true,
+            attempt_budget: Some(0),
+            accept_invalid_certs: true,
+        };
+        let target = profile.into_target(&overrides, &env).await.expect("target");
+        assert_eq!(target.base_url, "http://127.0.0.1:2");
+        assert!(format!("{:?}", target.limiter).contains("250ms"));
+        assert_eq!(target.client.request_timeout(), Duration::from_secs(3));
+        assert_eq!(target.attempt_budget, Some(0));
+        assert!(target.allow_lockout);
+    }
+
+    // Test case: the token sources other than token_env: a token file, and the client
+    // credentials grant with client_id, client_secret_env and scope (seen on the wire).
+    #[tokio::test]
+    async fn token_file_and_client_credentials_reach_the_token() {
+        let dir = std::env::temp_dir().join(format!("idcs-profile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("token");
+        std::fs::write(&file, "file-token\n").expect("write");
+        let profile = parse(&format!(
+            "base_url = \"http://127.0.0.1:1\"\n[auth]\ntoken_file = {:?}\n[user]\nguid = \"g\"\n",
+            file.display().to_string()
+        ));
+        let target = profile
+            .into_target(&Overrides::default(), &env_of(&[]))
+            .await
+            .expect("target");
+        assert_eq!(
+            target.token.as_ref().map(|t| t.expose()),
+            Some("file-token")
+        );
+
+        // The README's default variable names: IDCS_TOKEN, IDCS_CLIENT_SECRET.
+        let bare = "base_url = \"http://127.0.0.1:1\"\n[user]\nguid = \"g\"\n";
+        let target = parse(bare)
+            .into_target(
+                &Overrides::default(),
+                &env_of(&[("IDCS_TOKEN", "env-token")]),
+            )
+            .await
+            .expect("target");
+        assert_eq!(target.token.as_ref().map(|t| t.expose()), Some("env-token"));
+        let missing = parse(bare)
+            .into_target(&Overrides::default(), &env_of(&[]))
+            .await;
+        assert!(matches!(missing, Err(ProfileError::Invalid(m)) if m.contains("IDCS_TOKEN")));
+
+        let default_secret = parse(
+            "base_url = \"http://127.0.0.1:1\"\n[auth]\nclient_id = \"c\"\n[user]\nguid = \"g\"\n",
+        )
+        .into_target(&Overrides::default(), &env_of(&[]))
+        .await;
+        assert!(
+            matches!(default_secret, Err(ProfileError::Invalid(m)) if m.contains("IDCS_CLIENT_SECRET"))
+        );
+        let (url, seen) = token_endpoint().await;
+        let profile = parse(&format!(
+            "base_url = \"{url}\"\n[auth]\nclient_id = \"my-client\"\nclient_secret_env = \"MY_SECRET\"\nscope = \"my-scope\"\n[user]\nguid = \"g\"\n"
+        ));
+        let target = profile
+            .into_target(&Overrides::default(), &env_of(&[("MY_SECRET", "s3cret")]))
+            .await
+            .expect("target");
+        assert_eq!(
+            target.token.as_ref().map(|t| t.expose()),
+            Some("minted-token")
+        );
+        let request = seen.await.expect("the endpoint saw the request");
+        assert!(request.contains("scope=my-scope"), "{request}");
+        // HTTP Basic of my-client:s3cret.
+        assert!(request.contains("bXktY2xpZW50OnMzY3JldA=="), "{request}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    // Test case: [mock_control] base_url and token_env reach the fixture sources, and
+    // fill what the profile leaves out from the mock (here: its lockout threshold).
+    #[tokio::test]
+    async fn mock_control_keys_reach_the_sources() {
+        let handle = crate::mock::spawn(crate::mock::MockConfig {
+            fixture: crate::embedded::fixture(),
+            max_attempts: 7,
+            ..crate::mock::MockConfig::default()
+        })
+        .await
+        .expect("mock");
+        let profile = parse(&format!(
+            "base_url = \"http://127.0.0.1:1\"\n[user]\nguid = \"{}\"\n[mock_control]\nbase_url = \"{}\"\ntoken_env = \"MY_CONTROL\"\n",
+            crate::embedded::CONFORMANCE_USER_GUID,
+            handle.base_url
+        ));
+        let env = env_of(&[
+            ("IDCS_TOKEN", handle.token.expose()),
+            ("MY_CONTROL", handle.control_token.expose()),
+        ]);
+        let target = profile
+            .into_target(&Overrides::default(), &env)
+            .await
+            .expect("target");
+        match &target.fixtures.unlock {
+            Some(Source::Mock { base_url, token }) => {
+                assert_eq!(base_url, &handle.base_url);
+                assert_eq!(token.expose(), handle.control_token.expose());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(target.max_attempts, Some(7));
+        let _ = handle.shutdown().await;
+    }
+}

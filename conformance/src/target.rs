@@ -165,9 +165,9 @@ impl Target {
             };
             absent.then(|| match need {
                 Need::DeliveredOtp => "the profile gives no way to read a delivered OTP (fixtures.otp_command)".to_owned(),
-                Need::TotpSecret => "the profile gives no TOTP secret (fixtures.totp_secret)".to_owned(),
-                Need::BypassCode => "no unused bypass code is left (fixtures.bypass_codes)".to_owned(),
-                Need::SecurityAnswers => "the profile gives no security answers (fixtures.security_answers)".to_owned(),
+                Need::TotpSecret => "the profile gives no TOTP secret (fixtures.totp_factor_id and fixtures.totp_secret_env)".to_owned(),
+                Need::BypassCode => "no unused bypass code is left (fixtures.bypass_codes_env)".to_owned(),
+                Need::SecurityAnswers => "the profile gives no security answers (fixtures.security_answers_env)".to_owned(),
                 Need::PushControl => "the profile gives no way to approve a PUSH (fixtures.push_command)".to_owned(),
                 Need::Lockout | Need::NearLockout => "lockout checks lock the test user; run them with --allow-lockout".to_owned(),
                 Need::TokenRoles => "the profile does not say which roles the token holds (auth.roles)".to_owned(),
@@ -733,4 +733,45 @@ async fn control(
         ));
     }
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use idcs_mfa::Method;
+
+    use super::{Ctx, Source};
+
+    // Test case: the fixture commands get the documented environment: IDCS_REQUEST_ID,
+    // IDCS_USER_GUID, IDCS_FACTOR_ID, IDCS_METHOD, and for a PUSH IDCS_PUSH_ACTION.
+    #[tokio::test]
+    async fn fixture_commands_get_the_documented_environment() {
+        let (handle, mut target) = crate::embedded::start(Vec::new()).await.expect("mock");
+        let dir = std::env::temp_dir().join(format!("idcs-target-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let seen = dir.join("push-env");
+        target.fixtures.otp = Some(Source::Command(
+            "printf '%s|%s|%s|%s' \"$IDCS_REQUEST_ID\" \"$IDCS_USER_GUID\" \"$IDCS_FACTOR_ID\" \"$IDCS_METHOD\"".into(),
+        ));
+        target.fixtures.push = Some(Source::Command(format!(
+            "printf '%s|%s' \"$IDCS_REQUEST_ID\" \"$IDCS_PUSH_ACTION\" > '{}'",
+            seen.display()
+        )));
+        let cx = Ctx::new(Arc::new(target));
+        let v = cx.initiate(Method::Sms).await.expect("initiate");
+        let printed = cx.delivered_otp(&v).await.expect("the command ran");
+        assert_eq!(
+            printed.expose(),
+            format!("{}|{}|{}|SMS", v.request_id(), v.user_guid(), v.factor_id())
+        );
+        let push = cx.initiate(Method::Push).await.expect("initiate");
+        cx.act_on_push(&push, false).await.expect("the command ran");
+        assert_eq!(
+            std::fs::read_to_string(&seen).expect("written"),
+            format!("{}|reject", push.request_id())
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = handle.shutdown().await;
+    }
 }

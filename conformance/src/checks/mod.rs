@@ -3,8 +3,8 @@
 //! | file | operation |
 //! | --- | --- |
 //! | `user_factors.rs` | `GET /mfa/v1/users/{userGUID}/factors` (seed 002) |
-//! | `user_lookup.rs` | `GET /mfa/v1/users?userId=…` ([PM]) |
-//! | `initiate.rs` | `POST /mfa/v1/requests` ([PM]) |
+//! | `user_lookup.rs` | `GET /mfa/v1/users?userId=…` (\[PM\]) |
+//! | `initiate.rs` | `POST /mfa/v1/requests` (\[PM\]) |
 //! | `request_status.rs` | `GET /mfa/v1/requests/{requestId}` (seed 000) |
 //! | `complete.rs` | `PATCH /mfa/v1/requests/{requestId}` (seed 001) |
 //! | `properties.rs` | property checks over several operations |

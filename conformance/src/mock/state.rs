@@ -1,7 +1,7 @@
 //! Everything the mock remembers, behind one `Mutex`, and every rule that changes it.
 //!
 //! Handlers (`mock::api`, `mock::control`) parse and render; the rules live here, as
-//! plain synchronous methods on [`State`], called with the lock held and never across an
+//! plain synchronous methods on `State`, called with the lock held and never across an
 //! `.await`. One lock for everything keeps each operation atomic: a bypass code
 //! presented by many clients at once is checked and consumed under the same lock, so
 //! exactly one of them succeeds.
@@ -912,6 +912,21 @@ impl State {
             max_attempts: settings.max_attempts,
             bypass_codes_left: user.bypass_codes.len(),
         })
+    }
+
+    /// Locks a user: the count at the maximum, locked.
+    pub(crate) fn lock_user(&mut self, settings: &Settings, guid: &str) -> bool {
+        if self.fixture.user_by_guid(guid).is_none() {
+            return false;
+        }
+        self.users.insert(
+            guid.to_owned(),
+            Counter {
+                count: settings.max_attempts,
+                locked: true,
+            },
+        );
+        true
     }
 
     /// Unlocks a user and sets the attempt count to 0.
