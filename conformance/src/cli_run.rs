@@ -17,6 +17,7 @@ use idcs_mfa_conformance::{
     profile::{Overrides, Profile, UserSection},
     report::{self, Style},
     runner::{self, RunOptions},
+    snapshot,
     suite::{TargetSpec, run_suite},
 };
 
@@ -145,6 +146,18 @@ pub struct RunArgs {
     /// Accept any TLS certificate. DANGEROUS: anyone on the path can read the token.
     #[arg(long)]
     pub insecure: bool,
+
+    /// Tenant snapshots: record each check's exchanges, normalised, in DIR (insta's
+    /// format; one `<check id>.snap` per check). The first run writes them; later runs
+    /// compare and report changed answers as drift, writing the new text beside the
+    /// old as `.snap.new` for `cargo insta review`. Nothing accepted is overwritten.
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+
+    /// Exit 1 when an answer drifted from its snapshot (for CI; default: drift is
+    /// reported, the exit code is that of the checks).
+    #[arg(long, requires = "snapshots")]
+    pub fail_on_drift: bool,
 
     /// Print nothing while running (the report still prints).
     #[arg(long, short)]
@@ -296,6 +309,12 @@ async fn run_async(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
+    if let Some(dir) = &args.snapshots
+        && let Err(e) = snapshot::prepare(dir)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let style = style();
     let format = args.format.unwrap_or(Format::Console);
     let show_progress = !args.quiet && format == Format::Console;
@@ -319,16 +338,23 @@ async fn run_async(args: RunArgs) -> ExitCode {
         }
     })
     .await;
-    let report = match result {
+    let mut report = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    if let Some(dir) = &args.snapshots
+        && let Err(e) = report.compare_snapshots(dir, args.fail_on_drift)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let drift_fails = report.snapshots.as_ref().is_some_and(|s| s.fails());
     let code = if report.aborted.is_some() {
         EXIT_USAGE
-    } else if report.passed() {
+    } else if report.passed() && !drift_fails {
         EXIT_PASSED
     } else {
         EXIT_CHECK_FAILED

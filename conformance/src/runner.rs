@@ -112,6 +112,13 @@ pub struct CheckReport {
     /// Its exchanges, secrets redacted.
     #[serde(skip)]
     pub exchanges: Vec<Exchange>,
+    /// Its exchanges as snapshot text ([`crate::normalise`]); `None` for a property
+    /// check (generated inputs) and a check that did not run.
+    #[serde(skip)]
+    pub normalised: Option<String>,
+    /// How its answers differ from the accepted snapshot ([`crate::snapshot`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::snapshot::Drift>,
     /// Wall time in milliseconds.
     pub millis: u64,
 }
@@ -439,6 +446,8 @@ fn skipped(check: &'static Check, reason: String) -> CheckReport {
         spends: check.spends,
         attempt_rise: 0,
         exchanges: Vec::new(),
+        normalised: None,
+        drift: None,
         millis: 0,
     }
 }
@@ -455,6 +464,8 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
         )),
     };
     let exchanges = cx.take_exchanges();
+    let normalised = crate::snapshot::is_snapshotted(check)
+        .then(|| crate::normalise::exchanges(&exchanges, &crate::normalise::Named::of(&cx.target)));
     let mut schema_errors = Vec::new();
     let mut unknown_fields = Vec::new();
     for exchange in &exchanges {
@@ -501,6 +512,8 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
         spends: check.spends,
         attempt_rise: 0,
         exchanges: exchanges.iter().map(Exchange::redacted).collect(),
+        normalised,
+        drift: None,
         millis: started.elapsed().as_millis() as u64,
     }
 }

@@ -52,6 +52,7 @@ mod random;
 mod reply;
 mod seal;
 pub mod state;
+pub mod variation;
 
 use std::{
     net::SocketAddr,
@@ -65,6 +66,7 @@ pub use fault::{Fault, Faults};
 pub use fixture::Fixture;
 pub use random::token as random_token;
 pub use state::{OutboxEntry, UserStatus};
+pub use variation::Variation;
 
 /// Default time a PUSH stays pending: two minutes (facts page: Oracle's authentication
 /// API; inferred for /mfa/v1).
@@ -99,6 +101,8 @@ pub struct MockConfig {
     pub control_token: Option<Secret>,
     /// Lifetime of tokens from the token endpoint. Default: [`DEFAULT_TOKEN_LIFETIME`].
     pub token_lifetime: Duration,
+    /// Conforming changes of the answers ([`Variation`]), for drift tests. Default: none.
+    pub variations: Vec<Variation>,
 }
 
 impl Default for MockConfig {
@@ -112,6 +116,7 @@ impl Default for MockConfig {
             token: None,
             control_token: None,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            variations: Vec::new(),
         }
     }
 }
@@ -125,6 +130,7 @@ pub(crate) struct Shared {
     pub(crate) control_token: Secret,
     pub(crate) initial_fixture: Fixture,
     pub(crate) initial_faults: Faults,
+    pub(crate) variations: Vec<Variation>,
     state: Mutex<state::State>,
 }
 
@@ -167,6 +173,7 @@ pub async fn serve(
         control_token: config.control_token.clone().unwrap_or_else(random::token),
         initial_fixture: config.fixture,
         initial_faults: faults,
+        variations: config.variations,
         state: Mutex::new(state),
     });
     axum::serve(listener, api::router(shared))
