@@ -40,10 +40,12 @@ const SOURCE: &str = "idcs-mfa-conformance run --snapshots";
 /// Lines of context around each change in a drift's diff.
 const CONTEXT_LINES: usize = 3;
 
-/// Whether `check`'s exchanges are snapshotted (every check but the property checks).
+/// Whether `check`'s exchanges are snapshotted: every check but the property and
+/// sequence checks, whose requests come from a per-run seed.
 pub fn is_snapshotted(check: &Check) -> bool {
     !crate::checks::properties::CHECKS
         .iter()
+        .chain(crate::checks::sequences::CHECKS)
         .any(|p| p.id == check.id)
 }
 
