@@ -432,6 +432,12 @@ pub fn attempts_line(a: &AttemptSummary) -> String {
     if a.start_assumed {
         line.push_str(" · the start count was assumed 0 (no fixture to reset it)");
     }
+    if let Some(id) = a.deviant {
+        let _ = write!(
+            line,
+            " · {id} spent more than declared (the tenant counts where the documents do not): later checks ran one at a time with a margin of one"
+        );
+    }
     if a.end.count > 0 && !a.end.locked {
         line.push_str(" (it goes back to 0 at the user's next successful verification)");
     }

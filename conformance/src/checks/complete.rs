@@ -181,8 +181,8 @@ pub const CHECKS: &[Check] = &[
         quote: "Factor verification is a 2-step process … (a request that succeeded is complete; inferred)",
         source: "001_4e567d9d1a6cf30f.txt",
         evidence: Inferred,
-        spends: 1,
-        needs: [BypassCode],
+        spends: 2,
+        needs: [TotpSecret],
         run: verified_not_again,
     },
     check! {
@@ -584,16 +584,22 @@ async fn tampered_state_401(cx: &Ctx) -> CheckResult {
     .map(|_| ())
 }
 
+/// A TOTP request verified with the code of the moment, then presented that code again
+/// with the same requestState: a code that is right in itself, on a request that is
+/// done (a bypass code would be refused as used, whatever the request).
 async fn verified_not_again(cx: &Ctx) -> CheckResult {
-    let code = cx.take_bypass_code()?;
-    let mut v = cx.initiate_with(&Initiate::bypass_code(cx.user())).await?;
+    let (factor, code) = cx.totp_now()?;
+    let mut v = cx
+        .initiate_with(&Initiate::factor(cx.user(), factor, Method::Totp))
+        .await?;
     let state = v.request_state().clone();
     cx.client()
-        .verify_bypass_code(&mut v, code.clone())
+        .verify_otp(&mut v, code.clone())
         .await
         .map_err(|e| Fail::mismatch("the first verification to answer 200", describe_error(&e)))?;
+    let (_, again) = cx.totp_now()?;
     let request = types::CompleteFactorVerification {
-        bypass_code: Some(code),
+        otp_code: Some(again),
         ..body(&state)
     };
     let result = cx

@@ -91,6 +91,12 @@ faults! {
     SuccessKeepsCount = "success_keeps_count",
     /// The user is locked one attempt after the maximum, not at it.
     LockOneLate = "lock_one_late",
+    /// The requestState of another request of the same user is accepted.
+    ForeignRequestStateAccepted = "foreign_request_state_accepted",
+    /// A request that was verified can be verified again.
+    CompletedRequestReopens = "completed_request_reopens",
+    /// An initiate naming a factor and a method uses the preferred factor instead.
+    NamedFactorIgnored = "named_factor_ignored",
 }
 
 impl std::fmt::Display for Fault {

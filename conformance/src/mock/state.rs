@@ -476,6 +476,13 @@ impl State {
                 user.factors.iter().find(|f| f.methods.contains(m)),
                 m.clone(),
             ),
+            // Fault `named_factor_ignored`: the preferred factor instead of the named one.
+            (Some(_), Some(_)) if self.faults.has(Fault::NamedFactorIgnored) => {
+                match (&user.preferred_factor_id, &user.preferred_method) {
+                    (Some(id), Some(m)) => (user.factor(id), m.clone()),
+                    _ => (Some(&user.factors[0]), user.factors[0].methods[0].clone()),
+                }
+            }
             (Some(id), Some(m)) => (
                 Some(user.factor(id).ok_or_else(|| not_enrolled(id))?),
                 m.clone(),
@@ -682,11 +689,15 @@ impl State {
         let generation_ok = sealed.generation == request.generation
             || (faults.has(Fault::StaleRequestStateAccepted)
                 && sealed.generation <= request.generation);
-        if sealed.request_id != request_id
-            || sealed.user_guid != request.user_guid
-            || !generation_ok
-            || request.outcome != Outcome::Open
-        {
+        // Faults `foreign_request_state_accepted` (the state of another request of the
+        // same user works) and `completed_request_reopens` (a verified request can be
+        // verified again).
+        let foreign_ok = faults.has(Fault::ForeignRequestStateAccepted);
+        let bound = sealed.request_id == request_id && generation_ok;
+        let open = request.outcome == Outcome::Open
+            || (faults.has(Fault::CompletedRequestReopens)
+                && request.outcome == Outcome::Succeeded);
+        if !(bound || foreign_ok) || sealed.user_guid != request.user_guid || !open {
             return Err(invalid_state());
         }
         if !action.fits(&request.method) {
