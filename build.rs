@@ -66,7 +66,7 @@ fn generate() -> Result<(), String> {
     })?
     .map_err(|e| format!("progenitor refused it: {e}"))?;
     let ast = syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
-    let code = prettyplease::unparse(&ast);
+    let code = escape_source_tags(&prettyplease::unparse(&ast));
 
     let out_dir = env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?;
     let out = Path::new(&out_dir);
@@ -75,6 +75,20 @@ fn generate() -> Result<(), String> {
     fs::write(out.join("idcs-mfa.json"), json)
         .map_err(|e| format!("writing idcs-mfa.json: {e}"))?;
     Ok(())
+}
+
+/// The spec's descriptions cite sources by tag (`[PM]`, `[VERIFY]`; docs/sources.md).
+/// In the generated doc comments rustdoc would read them as links to items; they are
+/// written `\[PM\]` so that they render as the tags they are.
+fn escape_source_tags(code: &str) -> String {
+    const TAGS: [&str; 8] = [
+        "STATUS", "VERIFY", "FACTORS", "PM", "ERR", "OD", "RL", "ROLE",
+    ];
+    let mut code = code.to_owned();
+    for tag in TAGS {
+        code = code.replace(&format!("[{tag}]"), &format!("\\[{tag}\\]"));
+    }
+    code
 }
 
 fn quote_path(path: &str) -> proc_macro2::TokenStream {

@@ -450,7 +450,7 @@ impl Client {
     }
 
     /// `GET /mfa/v1/users?userId=…&userIdType=…&attributes=factors`: the enrolled
-    /// factors of a user named by user name (or GUID) ([PM]).
+    /// factors of a user named by user name (or GUID) (\[PM\]).
     pub async fn lookup_user_factors(
         &self,
         user_id: &str,

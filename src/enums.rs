@@ -17,7 +17,12 @@ macro_rules! open_enum {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
+            $(
+                $(#[$vmeta])*
+                ///
+                #[doc = concat!("On the wire: `", $wire, "`.")]
+                $variant,
+            )+
             /// A value this version of the crate does not know, kept as sent.
             Other(String),
         }
@@ -127,7 +132,7 @@ open_enum! {
 }
 
 open_enum! {
-    /// The IDCS error codes this API documents ([ERR], [OD], seeds 000 and 001).
+    /// The IDCS error codes this API documents (\[ERR\], \[OD\], seeds 000 and 001).
     pub enum AuthCode {
         /// A required parameter is missing.
         MissingParameter = "AUTH-1001",
@@ -177,7 +182,7 @@ open_enum! {
         InvalidJson = "AUTH-1121",
         /// The EMAIL factor has been disabled.
         EmailDisabled = "AUTH-1125",
-        /// User not found ([OD]).
+        /// User not found (\[OD\]).
         UserNotFound = "AUTH-3018",
     }
 }

@@ -1,20 +1,4 @@
 //! Errors that keep the HTTP status.
-//!
-//! progenitor's error forgets the status when an error body is empty or not JSON: a
-//! gateway's empty 401 or an HTML 404 comes back as "invalid payload", which readers
-//! take for "the server is unreachable". This crate's [`Error`] is built from what the
-//! transport saw on the wire, so every error that had a response carries its status:
-//!
-//! | what came back | variant |
-//! | --- | --- |
-//! | a non-2xx status, any body | [`Error::Status`] (body parsed when it has the documented shape) |
-//! | a 2xx whose body breaks the contract | [`Error::InvalidBody`] |
-//! | a body over the size limit | [`Error::BodyTooLarge`] |
-//! | no (complete) response: refused, reset, timed out | [`Error::Transport`] |
-//! | a request this crate would not send | [`Error::InvalidInput`] |
-//!
-//! Error codes are exposed as [`AuthCode`], which keeps unknown codes as
-//! `AuthCode::Other`.
 
 use std::{fmt, time::Duration};
 
@@ -23,7 +7,23 @@ use reqwest::{StatusCode, header::HeaderMap};
 
 use crate::{AuthCode, Status, transport::Observation, types};
 
-/// A failed call. See the [module docs](self).
+/// A failed call, which keeps the HTTP status.
+///
+/// progenitor's error forgets the status when an error body is empty or not JSON: a
+/// gateway's empty 401 or an HTML 404 comes back as "invalid payload", which readers
+/// take for "the server is unreachable". This crate's [`Error`] is built from what the
+/// transport saw on the wire, so every error that had a response carries its status:
+///
+/// | what came back | variant |
+/// | --- | --- |
+/// | a non-2xx status, any body | [`Error::Status`] (body parsed when it has the documented shape) |
+/// | a 2xx whose body breaks the contract | [`Error::InvalidBody`] |
+/// | a body over the size limit | [`Error::BodyTooLarge`] |
+/// | no (complete) response: refused, reset, timed out | [`Error::Transport`] |
+/// | a request this crate would not send | [`Error::InvalidInput`] |
+///
+/// Error codes are exposed as [`AuthCode`], which keeps unknown codes as
+/// `AuthCode::Other`.
 #[derive(thiserror::Error)]
 pub enum Error {
     /// The tenant answered with a non-2xx status.
@@ -190,6 +190,13 @@ fn status_message(
 }
 
 impl Error {
+    /// Whether the request never reached the tenant: the name did not resolve, the
+    /// connection was refused or the TLS handshake failed, so nothing was sent. A
+    /// timeout or a reset after the request went out is not this.
+    pub fn is_unreached(&self) -> bool {
+        matches!(self, Error::Transport { source: Some(e), .. } if e.is_connect())
+    }
+
     /// The HTTP status of the response, whenever one arrived.
     pub fn status(&self) -> Option<StatusCode> {
         match self {

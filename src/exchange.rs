@@ -58,6 +58,10 @@ pub struct Exchange {
     pub response_body: Bytes,
     /// Why there is no (complete) response, when there is none.
     pub error: Option<String>,
+    /// The request never reached the tenant: the name did not resolve, the connection
+    /// was refused or the TLS handshake failed, so nothing was sent. A timeout or a
+    /// reset after the request went out is not this: the tenant may have acted on it.
+    pub unreached: bool,
 }
 
 impl Exchange {
@@ -77,6 +81,7 @@ impl Exchange {
             response_headers: Vec::new(),
             response_body: Bytes::new(),
             error: None,
+            unreached: false,
         }
     }
 
@@ -89,6 +94,7 @@ impl Exchange {
             (None, true) => Some("the response body was larger than the size limit".into()),
             (None, false) => None,
         };
+        self.unreached = error.is_some_and(reqwest::Error::is_connect);
     }
 
     /// A copy with every secret in the bodies replaced by `[redacted]`.
@@ -241,6 +247,7 @@ mod tests {
             response_headers: vec![],
             response_body: Bytes::new(),
             error: None,
+            unreached: false,
         };
         let curl = e.to_curl();
         assert!(curl.contains("$IDCS_TOKEN"), "{curl}");

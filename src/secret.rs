@@ -1,15 +1,17 @@
 //! Secrets: bearer tokens, client secrets, OTPs, bypass codes, security answers and
-//! `requestState`s.
-//!
-//! Every such value in this crate, in hand-written and in generated types, is a
-//! [`Secret`]. Its `Debug` and `Display` print `[redacted]`, so a secret cannot reach a
-//! log line or a report by accident; reading it takes an explicit
-//! [`Secret::expose`]. On the wire (serde) it is the plain string, because the API
-//! needs the value itself.
 
 use std::fmt;
 
-/// A string that is never shown. See the [module docs](self).
+/// A string that is never shown.
+///
+/// Secrets: bearer tokens, client secrets, OTPs, bypass codes, security answers and
+/// `requestState`s.
+///
+/// Every such value in this crate, in hand-written and in generated types, is a
+/// [`Secret`]. Its `Debug` and `Display` print `[redacted]`, so a secret cannot reach a
+/// log line or a report by accident; reading it takes an explicit
+/// [`Secret::expose`]. On the wire (serde) it is the plain string, because the API
+/// needs the value itself.
 #[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);

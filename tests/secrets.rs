@@ -165,6 +165,7 @@ fn exchange_with(request_body: &[u8], response_body: &[u8]) -> Exchange {
         response_headers: Vec::new(),
         response_body: bytes::Bytes::copy_from_slice(response_body),
         error: None,
+        unreached: false,
     }
 }
 

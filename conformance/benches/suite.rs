@@ -82,10 +82,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let props = PropConfig {
                     cases,
                     seed: 0x1dc5_0f1a + run as u64,
+                    ..PropConfig::default()
                 };
                 let started = Instant::now();
                 let report = runtime.block_on(run_suite(
-                    TargetSpec::Embedded { faults: Vec::new() },
+                    TargetSpec::Embedded {
+                        faults: Vec::new(),
+                        attempt_budget: None,
+                    },
                     &options,
                     props,
                     |_, _, _| {},

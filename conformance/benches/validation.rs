@@ -77,6 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             response_headers: vec![("content-type".into(), "application/json".into())],
             response_body: bytes.clone(),
             error: None,
+            unreached: false,
         };
         let mut validate = Vec::new();
         let mut whole = Vec::new();

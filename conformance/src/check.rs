@@ -116,8 +116,16 @@ pub enum Need {
     SecurityAnswers,
     /// Approving or rejecting a PUSH on the user's behalf.
     PushControl,
-    /// Driving the test user into lockout (run only when asked).
+    /// Driving the test user into lockout (run only with `--allow-lockout`, last, each
+    /// after a reset of the count to 0; the runner unlocks the user afterwards when it
+    /// can).
     Lockout,
+    /// Starting from an attempt count of 0 (the runner resets it first, and skips the
+    /// check when it cannot).
+    CountAtZero,
+    /// Taking the count to one short of the maximum: it locks only a tenant that breaks
+    /// the rule (run only with `--allow-lockout`, before the checks that lock).
+    NearLockout,
     /// Knowing which roles the token holds.
     TokenRoles,
     /// A second token holding only the "Authenticator Client" role.
@@ -181,8 +189,12 @@ pub struct Check {
     pub source: &'static str,
     /// How strongly the documents support it.
     pub evidence: Evidence,
-    /// Failed verification attempts it spends on the test user (lockout budget).
-    pub attempts: u32,
+    /// The most it can raise the test user's MFA attempt count above where it started,
+    /// as [`crate::ledger`] predicts it (its worse cases included): OTPs it sends,
+    /// verifications that fail. The runner admits it only when that keeps the count
+    /// under the run's ceiling ([`crate::guard`]); a test runs every check against the
+    /// mock tenant, with and without faults, and holds each to its declaration.
+    pub spends: u32,
     /// What it needs from the target.
     pub needs: &'static [Need],
     /// Runs it.
@@ -206,7 +218,7 @@ macro_rules! check {
         quote: $quote:expr,
         source: $source:literal,
         evidence: $ev:ident,
-        $(attempts: $attempts:literal,)?
+        $(spends: $spends:literal,)?
         $(needs: [$($need:ident),* $(,)?],)?
         run: $run:path $(,)?
     ) => {
@@ -216,7 +228,7 @@ macro_rules! check {
             quote: $quote,
             source: $source,
             evidence: $crate::check::Evidence::$ev,
-            attempts: 0 $(+ $attempts)?,
+            spends: 0 $(+ $spends)?,
             needs: &[$($($crate::check::Need::$need),*)?],
             run: |cx| Box::pin($run(cx)),
         }

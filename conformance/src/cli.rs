@@ -1,13 +1,14 @@
 //! The command line. clap lives here only; the library under it has none.
 //!
-//! Exit codes: 0 success, 1 the server failed while running, 2 usage or start-up error
-//! (bad arguments, unreadable fixture, address in use).
+//! Exit codes of `serve`: 0 success, 1 the server failed while running, 2 usage or
+//! start-up error (bad arguments, unreadable fixture, address in use). Of `diff`: 0
+//! nothing got worse, 1 something did, 2 a report cannot be read.
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use idcs_mfa::Secret;
-use idcs_mfa_conformance::mock::{self, Behaviour, Fault, Fixture, MockConfig};
+use idcs_mfa_conformance::mock::{self, Behaviour, Fault, Fixture, MockConfig, Variation};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -29,12 +30,39 @@ pub struct Cli {
 enum Command {
     /// Run the conformance suite (the default): against --base-url with a profile, or,
     /// with no target, against a mock tenant started in this process.
+    #[command(after_help = crate::cli_run::RUN_AFTER_HELP)]
     Run(crate::cli_run::RunArgs),
     /// List the checks: ids, evidence levels and sources. Sends no request.
     List(crate::cli_run::ListArgs),
     /// Run the mock tenant: the five /mfa/v1 operations, the token endpoint and the
     /// control API, until Ctrl-C.
     Serve(Serve),
+    /// Compare two JSON reports (`run --format json`): outcomes that changed, drift,
+    /// statuses newly (no longer) observed, undeclared members, latency beyond noise,
+    /// 429s. Exit 0 when nothing got worse, 1 when something did, 2 when a file cannot
+    /// be read.
+    Diff(DiffArgs),
+}
+
+/// Options of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier report (JSON).
+    #[arg(value_name = "OLD.json")]
+    old: PathBuf,
+
+    /// The later report (JSON).
+    #[arg(value_name = "NEW.json")]
+    new: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "console")]
+    format: crate::cli_run::Format,
+
+    /// Latency changes up to this many milliseconds are noise (a larger change must
+    /// also be more than half the smaller time to count).
+    #[arg(long, value_name = "MS", default_value_t = idcs_mfa_conformance::diff::DEFAULT_NOISE_MS)]
+    noise_ms: u64,
 }
 
 /// Options of `serve`.
@@ -80,6 +108,12 @@ pub struct Serve {
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale)]
     behaviour_scale: f64,
 
+    /// Switch on a conforming change of the answers (repeatable): extra_member (an
+    /// undeclared member in the factor list), reordered_factors. For drift tests of
+    /// tenant snapshots; no check fails on them.
+    #[arg(long = "variation", value_name = "NAME", value_parser = parse_variation)]
+    variations: Vec<Variation>,
+
     /// Bearer token of the control API; random when not given.
     #[arg(
         long,
@@ -106,6 +140,10 @@ fn parse_scale(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_variation(name: &str) -> Result<Variation, String> {
+    name.parse::<Variation>().map_err(|e| e.to_string())
+}
+
 fn parse_fault(name: &str) -> Result<Fault, String> {
     name.parse::<Fault>().map_err(|e| e.to_string())
 }
@@ -118,7 +156,41 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => crate::cli_run::run(args),
         Some(Command::List(args)) => crate::cli_run::list(args),
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Diff(args)) => diff(args),
     }
+}
+
+fn diff(args: DiffArgs) -> ExitCode {
+    use idcs_mfa_conformance::diff;
+    let read = |path: &PathBuf| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not JSON ({e}); write reports with `run --format json > FILE`",
+                path.display()
+            )
+        })
+    };
+    let result = read(&args.old)
+        .and_then(|old| Ok((old, read(&args.new)?)))
+        .and_then(|(old, new)| diff::diff(&old, &new, args.noise_ms).map_err(|e| e.to_string()));
+    let d = match result {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let text = match args.format {
+        crate::cli_run::Format::Console => diff::console(&d),
+        crate::cli_run::Format::Json => serde_json::to_string_pretty(&d).unwrap_or_default() + "\n",
+    };
+    {
+        use std::io::Write;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+    ExitCode::from(if d.worse { EXIT_FAILED } else { EXIT_OK })
 }
 
 fn serve(args: Serve) -> ExitCode {
@@ -193,6 +265,10 @@ fn serve(args: Serve) -> ExitCode {
                 "  timing         1 in {} requests 429, Retry-After {:?}, slow {:?}, PUSH decision {:?} late, idle close {:?}\n",
                 timing.rate_limit_every, timing.retry_after, timing.slow, timing.push_delay, timing.idle
             ));
+}
+        if !args.variations.is_empty() {
+            let names: Vec<_> = args.variations.iter().map(|v| v.name()).collect();
+            banner.push_str(&format!("  variations on  {}\n", names.join(", ")));
         }
         banner.push_str(&format!(
             "\nPoint the conformance runner at it:\n  \
@@ -213,6 +289,7 @@ fn serve(args: Serve) -> ExitCode {
             faults: args.faults,
             behaviours,
             timing,
+            variations: args.variations,
             token: Some(token),
             control_token: Some(control_token),
             ..MockConfig::default()

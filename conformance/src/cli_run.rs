@@ -17,6 +17,7 @@ use idcs_mfa_conformance::{
     profile::{Overrides, Profile, UserSection},
     report::{self, Style},
     runner::{self, RunOptions},
+    snapshot,
     suite::{TargetSpec, run_suite},
 };
 
@@ -26,6 +27,19 @@ pub const EXIT_PASSED: u8 = 0;
 pub const EXIT_CHECK_FAILED: u8 = 1;
 /// Exit code: usage, profile or connection error.
 pub const EXIT_USAGE: u8 = 2;
+
+/// What `run --help` says after the options.
+pub const RUN_AFTER_HELP: &str = "\
+Exit codes:
+  0  every check that ran passed
+  1  a check failed: the tenant broke a documented statement
+  2  an error of the run: usage, profile, or a set-up problem the preflight found
+     (the tenant cannot be reached, the token is refused, the user does not exist or is
+     locked, a fixture does not fit the user); or the tenant stopped answering mid-run
+
+Safety: the runner predicts the test user's MFA attempt count from every exchange and
+never lets it reach the tenant's maximum (safety.max_attempts, assumed 3 when unknown)
+unless --allow-lockout is given; the report says what the run spent.";
 
 /// Output format of the report on standard output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -77,6 +91,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = checks::properties::DEFAULT_CASES)]
     pub cases: u32,
 
+    /// Sequences the sequence checks draw (each up to --max-steps steps).
+    #[arg(long, value_name = "N", default_value_t = checks::sequences::DEFAULT_SEQUENCES)]
+    pub sequences: u32,
+
+    /// Steps per generated sequence at most.
+    #[arg(long, value_name = "N", default_value_t = checks::sequences::DEFAULT_MAX_STEPS,
+          value_parser = parse_steps)]
+    pub max_steps: usize,
+
     /// Seed of the property checks (printed in every report, to replay a failure).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -98,14 +121,21 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub max_failures: Option<usize>,
 
-    /// Failed verification attempts the run may spend on the test user, so that it
-    /// never locks them. Default 2, or the profile's safety.attempt_budget.
+    /// The highest MFA attempt count (OTPs sent and failed verifications since the
+    /// last success) the run may bring the test user to; never the tenant's maximum.
+    /// Default: the profile's safety.attempt_budget; else 2 when a fixture can reset the
+    /// count, max_attempts - 1 when the runner can unlock the user, 0 when nothing can.
     #[arg(long, value_name = "N")]
     pub attempt_budget: Option<u32>,
 
-    /// Run the checks that drive the test user into lockout (they lock a real user).
+    /// Run the checks that drive the test user into lockout (they lock a real user;
+    /// without fixtures.unlock_command the user stays locked after the first).
     #[arg(long)]
     pub allow_lockout: bool,
+
+    /// Do not check the tenant, token, user and fixtures before the checks.
+    #[arg(long)]
+    pub skip_preflight: bool,
 
     /// Checks run at once (each request still waits for the rate limit; checks that
     /// spend attempts run alone). Default: 4 against the embedded mock tenant, 1 against
@@ -116,6 +146,18 @@ pub struct RunArgs {
     /// Accept any TLS certificate. DANGEROUS: anyone on the path can read the token.
     #[arg(long)]
     pub insecure: bool,
+
+    /// Tenant snapshots: record each check's exchanges, normalised, in DIR (insta's
+    /// format; one `<check id>.snap` per check). The first run writes them; later runs
+    /// compare and report changed answers as drift, writing the new text beside the
+    /// old as `.snap.new` for `cargo insta review`. Nothing accepted is overwritten.
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+
+    /// Exit 1 when an answer drifted from its snapshot (for CI; default: drift is
+    /// reported, the exit code is that of the checks).
+    #[arg(long, requires = "snapshots")]
+    pub fail_on_drift: bool,
 
     /// Print nothing while running (the report still prints).
     #[arg(long, short)]
@@ -230,6 +272,7 @@ async fn run_async(args: RunArgs) -> ExitCode {
                 rate_limit: args.rate_limit,
                 timeout: args.timeout.map(Duration::from_secs),
                 allow_lockout: args.allow_lockout,
+                attempt_budget: args.attempt_budget,
                 accept_invalid_certs: args.insecure,
             },
         }
@@ -238,19 +281,25 @@ async fn run_async(args: RunArgs) -> ExitCode {
             eprintln!("error: the profile gives no base_url; add one or pass --base-url URL");
             return ExitCode::from(EXIT_USAGE);
         }
-        TargetSpec::Embedded { faults: Vec::new() }
+        TargetSpec::Embedded {
+            faults: Vec::new(),
+            attempt_budget: args.attempt_budget,
+        }
     };
     let options = RunOptions {
         select: args.select.clone(),
         strict: args.strict,
         max_failures: args.max_failures,
         deadline: Duration::from_secs(args.deadline),
-        attempt_budget: args.attempt_budget.unwrap_or(2),
+        preflight: !args.skip_preflight,
         jobs: args.jobs.unwrap_or(if remote { 1 } else { 4 }).max(1),
     };
     let props = PropConfig {
         cases: args.cases,
         seed: args.seed.unwrap_or_else(random_seed),
+        sequences: args.sequences,
+        max_steps: args.max_steps,
+        strict: args.strict,
     };
     let all = checks::all();
     if runner::select(&all, &options).is_empty() {
@@ -260,18 +309,25 @@ async fn run_async(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
+    if let Some(dir) = &args.snapshots
+        && let Err(e) = snapshot::prepare(dir)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let style = style();
     let format = args.format.unwrap_or(Format::Console);
     let show_progress = !args.quiet && format == Format::Console;
     let mut err = std::io::stderr();
-    if show_progress {
-        let _ = writeln!(
-            err,
-            "seed {} · {} cases per property",
-            props.seed, props.cases
-        );
-    }
     let result = run_suite(spec, &options, props, |done, total, check| {
+        if show_progress && done == 0 {
+            // After the preflight, so that a set-up problem is the only line printed.
+            let _ = writeln!(
+                err,
+                "seed {} · {} cases per property",
+                props.seed, props.cases
+            );
+        }
         if show_progress {
             let _ = writeln!(
                 err,
@@ -282,12 +338,26 @@ async fn run_async(args: RunArgs) -> ExitCode {
         }
     })
     .await;
-    let report = match result {
+    let mut report = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
+    };
+    if let Some(dir) = &args.snapshots
+        && let Err(e) = report.compare_snapshots(dir, args.fail_on_drift)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let drift_fails = report.snapshots.as_ref().is_some_and(|s| s.fails());
+    let code = if report.aborted.is_some() {
+        EXIT_USAGE
+    } else if report.passed() && !drift_fails {
+        EXIT_PASSED
+    } else {
+        EXIT_CHECK_FAILED
     };
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, report::junit(&report))
@@ -303,11 +373,17 @@ async fn run_async(args: RunArgs) -> ExitCode {
         Format::Json => report::json(&report),
     };
     let _ = writeln!(std::io::stdout().lock(), "{text}");
-    ExitCode::from(if report.passed() {
-        EXIT_PASSED
-    } else {
-        EXIT_CHECK_FAILED
-    })
+    if let Some(reason) = &report.aborted {
+        eprintln!("error: the run stopped: {reason}");
+    }
+    ExitCode::from(code)
+}
+
+fn parse_steps(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a number of steps from 1 to 1000")),
+    }
 }
 
 fn random_seed() -> u64 {

@@ -73,7 +73,7 @@ pub fn conformance_user() -> UserFixture {
             hint_text: Some("Found on road".to_owned()),
             answer: Secret::new("Ford Pinto"),
         }],
-        bypass_codes: (1..=8)
+        bypass_codes: (1..=64)
             .map(|n| Secret::new(format!("39754194{n:04}")))
             .collect(),
     }

@@ -26,6 +26,7 @@
 //! push_poll_secs = 3.0                   # poll a PUSH this often until the decision is in
 //! push_decision_secs = 60.0              # how long a PUSH may stay pending after push_command
 //! otp_retry_secs = 30.0                  # ask otp_command again while it fails or prints nothing
+//! unlock_command = "./unlock.sh"         # unlocks the user, count to 0; gets IDCS_USER_GUID
 //!
 //! [mock_control]                         # the mock tenant's control API, instead of commands
 //! token_env = "MOCK_CONTROL_TOKEN"
@@ -33,9 +34,9 @@
 //! [safety]
 //! rate_limit = 5.0                       # requests per second (0: no limit)
 //! timeout_secs = 15                      # per request
-//! attempt_budget = 2                     # failed verifications the run may spend
+//! attempt_budget = 2                     # the highest attempt count the run may bring the user to
+//! max_attempts = 5                       # the tenant's lockout threshold (assumed 3 when absent)
 //! backoff_secs = 1.0                     # first wait after a 429 without Retry-After (doubles, jitter, ≤ 30 s)
-//! # max_attempts = 5                     # the tenant's lockout threshold, for lockout checks
 //! ```
 //!
 //! Secrets never sit in the file itself: the file names environment variables (or a
@@ -131,6 +132,10 @@ pub struct FixtureSection {
     /// Seconds during which a failing or silent OTP source is asked again, every
     /// second (default 30).
     pub otp_retry_secs: Option<f64>,
+    /// Command unlocking the test user and setting their attempt count to 0 (an
+    /// administrator's action), given `IDCS_USER_GUID`. With it, lockout checks run
+    /// one after another, and a user found locked is unlocked.
+    pub unlock_command: Option<String>,
 }
 
 /// `[mock_control]`.
@@ -151,9 +156,12 @@ pub struct SafetySection {
     pub rate_limit: Option<f64>,
     /// Per-request timeout in seconds.
     pub timeout_secs: Option<u64>,
-    /// Failed verifications the run may spend on the test user.
+    /// The highest MFA attempt count the run may bring the test user to (OTPs sent and
+    /// failed verifications since the last success); never the maximum itself. Default
+    /// 2, or `max_attempts - 1` when the runner can unlock the user.
     pub attempt_budget: Option<u32>,
-    /// The tenant's lockout threshold.
+    /// The tenant's lockout threshold (when absent the runner assumes 3, the lowest
+    /// plausible setting, and says so).
     pub max_attempts: Option<u32>,
     /// Seconds of the first wait after a 429 without `Retry-After` (doubled after each
     /// further 429, with jitter, up to 30 s; default 1). A `Retry-After` is honoured
@@ -183,6 +191,10 @@ pub enum ProfileError {
     /// Something is missing or inconsistent.
     #[error("{0}")]
     Invalid(String),
+    /// The preflight found a set-up problem (the tenant, the token, the user or a
+    /// fixture); see [`crate::preflight`].
+    #[error("{0}")]
+    Preflight(String),
 }
 
 /// Settings the command line can override.
@@ -196,6 +208,8 @@ pub struct Overrides {
     pub timeout: Option<Duration>,
     /// `--allow-lockout`.
     pub allow_lockout: bool,
+    /// `--attempt-budget`.
+    pub attempt_budget: Option<u32>,
     /// `--insecure`.
     pub accept_invalid_certs: bool,
 }
@@ -299,8 +313,10 @@ impl Profile {
         };
         target.allow_lockout = overrides.allow_lockout;
         target.max_attempts = self.safety.max_attempts;
-        target.fixtures = self.fixtures(&base_url, env)?;
-        if let Some(Source::Mock { base_url, token }) = target.fixtures.reset.clone() {
+        target.attempt_budget = overrides.attempt_budget.or(self.safety.attempt_budget);
+        let (fixtures, mock) = self.fixtures(&base_url, env)?;
+        target.fixtures = fixtures;
+        if let Some(Source::Mock { base_url, token }) = mock {
             from_mock_control(&mut target, &base_url, &token).await?;
         }
         Ok(target)
@@ -363,11 +379,12 @@ impl Profile {
         })
     }
 
+    /// The fixtures, and the mock's control API when `[mock_control]` names one.
     fn fixtures(
         &self,
         base_url: &str,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Fixtures, ProfileError> {
+    ) -> Result<(Fixtures, Option<Source>), ProfileError> {
         let f = &self.fixtures;
         let mut fixtures = Fixtures::default();
         if let Some(var) = &f.totp_secret_env {
@@ -409,6 +426,8 @@ impl Profile {
         }
         fixtures.otp = f.otp_command.clone().map(Source::Command);
         fixtures.push = f.push_command.clone().map(Source::Command);
+        fixtures.unlock = f.unlock_command.clone().map(Source::Command);
+        let mut control = None;
         if let Some(mock) = &self.mock_control {
             let var = mock.token_env.as_deref().unwrap_or("MOCK_CONTROL_TOKEN");
             let source = Source::Mock {
@@ -420,9 +439,10 @@ impl Profile {
             };
             fixtures.otp.get_or_insert(source.clone());
             fixtures.push.get_or_insert(source.clone());
-            fixtures.reset = Some(source);
+            fixtures.unlock.get_or_insert(source.clone());
+            control = Some(source);
         }
-        Ok(fixtures)
+        Ok((fixtures, control))
     }
 }
 
@@ -618,3 +638,279 @@ pub async fn embedded_target(
 
 /// Shared handle to a target.
 pub type SharedTarget = Arc<Target>;
+
+#[cfg(test)]
+mod tests {
+    //! Every profile key and every environment variable the README names reaches the
+    //! effective settings: none is parsed and then dropped.
+
+    use std::{collections::BTreeMap, time::Duration};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::target::Source;
+
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn parse(text: &str) -> Profile {
+        toml::from_str(text).expect("the profile parses")
+    }
+
+    /// A token endpoint that records the one request it gets.
+    async fn token_endpoint() -> (String, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = socket.read(&mut buf).await.expect("read");
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen).to_string();
+                if let Some(head) = text.find("\r\n\r\n") {
+                    let length = text[..head]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if seen.len() >= head + 4 + length || n == 0 {
+                        break;
+                    }
+                }
+            }
+            let body = r#"{"access_token":"minted-token","token_type":"Bearer","expires_in":3600}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(answer.as_bytes()).await.expect("write");
+            String::from_utf8_lossy(&seen).to_string()
+        });
+        (url, task)
+    }
+
+    // Test case: a profile with every key set to a value other than its default; each
+    // shows in the target it builds, and each command-line override wins over its key.
+    #[tokio::test]
+    async fn every_key_reaches_the_effective_settings() {
+        let profile = parse(
+            r#"
+base_url = "http://127.0.0.1:1/"
+content_type = "scim+json"
+[auth]
+token_env = "MY_TOKEN"
+roles = ["MFA Client", "Authenticator Client"]
+authenticator_token_env = "MY_AUTH_TOKEN"
+[user]
+guid = "u-guid"
+name = "u@example.com"
+[fixtures]
+totp_factor_id = "totp-factor"
+totp_secret_env = "MY_TOTP"
+bypass_codes_env = "MY_CODES"
+security_answers_env = "MY_ANSWERS"
+otp_command = "otp-cmd"
+push_command = "push-cmd"
+unlock_command = "unlock-cmd"
+[safety]
+rate_limit = 2.0
+timeout_secs = 7
+attempt_budget = 1
+max_attempts = 9
+"#,
+        );
+        let env = env_of(&[
+            ("MY_TOKEN", "tok"),
+            ("MY_AUTH_TOKEN", "auth-tok"),
+            ("MY_TOTP", "JBSWY3DPEHPK3PXP"),
+            ("MY_CODES", "111, 222,333"),
+            ("MY_ANSWERS", r#"{"FirstCar": "Pinto"}"#),
+        ]);
+        let target = profile
+            .clone()
+            .into_target(&Overrides::default(), &env)
+            .await
+            .expect("target");
+        assert_eq!(target.base_url, "http://127.0.0.1:1");
+        assert!(format!("{:?}", target.client).contains("ScimJson"));
+        assert_eq!(target.token.as_ref().map(|t| t.expose()), Some("tok"));
+        assert_eq!(
+            target.token_roles.as_deref(),
+            Some(&["MFA Client".to_owned(), "Authenticator Client".to_owned()][..])
+        );
+        assert_eq!(
+            target.authenticator_token.as_ref().map(|t| t.expose()),
+            Some("auth-tok")
+        );
+        assert_eq!(
+            (target.user.guid.as_str(), target.user.name.as_deref()),
+            ("u-guid", Some("u@example.com"))
+        );
+        let (factor, secret) = target.fixtures.totp.clone().expect("totp");
+        assert_eq!(
+            (factor.as_str(), secret.expose()),
+            ("totp-factor", "JBSWY3DPEHPK3PXP")
+        );
+        let codes: Vec<String> = target
+            .fixtures
+            .bypass_codes
+            .lock()
+            .expect("codes")
+            .iter()
+            .map(|c| c.expose().to_owned())
+            .collect();
+        assert_eq!(codes, ["111", "222", "333"]);
+        assert_eq!(
+            target.fixtures.answers.get("FirstCar").map(|a| a.expose()),
+            Some("Pinto")
+        );
+        for (source, want) in [
+            (&target.fixtures.otp, "otp-cmd"),
+            (&target.fixtures.push, "push-cmd"),
+            (&target.fixtures.unlock, "unlock-cmd"),
+        ] {
+            assert!(
+                matches!(source, Some(Source::Command(c)) if c == want),
+                "{want}"
+            );
+        }
+        assert!(
+            format!("{:?}", target.limiter).contains("500ms"),
+            "{:?}",
+            target.limiter
+        );
+        assert_eq!(target.client.request_timeout(), Duration::from_secs(7));
+        assert_eq!(
+            (target.attempt_budget, target.max_attempts),
+            (Some(1), Some(9))
+        );
+        assert!(!target.allow_lockout);
+
+        // The command line wins over the profile.
+        let overrides = Overrides {
+            base_url: Some("http://127.0.0.1:2".into()),
+            rate_limit: Some(4.0),
+            timeout: Some(Duration::from_secs(3)),
+            allow_lockout: true,
+            attempt_budget: Some(0),
+            accept_invalid_certs: true,
+        };
+        let target = profile.into_target(&overrides, &env).await.expect("target");
+        assert_eq!(target.base_url, "http://127.0.0.1:2");
+        assert!(format!("{:?}", target.limiter).contains("250ms"));
+        assert_eq!(target.client.request_timeout(), Duration::from_secs(3));
+        assert_eq!(target.attempt_budget, Some(0));
+        assert!(target.allow_lockout);
+    }
+
+    // Test case: the token sources other than token_env: a token file, and the client
+    // credentials grant with client_id, client_secret_env and scope (seen on the wire).
+    #[tokio::test]
+    async fn token_file_and_client_credentials_reach_the_token() {
+        let dir = std::env::temp_dir().join(format!("idcs-profile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("token");
+        std::fs::write(&file, "file-token\n").expect("write");
+        let profile = parse(&format!(
+            "base_url = \"http://127.0.0.1:1\"\n[auth]\ntoken_file = {:?}\n[user]\nguid = \"g\"\n",
+            file.display().to_string()
+        ));
+        let target = profile
+            .into_target(&Overrides::default(), &env_of(&[]))
+            .await
+            .expect("target");
+        assert_eq!(
+            target.token.as_ref().map(|t| t.expose()),
+            Some("file-token")
+        );
+
+        // The README's default variable names: IDCS_TOKEN, IDCS_CLIENT_SECRET.
+        let bare = "base_url = \"http://127.0.0.1:1\"\n[user]\nguid = \"g\"\n";
+        let target = parse(bare)
+            .into_target(
+                &Overrides::default(),
+                &env_of(&[("IDCS_TOKEN", "env-token")]),
+            )
+            .await
+            .expect("target");
+        assert_eq!(target.token.as_ref().map(|t| t.expose()), Some("env-token"));
+        let missing = parse(bare)
+            .into_target(&Overrides::default(), &env_of(&[]))
+            .await;
+        assert!(matches!(missing, Err(ProfileError::Invalid(m)) if m.contains("IDCS_TOKEN")));
+
+        let default_secret = parse(
+            "base_url = \"http://127.0.0.1:1\"\n[auth]\nclient_id = \"c\"\n[user]\nguid = \"g\"\n",
+        )
+        .into_target(&Overrides::default(), &env_of(&[]))
+        .await;
+        assert!(
+            matches!(default_secret, Err(ProfileError::Invalid(m)) if m.contains("IDCS_CLIENT_SECRET"))
+        );
+        let (url, seen) = token_endpoint().await;
+        let profile = parse(&format!(
+            "base_url = \"{url}\"\n[auth]\nclient_id = \"my-client\"\nclient_secret_env = \"MY_SECRET\"\nscope = \"my-scope\"\n[user]\nguid = \"g\"\n"
+        ));
+        let target = profile
+            .into_target(&Overrides::default(), &env_of(&[("MY_SECRET", "s3cret")]))
+            .await
+            .expect("target");
+        assert_eq!(
+            target.token.as_ref().map(|t| t.expose()),
+            Some("minted-token")
+        );
+        let request = seen.await.expect("the endpoint saw the request");
+        assert!(request.contains("scope=my-scope"), "{request}");
+        // HTTP Basic of my-client:s3cret.
+        assert!(request.contains("bXktY2xpZW50OnMzY3JldA=="), "{request}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    // Test case: [mock_control] base_url and token_env reach the fixture sources, and
+    // fill what the profile leaves out from the mock (here: its lockout threshold).
+    #[tokio::test]
+    async fn mock_control_keys_reach_the_sources() {
+        let handle = crate::mock::spawn(crate::mock::MockConfig {
+            fixture: crate::embedded::fixture(),
+            max_attempts: 7,
+            ..crate::mock::MockConfig::default()
+        })
+        .await
+        .expect("mock");
+        let profile = parse(&format!(
+            "base_url = \"http://127.0.0.1:1\"\n[user]\nguid = \"{}\"\n[mock_control]\nbase_url = \"{}\"\ntoken_env = \"MY_CONTROL\"\n",
+            crate::embedded::CONFORMANCE_USER_GUID,
+            handle.base_url
+        ));
+        let env = env_of(&[
+            ("IDCS_TOKEN", handle.token.expose()),
+            ("MY_CONTROL", handle.control_token.expose()),
+        ]);
+        let target = profile
+            .into_target(&Overrides::default(), &env)
+            .await
+            .expect("target");
+        match &target.fixtures.unlock {
+            Some(Source::Mock { base_url, token }) => {
+                assert_eq!(base_url, &handle.base_url);
+                assert_eq!(token.expose(), handle.control_token.expose());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(target.max_attempts, Some(7));
+        let _ = handle.shutdown().await;
+    }
+}

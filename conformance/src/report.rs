@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use crate::{
     check::Operation,
+    guard::MaxSource,
     observe::NetworkSummary,
-    runner::{CheckReport, Outcome},
+    runner::{AttemptSummary, CheckReport, Outcome},
 };
 
 /// A finished run.
@@ -31,8 +32,19 @@ pub struct RunReport {
     /// What the run saw of the tenant's habits: requests, latency, 429s and waits,
     /// resent GETs (see [`crate::observe`]).
     pub network: NetworkSummary,
+    /// How many recorded answers had each status (429s included), over every check.
+    pub status_counts: BTreeMap<u16, usize>,
+    /// What the run did with tenant snapshots (`run --snapshots DIR`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<crate::snapshot::SnapshotSummary>,
     /// Wall time in milliseconds.
     pub millis: u64,
+    /// What the run did to the test user's attempt count.
+    pub attempts: Option<AttemptSummary>,
+    /// Why the run stopped as an error of the run, when it did (exit 2).
+    pub aborted: Option<String>,
+    /// What the preflight noted.
+    pub notes: Vec<String>,
 }
 
 /// Settings of a run, for replay.
@@ -82,6 +94,7 @@ impl RunReport {
             }
         }
         let coverage = coverage(&checks);
+        let status_counts = status_counts(&checks);
         Self {
             target,
             settings,
@@ -89,7 +102,12 @@ impl RunReport {
             checks,
             coverage,
             network: NetworkSummary::default(),
+            status_counts,
+            snapshots: None,
             millis,
+            attempts: None,
+            aborted: None,
+            notes: Vec::new(),
         }
     }
 
@@ -97,6 +115,38 @@ impl RunReport {
     pub fn passed(&self) -> bool {
         self.totals.failed == 0
     }
+
+    /// Compares every check's answers with its snapshot in `dir` (see
+    /// [`crate::snapshot`]); drift is attached to the checks and summed up here. A run
+    /// that was aborted (an error of the run, exit 2) is not compared and writes
+    /// nothing: what it saw is not the tenant's answer to the checks.
+    pub fn compare_snapshots(
+        &mut self,
+        dir: &std::path::Path,
+        fail_on_drift: bool,
+    ) -> Result<(), crate::snapshot::SnapshotError> {
+        if self.aborted.is_some() {
+            return Ok(());
+        }
+        self.snapshots = Some(crate::snapshot::compare(
+            dir,
+            &mut self.checks,
+            fail_on_drift,
+        )?);
+        Ok(())
+    }
+}
+
+fn status_counts(checks: &[CheckReport]) -> BTreeMap<u16, usize> {
+    let mut counts = BTreeMap::new();
+    for status in checks
+        .iter()
+        .flat_map(|c| &c.exchanges)
+        .filter_map(|e| e.status)
+    {
+        *counts.entry(status).or_insert(0) += 1;
+    }
+    counts
 }
 
 fn coverage(checks: &[CheckReport]) -> Vec<CoverageRow> {
@@ -232,8 +282,27 @@ pub fn console(report: &RunReport, style: Style) -> String {
             let _ = writeln!(out, "  {u}");
         }
     }
+    drift_section(&mut out, report, style);
     let _ = writeln!(out, "\n{}", coverage_table(&report.coverage));
     let _ = writeln!(out, "{}", network_lines(&report.network));
+    for note in &report.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    if let Some(a) = &report.attempts {
+        let _ = writeln!(out, "{}", attempts_line(a));
+        if let Some(by) = a.left_locked_by {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.fail(&format!(
+                    "the run left the test user locked ({by}); unlock them (IDCS console) or set fixtures.unlock_command"
+                ))
+            );
+        }
+    }
+    if let Some(reason) = &report.aborted {
+        let _ = writeln!(out, "{}", style.fail(&format!("the run stopped: {reason}")));
+    }
     let t = report.totals;
     let _ = writeln!(
         out,
@@ -266,6 +335,9 @@ pub fn console(report: &RunReport, style: Style) -> String {
             style.pass(&summary)
         }
     );
+    if let Some(line) = snapshot_line(report) {
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 
@@ -294,6 +366,122 @@ pub fn network_lines(n: &NetworkSummary) -> String {
         let _ = write!(out, "\n    {line}");
     }
     out
+}
+
+/// The drifted checks in full: which exchange, the diff, where the new text is.
+fn drift_section(out: &mut String, report: &RunReport, style: Style) {
+    let drifted: Vec<&CheckReport> = report.checks.iter().filter(|c| c.drift.is_some()).collect();
+    if drifted.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nDrift (answers that changed since the accepted snapshot; {}):",
+        if report.snapshots.as_ref().is_some_and(|s| s.fail_on_drift) {
+            "--fail-on-drift: the run fails"
+        } else {
+            "not a failure"
+        }
+    );
+    for c in drifted {
+        let Some(d) = &c.drift else { continue };
+        let _ = writeln!(
+            out,
+            "\n{} {}  [{}]",
+            style.skip("DRIFT"),
+            c.id,
+            match &c.outcome {
+                Outcome::Pass => "still passes",
+                Outcome::Fail { .. } => "also failed",
+                Outcome::Skip { .. } => "skipped",
+            }
+        );
+        let _ = writeln!(out, "  first change: {}", d.exchange_title);
+        let _ = writeln!(out, "  new snapshot: {}", d.pending.display());
+        for line in d.diff.lines() {
+            let painted = if line.starts_with('+') && !line.starts_with("+++") {
+                style.pass(line)
+            } else if line.starts_with('-') && !line.starts_with("---") {
+                style.fail(line)
+            } else {
+                line.to_owned()
+            };
+            let _ = writeln!(out, "    {painted}");
+        }
+    }
+}
+
+/// One line on what the run did with its snapshots.
+pub fn snapshot_line(report: &RunReport) -> Option<String> {
+    let s = report.snapshots.as_ref()?;
+    let mut line = format!(
+        "snapshots {}: {} unchanged, {} drifted, {} written, {} not compared",
+        s.dir.display(),
+        s.unchanged,
+        s.drifted.len(),
+        s.written.len(),
+        s.not_compared
+    );
+    if !s.drifted.is_empty() {
+        line.push_str(" · review: cargo insta review (or accept: cargo insta accept)");
+    }
+    Some(line)
+}
+
+/// One line on the attempt accounting: spent, highest, ceiling, the maximum.
+pub fn attempts_line(a: &AttemptSummary) -> String {
+    let max = match a.limits.max_source {
+        MaxSource::Profile => format!("{}", a.limits.max_attempts),
+        MaxSource::Assumed => format!(
+            "{} (assumed; set safety.max_attempts)",
+            a.limits.max_attempts
+        ),
+    };
+    let mut line = format!(
+        "attempts: {} spent, highest predicted count {} (ceiling {}, lockout at {max})",
+        a.end.spent, a.highest_outside_lockout, a.limits.ceiling
+    );
+    if a.end.highest > a.highest_outside_lockout {
+        let _ = write!(
+            line,
+            ", {} in the sequence and lockout checks",
+            a.end.highest
+        );
+    }
+    if a.resets + a.unlocks > 0 {
+        let _ = write!(
+            line,
+            " · reset {} by verification, {} by unlock",
+            times(a.resets),
+            times(a.unlocks)
+        );
+    }
+    let _ = write!(
+        line,
+        " · left at {}{}",
+        a.end.count,
+        if a.end.locked { ", locked" } else { "" }
+    );
+    if a.start_assumed {
+        line.push_str(" · the start count was assumed 0 (no fixture to reset it)");
+    }
+    if let Some(id) = a.deviant {
+        let _ = write!(
+            line,
+            " · {id} spent more than declared (the tenant counts where the documents do not): later checks ran one at a time with a margin of one"
+        );
+    }
+    if a.end.count > 0 && !a.end.locked {
+        line.push_str(" (it goes back to 0 at the user's next successful verification)");
+    }
+    line
+}
+
+fn times(n: u32) -> String {
+    match n {
+        1 => "once".to_owned(),
+        n => format!("{n} times"),
+    }
 }
 
 /// The coverage matrix as a text table.
@@ -358,7 +546,12 @@ pub fn junit(report: &RunReport) -> String {
         out,
         "<testsuites name=\"idcs-mfa-conformance\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
         report.checks.len(),
-        t.failed,
+        t.failed
+            + report
+                .checks
+                .iter()
+                .filter(|c| fails_by_drift(report, c))
+                .count(),
         t.skipped,
         report.millis as f64 / 1000.0
     );
@@ -367,7 +560,10 @@ pub fn junit(report: &RunReport) -> String {
         if cases.is_empty() {
             continue;
         }
-        let failures = cases.iter().filter(|c| c.failed()).count();
+        let failures = cases
+            .iter()
+            .filter(|c| c.failed() || fails_by_drift(report, c))
+            .count();
         let skipped = cases
             .iter()
             .filter(|c| matches!(c.outcome, Outcome::Skip { .. }))
@@ -387,13 +583,22 @@ pub fn junit(report: &RunReport) -> String {
                 xml(c.id),
                 c.millis as f64 / 1000.0
             );
+            // Child elements, each on its own line.
+            let mut inner = String::new();
+            if let Some(d) = &c.drift {
+                let _ = writeln!(
+                    inner,
+                    "      <properties><property name=\"drift\" value=\"{}\"/></properties>",
+                    xml(&d.exchange_title)
+                );
+            }
             match &c.outcome {
-                Outcome::Pass => out.push_str("/>\n"),
+                Outcome::Pass => {}
                 Outcome::Fail { expected, actual } => {
                     let repro = c.exchanges.last().map(|e| e.to_curl()).unwrap_or_default();
                     let _ = writeln!(
-                        out,
-                        ">\n      <failure message=\"expected {}\">documented ({}): {}\nexpected: {}\nactual: {}\nrepro: {}</failure>\n    </testcase>",
+                        inner,
+                        "      <failure message=\"expected {}\">documented ({}): {}\nexpected: {}\nactual: {}\nrepro: {}</failure>",
                         xml(expected),
                         xml(c.source),
                         xml(c.quote),
@@ -403,12 +608,30 @@ pub fn junit(report: &RunReport) -> String {
                     );
                 }
                 Outcome::Skip { reason } => {
+                    let _ = writeln!(inner, "      <skipped message=\"{}\"/>", xml(reason));
+                }
+            }
+            if let Some(d) = &c.drift {
+                if fails_by_drift(report, c) {
                     let _ = writeln!(
-                        out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml(reason)
+                        inner,
+                        "      <failure type=\"drift\" message=\"the answer changed since the accepted snapshot: {}\">{}</failure>",
+                        xml(&d.exchange_title),
+                        xml(&d.diff)
                     );
                 }
+                let _ = writeln!(
+                    inner,
+                    "      <system-out>drift in {}; new snapshot {}\n{}</system-out>",
+                    xml(&d.exchange_title),
+                    xml(&d.pending.display().to_string()),
+                    xml(&d.diff)
+                );
+            }
+            if inner.is_empty() {
+                out.push_str("/>\n");
+            } else {
+                let _ = write!(out, ">\n{inner}    </testcase>\n");
             }
         }
         out.push_str("  </testsuite>\n");
@@ -443,6 +666,13 @@ fn junit_properties(n: &NetworkSummary) -> String {
     }
     out.push_str("    </properties>\n");
     out
+}
+
+/// Whether a check that passed fails in JUnit because it drifted (`--fail-on-drift`).
+fn fails_by_drift(report: &RunReport, c: &CheckReport) -> bool {
+    c.drift.is_some()
+        && matches!(c.outcome, Outcome::Pass)
+        && report.snapshots.as_ref().is_some_and(|s| s.fail_on_drift)
 }
 
 fn xml(text: &str) -> String {

@@ -1,11 +1,20 @@
 //! Runs the selected checks against a target, safely.
 //!
-//! Safety on real tenants: every request waits for the shared rate limiter; each
-//! request has the client's timeout and the whole run a deadline; `max_failures` stops
-//! the run early; and a budget of failed verification attempts per user keeps a run
-//! from locking the test user (a check whose `attempts` would exceed it is skipped with
-//! the reason). Where the target can reset the user (the mock tenant), the budget is
-//! refilled after each check that spends it.
+//! Safety on real tenants:
+//!
+//! - every request waits for the shared rate limiter; each request has the client's
+//!   timeout and the whole run a deadline; `max_failures` stops the run early;
+//! - every exchange feeds the [`crate::ledger`], so the runner always knows the test
+//!   user's predicted attempt count; before each check it asks [`crate::guard`] whether
+//!   the check's declared worst case (`spends`) stays under the run's ceiling, resets
+//!   the count with a successful verification (or an unlock) when it would not, and
+//!   skips the check with the reason when it cannot;
+//! - checks that lock the user (`--allow-lockout`) run last, each after a reset to 0;
+//!   after one, the runner unlocks the user when it can, and otherwise skips later
+//!   lockout checks, naming the fixture that would allow them;
+//! - a request that never reached the tenant (DNS, refused, TLS) is not a tenant
+//!   failure: its check is skipped, and after [`UNREACHED_LIMIT`] such requests in a
+//!   row the run stops ([`RunOutcome::aborted`], exit 2).
 
 use std::{
     sync::Arc,
@@ -16,10 +25,15 @@ use idcs_mfa::Exchange;
 use serde::Serialize;
 
 use crate::{
-    check::{Check, Evidence, Fail, Operation},
+    check::{Check, Evidence, Fail, Need, Operation},
+    guard::{self, Limits, Reset},
+    ledger::AttemptState,
     target::{Ctx, Target},
     validate::validate_exchange,
 };
+
+/// Requests in a row that never reached the tenant before the run stops.
+pub const UNREACHED_LIMIT: u32 = 3;
 
 /// What to run and how.
 #[derive(Clone, Debug)]
@@ -32,10 +46,10 @@ pub struct RunOptions {
     pub max_failures: Option<usize>,
     /// The whole run's deadline.
     pub deadline: Duration,
-    /// Failed verification attempts the run may spend on the test user.
-    pub attempt_budget: u32,
     /// Checks run at once (bounded by the rate limit anyway).
     pub jobs: usize,
+    /// Run the [`crate::preflight`] first (the default).
+    pub preflight: bool,
 }
 
 impl Default for RunOptions {
@@ -45,8 +59,8 @@ impl Default for RunOptions {
             strict: false,
             max_failures: None,
             deadline: Duration::from_secs(600),
-            attempt_budget: 3,
             jobs: 1,
+            preflight: true,
         }
     }
 }
@@ -91,9 +105,20 @@ pub struct CheckReport {
     pub schema_errors: Vec<String>,
     /// Undeclared properties seen in its responses.
     pub unknown_fields: Vec<String>,
+    /// The most it declares it can raise the test user's attempt count.
+    pub spends: u32,
+    /// How much it raised the predicted count above where it started (its peak).
+    pub attempt_rise: u32,
     /// Its exchanges, secrets redacted.
     #[serde(skip)]
     pub exchanges: Vec<Exchange>,
+    /// Its exchanges as snapshot text ([`crate::normalise`]); `None` for a property
+    /// check (generated inputs) and a check that did not run.
+    #[serde(skip)]
+    pub normalised: Option<String>,
+    /// How its answers differ from the accepted snapshot ([`crate::snapshot`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::snapshot::Drift>,
     /// Wall time in milliseconds.
     pub millis: u64,
 }
@@ -117,28 +142,113 @@ pub fn select<'a>(checks: &[&'a Check], options: &RunOptions) -> Vec<&'a Check> 
         .collect()
 }
 
-/// Runs `checks` (already selected) against `target`; `progress` is told of each
-/// finished check, in order.
+/// What the run did to the test user's attempt count.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttemptSummary {
+    /// The limits in force.
+    pub limits: Limits,
+    /// The ledger at the end: the predicted count, attempts spent, the highest count.
+    pub end: AttemptState,
+    /// Successful verifications the runner made to reset the count.
+    pub resets: u32,
+    /// Unlocks the runner made (after lockout checks, or a user found locked).
+    pub unlocks: u32,
+    /// The lockout check that left the user locked, when the runner could not unlock.
+    pub left_locked_by: Option<&'static str>,
+    /// Whether the run had to assume the user started at 0 (nothing could reset it).
+    pub start_assumed: bool,
+    /// The highest predicted count outside the lockout checks (which go to the
+    /// maximum on purpose).
+    pub highest_outside_lockout: u32,
+    /// The first check that raised the count past its declaration (the tenant counts
+    /// where the documents say it does not); from then on the runner kept a margin.
+    pub deviant: Option<&'static str>,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// One report per check, in the order given.
+    pub reports: Vec<CheckReport>,
+    /// The attempt accounting.
+    pub attempts: AttemptSummary,
+    /// Why the run stopped early as an error of the run (the tenant could not be
+    /// reached), when it did.
+    pub aborted: Option<String>,
+}
+
+/// The order checks run in: the given order, except that checks that count from 0
+/// (sequences, and those that come near the lockout) run after all others, and checks
+/// that lock the user run last.
+pub fn order<'a>(checks: &[&'a Check]) -> Vec<&'a Check> {
+    let rank = |c: &Check| {
+        if c.needs.contains(&Need::Lockout) {
+            2
+        } else if from_zero(c) {
+            1
+        } else {
+            0
+        }
+    };
+    let mut ordered = checks.to_vec();
+    ordered.sort_by_key(|c| rank(c));
+    ordered
+}
+
+fn locks(check: &Check) -> bool {
+    check.needs.contains(&Need::Lockout)
+}
+
+fn near_lockout(check: &Check) -> bool {
+    locks(check) || check.needs.contains(&Need::NearLockout)
+}
+
+/// Whether the check counts from an attempt count of 0.
+fn from_zero(check: &Check) -> bool {
+    near_lockout(check) || check.needs.contains(&Need::CountAtZero)
+}
+
+/// Runs `checks` (already selected) against `target`, in [`order`]; `progress` is told
+/// of each finished check, in that order.
 pub async fn run(
     target: Arc<Target>,
     checks: &[&'static Check],
     options: &RunOptions,
     mut progress: impl FnMut(usize, usize, &CheckReport),
-) -> Vec<CheckReport> {
+) -> RunOutcome {
     let started = Instant::now();
     let deadline = started + options.deadline;
     crate::observe::give_up_before(&target, deadline);
+    let checks = order(checks);
     let mut reports = Vec::with_capacity(checks.len());
-    let mut spent = 0u32;
     let mut failures = 0usize;
-    let can_reset = target.fixtures.reset.is_some();
     let total = checks.len();
+    let limits = Limits::of(&target);
+    let mut summary = AttemptSummary {
+        limits,
+        end: AttemptState::default(),
+        resets: 0,
+        unlocks: 0,
+        left_locked_by: None,
+        start_assumed: false,
+        highest_outside_lockout: 0,
+        deviant: None,
+    };
+    let mut aborted = None;
+    // Start from a known count when anything can reset it; otherwise assume 0, and say
+    // so.
+    if !(guard::can_reset(&target) && reset(&target, limits, &mut summary).await.is_ok()) {
+        summary.start_assumed = true;
+    }
+    let free_reset = target.fixtures.totp.is_some() || target.can_unlock();
 
-    // Checks that spend attempts or drive lockout run alone and in order; the others
-    // may run `jobs` at a time.
+    // The highest count before the lockout checks began, once they have.
+    let mut lockout_phase = None;
     let mut queue = checks.iter().copied().peekable();
     while queue.peek().is_some() {
-        let stop_reason = if Instant::now() >= deadline {
+        let stop_reason = if let Some(reason) = &aborted {
+            Some(format!("the run stopped: {reason}"))
+        } else if Instant::now() >= deadline {
             Some(format!(
                 "the run's deadline of {:?} passed first",
                 options.deadline
@@ -159,9 +269,11 @@ pub async fn run(
             break;
         }
 
+        // Checks that may spend attempts run alone, so that what they spend is theirs;
+        // the others may run `jobs` at a time.
         let mut batch = Vec::new();
         while let Some(check) = queue.peek().copied() {
-            let serial = check.attempts > 0 || check.needs.contains(&crate::check::Need::Lockout);
+            let serial = check.spends > 0 || from_zero(check) || summary.deviant.is_some();
             if serial && !batch.is_empty() {
                 break;
             }
@@ -172,38 +284,140 @@ pub async fn run(
             }
         }
 
+        if batch.iter().any(|c| from_zero(c)) && lockout_phase.is_none() {
+            lockout_phase = Some(target.ledger.state().highest);
+        }
         let mut futures = Vec::new();
         for check in &batch {
-            if let Some(reason) = target.missing(check.needs) {
-                futures.push(either_skip(check, reason));
-                continue;
+            match admit(&target, check, limits, &mut summary).await {
+                Ok(()) => {
+                    target.ledger.mark();
+                    futures
+                        .push(Box::pin(run_one(target.clone(), check, deadline)) as ReportFuture);
+                }
+                Err(reason) => futures.push(either_skip(check, reason)),
             }
-            if check.attempts > 0 && !can_reset && spent + check.attempts > options.attempt_budget {
-                futures.push(either_skip(
-                    check,
-                    format!(
-                        "it would spend {} failed attempt(s) on the test user, past the budget of {} (--attempt-budget)",
-                        check.attempts, options.attempt_budget
-                    ),
-                ));
-                continue;
-            }
-            spent += check.attempts;
-            futures.push(Box::pin(run_one(target.clone(), check, deadline)));
         }
+        let start = target.ledger.state().count;
         let done = futures_join(futures).await;
-        for report in done {
+        let rise = target.ledger.peak().saturating_sub(start);
+        for mut report in done {
+            if !report.exchanges.is_empty() {
+                report.attempt_rise = rise;
+            }
+            // A check that raised the count past its declaration: the tenant counts
+            // where the documents say it does not. From now on the runner keeps a
+            // margin of one and runs one check at a time.
+            let declared = batch
+                .iter()
+                .find(|c| c.id == report.id)
+                .is_some_and(|c| !from_zero(c));
+            if declared && rise > report.spends && summary.deviant.is_none() {
+                summary.deviant = Some(report.id);
+            }
             if report.failed() {
                 failures += 1;
             }
             progress(reports.len(), total, &report);
             reports.push(report);
         }
-        if can_reset && batch.iter().any(|c| c.attempts > 0) {
-            let _ = target.reset_user().await;
+        // After a check that may have locked the user: unlock, or remember who did it.
+        if batch.iter().any(|c| from_zero(c)) && target.ledger.state().locked {
+            if target.can_unlock() && target.unlock_user().await.is_ok() {
+                summary.unlocks += 1;
+            } else if summary.left_locked_by.is_none() {
+                summary.left_locked_by = batch.first().map(|c| c.id);
+            }
+        }
+        let (in_a_row, last) = target.ledger.unreached();
+        if in_a_row >= UNREACHED_LIMIT {
+            aborted = Some(format!(
+                "{in_a_row} requests in a row never reached the tenant at {}; last: {}",
+                target.base_url,
+                last.unwrap_or_else(|| "no error text".into())
+            ));
         }
     }
-    reports
+    // Leave the user as found when that costs nothing.
+    if target.ledger.state().count > 0 && free_reset && !target.ledger.state().locked {
+        let _ = reset(&target, limits, &mut summary).await;
+    }
+    summary.end = target.ledger.state();
+    summary.highest_outside_lockout = lockout_phase.unwrap_or(summary.end.highest);
+    RunOutcome {
+        reports,
+        attempts: summary,
+        aborted,
+    }
+}
+
+/// Brings the count to 0, counting how.
+async fn reset(
+    target: &Arc<Target>,
+    limits: Limits,
+    summary: &mut AttemptSummary,
+) -> Result<(), String> {
+    match guard::reset_count(target, limits).await? {
+        Reset::Verified(_) => summary.resets += 1,
+        Reset::Unlocked => summary.unlocks += 1,
+    }
+    Ok(())
+}
+
+/// Whether `check` may run now, after any reset it needs; `Err` is the skip reason.
+async fn admit(
+    target: &Arc<Target>,
+    check: &'static Check,
+    limits: Limits,
+    summary: &mut AttemptSummary,
+) -> Result<(), String> {
+    if let Some(reason) = target.missing(check.needs) {
+        return Err(reason);
+    }
+    let state = target.ledger.state();
+    if state.locked {
+        if let Some(by) = summary.left_locked_by {
+            return Err(format!(
+                "the test user is locked (by {by}) and the profile gives no way to unlock them (fixtures.unlock_command)"
+            ));
+        }
+        reset(target, limits, summary)
+            .await
+            .map_err(|why| format!("the test user is locked and cannot be unlocked: {why}"))?;
+    }
+    if from_zero(check) {
+        // Lockout and sequence checks count from 0: always reset first, even when the
+        // prediction says 0 (a tenant that strayed from the rules earlier in the run
+        // may hold another count).
+        reset(target, limits, summary).await.map_err(|why| {
+            format!(
+                "it counts from an attempt count of 0, and the count cannot be reset first: {why}"
+            )
+        })?;
+        summary.start_assumed = false;
+        return Ok(());
+    }
+    let count = target.ledger.state().count;
+    let margin = u32::from(summary.deviant.is_some());
+    if count + check.spends + margin <= limits.ceiling {
+        return Ok(());
+    }
+    let why_not = match reset(target, limits, summary).await {
+        Ok(()) if check.spends + margin <= limits.ceiling => return Ok(()),
+        Ok(()) => "raise the ceiling with safety.attempt_budget or --attempt-budget".to_owned(),
+        Err(why) => format!(
+            "the count cannot be reset first ({why}); raise the ceiling with safety.attempt_budget or --attempt-budget"
+        ),
+    };
+    let max = match limits.max_source {
+        guard::MaxSource::Profile => limits.max_attempts.to_string(),
+        guard::MaxSource::Assumed => format!("{}, assumed", limits.max_attempts),
+    };
+    Err(format!(
+        "it may raise the test user's attempt count to {}, past this run's ceiling of {} (lockout at {max}): {why_not}",
+        target.ledger.state().count + check.spends,
+        limits.ceiling,
+    ))
 }
 
 type ReportFuture = std::pin::Pin<Box<dyn std::future::Future<Output = CheckReport>>>;
@@ -247,7 +461,11 @@ fn skipped(check: &'static Check, reason: String) -> CheckReport {
         outcome: Outcome::Skip { reason },
         schema_errors: Vec::new(),
         unknown_fields: Vec::new(),
+        spends: check.spends,
+        attempt_rise: 0,
         exchanges: Vec::new(),
+        normalised: None,
+        drift: None,
         millis: 0,
     }
 }
@@ -264,6 +482,8 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
         )),
     };
     let exchanges = cx.take_exchanges();
+    let normalised = crate::snapshot::is_snapshotted(check)
+        .then(|| crate::normalise::exchanges(&exchanges, &crate::normalise::Named::of(&cx.target)));
     let mut schema_errors = Vec::new();
     let mut unknown_fields = Vec::new();
     for exchange in &exchanges {
@@ -292,6 +512,16 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
             actual: schema_errors.join("; "),
         },
     };
+    // A request that never reached the tenant says nothing about the tenant.
+    let outcome = match exchanges.iter().find(|e| e.unreached) {
+        Some(e) if !matches!(outcome, Outcome::Pass) => Outcome::Skip {
+            reason: format!(
+                "the tenant could not be reached: {}",
+                e.error.as_deref().unwrap_or("no error text")
+            ),
+        },
+        _ => outcome,
+    };
     CheckReport {
         id: check.id,
         operation: check.operation,
@@ -301,7 +531,11 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
         outcome,
         schema_errors,
         unknown_fields,
+        spends: check.spends,
+        attempt_rise: 0,
         exchanges: exchanges.iter().map(Exchange::redacted).collect(),
+        normalised,
+        drift: None,
         millis: started.elapsed().as_millis() as u64,
     }
 }

@@ -7,6 +7,7 @@ use crate::{
     checks::{self, properties::PropConfig},
     embedded,
     mock::{Behaviour, Fault, Timing},
+    preflight::preflight,
     profile::{Overrides, Profile, ProfileError, process_env},
     report::{RunReport, Settings},
     runner::{self, CheckReport, RunOptions},
@@ -20,6 +21,8 @@ pub enum TargetSpec {
     Embedded {
         /// Faults to switch on.
         faults: Vec<Fault>,
+        /// `--attempt-budget`, when given.
+        attempt_budget: Option<u32>,
     },
     /// A mock tenant started in this process with faults and behaviours (for tests).
     EmbeddedWith {
@@ -48,8 +51,12 @@ pub async fn run_suite(
 ) -> Result<RunReport, ProfileError> {
     let started = Instant::now();
     let (handle, mut target, label): (_, Target, String) = match spec {
-        TargetSpec::Embedded { faults } => {
-            let (handle, target) = embedded::start(faults).await?;
+        TargetSpec::Embedded {
+            faults,
+            attempt_budget,
+        } => {
+            let (handle, mut target) = embedded::start(faults).await?;
+            target.attempt_budget = attempt_budget.or(target.attempt_budget);
             (Some(handle), target, "embedded mock tenant".to_owned())
         }
         TargetSpec::EmbeddedWith {
@@ -66,11 +73,30 @@ pub async fn run_suite(
             (None, target, label)
         }
     };
-    target.props = props;
     let observations = target.observations.clone();
+    target.props = PropConfig {
+        strict: options.strict,
+        ..props
+    };
     let all = checks::all();
     let selected = runner::select(&all, options);
-    let reports = runner::run(Arc::new(target), &selected, options, progress).await;
+    let target = Arc::new(target);
+    // The preflight's requests give a 429 up by the run's deadline too.
+    crate::observe::give_up_before(&target, std::time::Instant::now() + options.deadline);
+    let notes = if options.preflight {
+        match preflight(&target).await {
+            Ok(notes) => notes,
+            Err(problem) => {
+                if let Some(handle) = handle {
+                    let _ = handle.shutdown().await;
+                }
+                return Err(ProfileError::Preflight(problem));
+            }
+        }
+    } else {
+        vec!["the preflight was skipped (--skip-preflight)".to_owned()]
+    };
+    let outcome = runner::run(target, &selected, options, progress).await;
     if let Some(handle) = handle {
         let _ = handle.shutdown().await;
     }
@@ -83,9 +109,12 @@ pub async fn run_suite(
     let mut report = RunReport::new(
         label,
         settings,
-        reports,
+        outcome.reports,
         started.elapsed().as_millis() as u64,
     );
     report.network = observations.summary();
+    report.attempts = Some(outcome.attempts);
+    report.aborted = outcome.aborted;
+    report.notes = notes;
     Ok(report)
 }

@@ -24,6 +24,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     check::{Fail, Need},
+    ledger::{Credential, Ledger},
     observe::Observations,
 };
 
@@ -106,8 +107,9 @@ pub struct Fixtures {
     pub otp: Option<Source>,
     /// Approves or rejects a PUSH.
     pub push: Option<Source>,
-    /// Resets the test user's attempt count and lock (the mock only).
-    pub reset: Option<Source>,
+    /// Unlocks the test user and sets their attempt count to 0: the mock's control
+    /// API, or `fixtures.unlock_command` (given `IDCS_USER_GUID`).
+    pub unlock: Option<Source>,
 }
 
 /// The tenant under test.
@@ -132,6 +134,11 @@ pub struct Target {
     pub allow_lockout: bool,
     /// The tenant's maximum of MFA attempts, when known.
     pub max_attempts: Option<u32>,
+    /// The highest attempt count the run may bring the test user to, when set
+    /// (`--attempt-budget`, `safety.attempt_budget`); see [`crate::guard`].
+    pub attempt_budget: Option<u32>,
+    /// The accounting of the test user's attempt count, fed by every exchange.
+    pub ledger: Ledger,
     /// Property-check settings.
     pub props: crate::checks::properties::PropConfig,
     /// What the run saw of the tenant's habits (the client reports to it).
@@ -151,6 +158,7 @@ impl Target {
         user: TestUser,
         limiter: RateLimiter,
     ) -> Self {
+        let ledger = Ledger::new(&user.guid, user.name.as_deref());
         Self {
             base_url,
             client,
@@ -162,6 +170,8 @@ impl Target {
             limiter,
             allow_lockout: false,
             max_attempts: None,
+            attempt_budget: None,
+            ledger,
             props: Default::default(),
             observations: Arc::default(),
             patience: Patience::default(),
@@ -178,17 +188,19 @@ impl Target {
                 Need::BypassCode => self.fixtures.bypass_codes.lock().map(|c| c.is_empty()).unwrap_or(true),
                 Need::SecurityAnswers => self.fixtures.answers.is_empty(),
                 Need::PushControl => self.fixtures.push.is_none(),
-                Need::Lockout => !self.allow_lockout,
+                Need::Lockout | Need::NearLockout => !self.allow_lockout,
+                Need::CountAtZero => false,
                 Need::TokenRoles => self.token_roles.is_none(),
                 Need::AuthenticatorToken => self.authenticator_token.is_none(),
             };
             absent.then(|| match need {
                 Need::DeliveredOtp => "the profile gives no way to read a delivered OTP (fixtures.otp_command)".to_owned(),
-                Need::TotpSecret => "the profile gives no TOTP secret (fixtures.totp_secret)".to_owned(),
-                Need::BypassCode => "no unused bypass code is left (fixtures.bypass_codes)".to_owned(),
-                Need::SecurityAnswers => "the profile gives no security answers (fixtures.security_answers)".to_owned(),
+                Need::TotpSecret => "the profile gives no TOTP secret (fixtures.totp_factor_id and fixtures.totp_secret_env)".to_owned(),
+                Need::BypassCode => "no unused bypass code is left (fixtures.bypass_codes_env)".to_owned(),
+                Need::SecurityAnswers => "the profile gives no security answers (fixtures.security_answers_env)".to_owned(),
                 Need::PushControl => "the profile gives no way to approve a PUSH (fixtures.push_command)".to_owned(),
-                Need::Lockout => "lockout checks lock the test user; run them with --allow-lockout".to_owned(),
+                Need::Lockout | Need::NearLockout => "lockout checks lock the test user; run them with --allow-lockout".to_owned(),
+                Need::CountAtZero => String::new(),
                 Need::TokenRoles => "the profile does not say which roles the token holds (auth.roles)".to_owned(),
                 Need::AuthenticatorToken => "no token with only the Authenticator Client role (auth.authenticator_token_env)".to_owned(),
             })
@@ -209,28 +221,50 @@ impl Target {
             .as_ref()
     }
 
-    /// Resets the test user's attempts and lock, where the target allows it.
-    pub async fn reset_user(&self) -> Result<(), String> {
-        match &self.fixtures.reset {
+    /// Keeps the factors the preflight read, so the checks do not read them again.
+    pub fn remember_factors(&self, factors: types::UserFactors) {
+        let _ = self.factors.set(Some(factors));
+    }
+
+    /// Whether the runner can unlock the test user (and set the count to 0).
+    pub fn can_unlock(&self) -> bool {
+        self.fixtures.unlock.is_some()
+    }
+
+    /// Unlocks the test user and sets their attempt count to 0, where the target
+    /// allows it (the mock's control API, or `fixtures.unlock_command`).
+    pub async fn unlock_user(&self) -> Result<(), String> {
+        match &self.fixtures.unlock {
             Some(Source::Mock { base_url, token }) => {
                 let url = format!("{base_url}/_mock/v1/users/{}/unlock", self.user.guid);
-                control_post(&self.client, &url, token).await.map(|_| ())
+                control_post(&self.client, &url, token).await?;
             }
-            Some(Source::Command(cmd)) => run_command(cmd, &[("IDCS_USER_GUID", &self.user.guid)])
-                .await
-                .map(|_| ()),
-            None => Ok(()),
+            Some(Source::Command(cmd)) => {
+                run_command(cmd, &[("IDCS_USER_GUID", &self.user.guid)]).await?;
+            }
+            None => {
+                return Err(
+                    "the profile gives no way to unlock the test user (fixtures.unlock_command)"
+                        .into(),
+                );
+            }
         }
+        self.ledger.unlocked();
+        Ok(())
     }
 }
 
-/// Collects a check's exchanges.
-#[derive(Default)]
-pub struct Collect(Mutex<Vec<Exchange>>);
+/// Collects a check's exchanges, and feeds each to the run's [`Ledger`] as it happens.
+pub struct Collect {
+    exchanges: Arc<Mutex<Vec<Exchange>>>,
+    target: Arc<Target>,
+    credential: Credential,
+}
 
 impl Recorder for Collect {
     fn record(&self, exchange: Exchange) {
-        self.0
+        self.target.ledger.observe(&exchange, self.credential);
+        self.exchanges
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(exchange);
@@ -238,9 +272,36 @@ impl Recorder for Collect {
 }
 
 impl Collect {
+    /// A fresh collection for requests made with `credential`.
+    pub fn new(target: Arc<Target>, credential: Credential) -> Self {
+        Self {
+            exchanges: Arc::default(),
+            target,
+            credential,
+        }
+    }
+
+    /// The same collection, for requests made with another credential.
+    fn with_credential(&self, credential: Credential) -> Self {
+        Self {
+            exchanges: self.exchanges.clone(),
+            target: self.target.clone(),
+            credential,
+        }
+    }
+
     /// Takes the exchanges recorded so far.
     pub fn take(&self) -> Vec<Exchange> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *self.exchanges.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Whether some exchange recorded so far never reached the tenant.
+    pub fn any_unreached(&self) -> bool {
+        self.exchanges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|e| e.unreached)
     }
 }
 
@@ -306,7 +367,7 @@ pub struct Ctx {
 impl Ctx {
     /// A context recording into a fresh collection.
     pub fn new(target: Arc<Target>) -> Self {
-        let collect = Arc::new(Collect::default());
+        let collect = Arc::new(Collect::new(target.clone(), Credential::Run));
         let client = target.client.with_recorder(collect.clone());
         Self {
             target,
@@ -321,8 +382,13 @@ impl Ctx {
     }
 
     /// Records an exchange as this check's (to keep one taken with `take_exchanges`).
+    /// It is not fed to the ledger again: it was when it happened.
     pub fn keep(&self, exchange: Exchange) {
-        self.collect.record(exchange);
+        self.collect
+            .exchanges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(exchange);
     }
 
     /// The client (documented requests; exchanges recorded).
@@ -330,9 +396,28 @@ impl Ctx {
         &self.client
     }
 
-    /// The client with another token, or none (exchanges recorded).
+    /// The client with another token, or none (exchanges recorded). Requests with no
+    /// token or a token the run does not hold never count as the test user's attempts;
+    /// the run's token and the Authenticator Client token act for the test user.
     pub fn client_with(&self, token: Option<Secret>) -> Client {
-        self.client.with_token(token)
+        let acts_for_user = token.as_ref().is_some_and(|t| {
+            [&self.target.token, &self.target.authenticator_token]
+                .into_iter()
+                .flatten()
+                .any(|known| known == t)
+        });
+        let credential = if acts_for_user {
+            Credential::Run
+        } else {
+            Credential::Other
+        };
+        let collect = Arc::new(self.collect.with_credential(credential));
+        self.client.with_token(token).with_recorder(collect)
+    }
+
+    /// Whether some exchange of this context never reached the tenant.
+    pub fn any_unreached(&self) -> bool {
+        self.collect.any_unreached()
     }
 
     /// The test user by GUID.
@@ -492,14 +577,16 @@ impl Ctx {
                 let url = format!("{base_url}/_mock/v1/push/{}/{action}", v.request_id());
                 control_post(&self.client, &url, token)
                     .await
-                    .map(|_| ())
-                    .map_err(Fail::skip)
+                    .map_err(Fail::skip)?;
             }
-            Source::Command(cmd) => run_command(cmd, &request_env(v, Some(action)))
-                .await
-                .map(|_| ())
-                .map_err(Fail::skip),
+            Source::Command(cmd) => {
+                run_command(cmd, &request_env(v, Some(action)))
+                    .await
+                    .map_err(Fail::skip)?;
+            }
         }
+        self.target.ledger.push_decided(v.request_id(), approve);
+        Ok(())
     }
 
     /// The TOTP code of the fixture's factor now.
@@ -569,7 +656,13 @@ impl Ctx {
             response_headers: Vec::new(),
             response_body: Bytes::new(),
             error: None,
+            unreached: false,
         };
+        let credential = match &auth {
+            Auth::Token => Credential::Run,
+            Auth::None | Auth::Bearer(_) => Credential::Other,
+        };
+        let mut unreached = false;
         // Through the client's policy: rate limit, 429 waits, a GET resent once on a
         // new connection; the body read under the size limit.
         let result = match request.build() {
@@ -589,7 +682,10 @@ impl Ctx {
                         .collect();
                     (status.as_u16(), headers, body)
                 })
-                .map_err(|e| e.to_string()),
+                .map_err(|e| {
+                    unreached = e.is_unreached();
+                    e.to_string()
+                }),
             Err(e) => Err(e.to_string()),
         };
         match result {
@@ -597,13 +693,14 @@ impl Ctx {
                 exchange.status = Some(status);
                 exchange.response_headers = headers;
                 exchange.response_body = body.clone();
-                self.collect.record(exchange);
+                self.collect.with_credential(credential).record(exchange);
                 Ok(RawResponse { status, body })
             }
             Err(e) => {
                 let message = format!("no answer: {e}");
                 exchange.error = Some(message.clone());
-                self.collect.record(exchange);
+                exchange.unreached = unreached;
+                self.collect.with_credential(credential).record(exchange);
                 Err(Fail::mismatch("an HTTP answer", message))
             }
         }
@@ -711,4 +808,45 @@ async fn control(
         ));
     }
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use idcs_mfa::Method;
+
+    use super::{Ctx, Source};
+
+    // Test case: the fixture commands get the documented environment: IDCS_REQUEST_ID,
+    // IDCS_USER_GUID, IDCS_FACTOR_ID, IDCS_METHOD, and for a PUSH IDCS_PUSH_ACTION.
+    #[tokio::test]
+    async fn fixture_commands_get_the_documented_environment() {
+        let (handle, mut target) = crate::embedded::start(Vec::new()).await.expect("mock");
+        let dir = std::env::temp_dir().join(format!("idcs-target-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let seen = dir.join("push-env");
+        target.fixtures.otp = Some(Source::Command(
+            "printf '%s|%s|%s|%s' \"$IDCS_REQUEST_ID\" \"$IDCS_USER_GUID\" \"$IDCS_FACTOR_ID\" \"$IDCS_METHOD\"".into(),
+        ));
+        target.fixtures.push = Some(Source::Command(format!(
+            "printf '%s|%s' \"$IDCS_REQUEST_ID\" \"$IDCS_PUSH_ACTION\" > '{}'",
+            seen.display()
+        )));
+        let cx = Ctx::new(Arc::new(target));
+        let v = cx.initiate(Method::Sms).await.expect("initiate");
+        let printed = cx.delivered_otp(&v).await.expect("the command ran");
+        assert_eq!(
+            printed.expose(),
+            format!("{}|{}|{}|SMS", v.request_id(), v.user_guid(), v.factor_id())
+        );
+        let push = cx.initiate(Method::Push).await.expect("initiate");
+        cx.act_on_push(&push, false).await.expect("the command ran");
+        assert_eq!(
+            std::fs::read_to_string(&seen).expect("written"),
+            format!("{}|reject", push.request_id())
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = handle.shutdown().await;
+    }
 }

@@ -210,6 +210,7 @@ mod tests {
                 .unwrap_or_default(),
             response_body: body.as_bytes().to_vec().into(),
             error: None,
+            unreached: false,
         }
     }
 

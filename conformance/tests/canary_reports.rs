@@ -3,7 +3,9 @@
 //! run against it passing and with every fault on (so that failures print expected and
 //! actual, the last exchange and a `curl` repro). No canary may appear in the console
 //! report, the progress lines on standard error (the most verbose output there is), the
-//! JSON report, the JUnit report, nor in `Debug` of the public types that hold them.
+//! JSON report, the JUnit report, the tenant snapshots (`.snap` and `.snap.new` files,
+//! and the drift diffs in every report), nor in `Debug` of the public types that hold
+//! them.
 
 mod mock_support;
 
@@ -92,6 +94,9 @@ async fn canary_mock(faults: Vec<Fault>) -> (MockHandle, MockConfig) {
 // the failure output (exchanges, curl repros) was rendered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_canary_in_reports_or_debug() {
+    // Tenant snapshots: the passing run writes them, the faulty run drifts from them
+    // (pending files and diffs in every report).
+    let snapshots = scratch("snapshots");
     for faults in [Vec::new(), Fault::ALL.to_vec()] {
         let (handle, config) = canary_mock(faults.clone()).await;
         let fixture = canary_fixture();
@@ -103,7 +108,12 @@ async fn no_canary_in_reports_or_debug() {
         )
         .await
         .expect("target");
-        target.props = PropConfig { cases: 8, seed: 3 };
+        target.props = PropConfig {
+            cases: 8,
+            seed: 3,
+            strict: true,
+            ..PropConfig::default()
+        };
         assert_clean("MockConfig", &format!("{config:?} {config:#?}"));
         assert_clean("Fixture", &format!("{fixture:?}"));
         assert_clean("MockHandle", &format!("{handle:?}"));
@@ -119,16 +129,30 @@ async fn no_canary_in_reports_or_debug() {
             lines.push_str(&report::check_line(check, Style { color: false }));
             lines.push('\n');
         })
-        .await;
+        .await
+        .reports;
         let settings = Settings {
             cases: 8,
             seed: 3,
             strict: true,
             not_selected: all.len() - selected.len(),
         };
-        let run = RunReport::new(handle.base_url.clone(), settings, reports, 0);
+        let mut run = RunReport::new(handle.base_url.clone(), settings, reports, 0);
         let what = format!("{} faults", faults.len());
         assert_eq!(run.passed(), faults.is_empty(), "{what}");
+        run.compare_snapshots(&snapshots, false)
+            .expect("snapshots written");
+        let summary = run.snapshots.clone().expect("a snapshot summary");
+        if faults.is_empty() {
+            assert!(!summary.written.is_empty(), "{summary:?}");
+        } else {
+            assert!(!summary.drifted.is_empty(), "{summary:?}");
+        }
+        for entry in std::fs::read_dir(&snapshots).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_clean(&format!("{what}: snapshot {}", path.display()), &text);
+        }
         for check in &run.checks {
             assert_clean(
                 &format!("{what}: CheckReport {}", check.id),
@@ -225,6 +249,7 @@ async fn no_canary_in_the_binarys_output() {
     for faults in [Vec::new(), Fault::ALL.to_vec()] {
         let dir = scratch(&faults.len().to_string());
         let junit = dir.join("junit.xml");
+        let snapshots = dir.join("snapshots");
         let what = format!("{} faults", faults.len());
         for format in ["console", "json"] {
             // A fresh tenant each time: a run spends bypass codes.
@@ -232,7 +257,14 @@ async fn no_canary_in_the_binarys_output() {
             let output = run_binary(
                 &handle,
                 &dir,
-                &["--format", format, "--junit", junit.to_str().unwrap()],
+                &[
+                    "--format",
+                    format,
+                    "--junit",
+                    junit.to_str().unwrap(),
+                    "--snapshots",
+                    snapshots.to_str().unwrap(),
+                ],
             )
             .await;
             let expected = if faults.is_empty() { 0 } else { 1 };
@@ -249,6 +281,14 @@ async fn no_canary_in_the_binarys_output() {
             }
             let xml = std::fs::read_to_string(&junit).unwrap();
             assert_clean(&format!("{what}: JUnit"), &xml);
+            let mut files = 0;
+            for entry in std::fs::read_dir(&snapshots).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert_clean(&format!("{what}: snapshot {}", path.display()), &text);
+                files += 1;
+            }
+            assert!(files > 30, "{what}: {files} snapshot files");
             handle.shutdown().await.unwrap();
         }
         let _ = std::fs::remove_dir_all(&dir);

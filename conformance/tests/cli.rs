@@ -172,7 +172,7 @@ fn readme_profile_runs_against_serve_in_another_process() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("42 passed, 0 failed, 0 skipped"),
+        stdout.contains("44 passed, 0 failed, 0 skipped"),
         "{stdout}"
     );
     assert!(stdout.contains(&served.base_url), "{stdout}");
@@ -346,5 +346,359 @@ fn strict_suite_passes_against_a_rate_limiting_serve_and_reports_it() {
     );
     assert!(report["network"]["waited_ms"].as_u64().unwrap_or(0) >= 990);
     assert!(report["network"]["latency_p95_ms"].as_f64().is_some());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---------------------------------------------------------------------------------------
+// Safety on a tenant the runner cannot repair: serve in another process, profiles
+// without [mock_control].
+// ---------------------------------------------------------------------------------------
+
+/// One request to `served`'s control API; its JSON answer.
+fn control(served: &Served, method: reqwest::Method, path: &str) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .request(method, format!("{}/_mock/v1{path}", served.base_url))
+            .bearer_auth(&served.control_token)
+            .send()
+            .await
+            .expect("the control API answers");
+        assert!(response.status().is_success(), "{path}: {response:?}");
+        response.json().await.expect("JSON")
+    })
+}
+
+/// The test user's attempt count and lock, as the mock has them.
+fn attempts_of(served: &Served, guid: &str) -> (u64, bool) {
+    let status = control(served, reqwest::Method::GET, &format!("/users/{guid}"));
+    (
+        status["attempts"].as_u64().expect("attempts"),
+        status["locked"].as_bool().expect("locked"),
+    )
+}
+
+/// The README's tenant profile (`tenant.toml`) pointed at `base_url`, without its
+/// `[fixtures]` section, and with no rate limit (a local mock).
+fn readme_tenant_profile(base_url: &str) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README.md");
+    let start = readme
+        .find("```toml\n# tenant.toml\n")
+        .expect("the README shows a tenant.toml");
+    let block = &readme[start + "```toml\n".len()..];
+    let block = &block[..block.find("```").expect("the block ends")];
+    let mut out = String::new();
+    let mut in_fixtures = false;
+    for line in block.lines() {
+        if line.starts_with('[') {
+            in_fixtures = line.starts_with("[fixtures]");
+        }
+        if in_fixtures {
+            continue;
+        }
+        let line = if line.starts_with("base_url") {
+            format!("base_url = \"{base_url}\"")
+        } else if line.starts_with("rate_limit") {
+            "rate_limit = 0".to_owned()
+        } else {
+            line.to_owned()
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    assert!(out.contains("max_attempts = 5"), "{out}");
+    out
+}
+
+const TOM: &str = "cc327268ff4d4e4a9b3e9f676215cfc7";
+const CONFORMANCE_USER: &str = "c0f0c0f0c0f04c0f8c0fc0f0c0f0c0f0";
+
+fn run_profile(served: &Served, profile: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = bin();
+    command
+        .args(["run", "--profile"])
+        .arg(profile)
+        .args(args)
+        .env("IDCS_TOKEN", &served.token);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run the suite")
+}
+
+// Test case: the README's tenant profile (no fixtures, no [mock_control]) against serve
+// in another process never locks the test user: by default, with --strict, and whatever
+// the budget; the report shows what the run spent.
+#[test]
+fn readme_tenant_profile_never_locks_the_user() {
+    let served = serve(&[]);
+    let dir = temp_dir("tenant");
+    let profile = dir.join("tenant.toml");
+    std::fs::write(&profile, readme_tenant_profile(&served.base_url)).expect("write");
+    for args in [
+        &[][..],
+        &["--strict"][..],
+        &["--strict", "--attempt-budget", "100"][..],
+    ] {
+        let out = run_profile(&served, &profile, args, &[]);
+        let stdout = text(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {stdout}{}",
+            text(&out.stderr)
+        );
+        let (attempts, locked) = attempts_of(&served, TOM);
+        assert!(
+            !locked && attempts < 5,
+            "{args:?}: {attempts} attempts, locked {locked}"
+        );
+        assert!(stdout.contains("attempts: "), "{stdout}");
+        assert!(stdout.contains("the start count was assumed 0"), "{stdout}");
+        // What the run left behind goes back to 0 at the user's next success: here, the
+        // control API stands in for that sign-in.
+        control(
+            &served,
+            reqwest::Method::POST,
+            &format!("/users/{TOM}/unlock"),
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A profile of the suite's own user on serve, with its TOTP secret (so the runner can
+/// reset the count) and `extra` lines in [fixtures].
+fn conformance_user_profile(base_url: &str, extra: &str) -> String {
+    format!(
+        r#"base_url = "{base_url}"
+[user]
+guid = "{CONFORMANCE_USER}"
+name = "conformance@example.com"
+[fixtures]
+totp_factor_id = "c0f0a1a1a1a14a1a8a1aa1a1a1a1a1a1"
+totp_secret_env = "TEST_TOTP_SECRET"
+{extra}
+[safety]
+rate_limit = 0
+max_attempts = 5
+"#
+    )
+}
+
+const TOTP_SECRET: (&str, &str) = ("TEST_TOTP_SECRET", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+
+// Test case: --allow-lockout with no way to unlock: the first lockout check runs and
+// passes, the others are skipped naming fixtures.unlock_command, no false failure, and
+// the report says the run left the user locked.
+#[test]
+fn allow_lockout_without_unlock_has_no_false_failure() {
+    let served = serve(&[]);
+    let dir = temp_dir("lockout");
+    let profile = dir.join("p.toml");
+    std::fs::write(&profile, conformance_user_profile(&served.base_url, "")).expect("write");
+    let out = run_profile(
+        &served,
+        &profile,
+        &["--strict", "--allow-lockout"],
+        &[TOTP_SECRET],
+    );
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("PASS requests.post/otp-sends-count-toward-lockout"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("SKIP requests.patch/lockout-after-max-attempts (the test user is locked (by requests.post/otp-sends-count-toward-lockout) and the profile gives no way to unlock them (fixtures.unlock_command))"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("the run left the test user locked"),
+        "{stdout}"
+    );
+    assert!(
+        attempts_of(&served, CONFORMANCE_USER).1,
+        "the user stays locked"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// Test case: with an unlock_command (and an otp_command), every lockout check runs and
+// passes, and the user ends unlocked; the commands get IDCS_USER_GUID and
+// IDCS_REQUEST_ID.
+#[test]
+fn unlock_command_runs_every_lockout_check() {
+    let served = serve(&[]);
+    let dir = temp_dir("unlock");
+    let unlock = dir.join("unlock.py");
+    std::fs::write(
+        &unlock,
+        r#"import os, urllib.request
+r = urllib.request.Request(os.environ["MOCK_URL"] + "/_mock/v1/users/" + os.environ["IDCS_USER_GUID"] + "/unlock", method="POST", headers={"Authorization": "Bearer " + os.environ["MOCK_CONTROL"]})
+urllib.request.urlopen(r).read()
+"#,
+    )
+    .expect("write");
+    let otp = dir.join("otp.py");
+    std::fs::write(
+        &otp,
+        r#"import os, json, urllib.request
+r = urllib.request.Request(os.environ["MOCK_URL"] + "/_mock/v1/outbox?requestId=" + os.environ["IDCS_REQUEST_ID"], headers={"Authorization": "Bearer " + os.environ["MOCK_CONTROL"]})
+print(json.loads(urllib.request.urlopen(r).read())[-1]["otp"])
+"#,
+    )
+    .expect("write");
+    let extra = format!(
+        "unlock_command = \"python3 {}\"\notp_command = \"python3 {}\"",
+        unlock.display(),
+        otp.display()
+    );
+    let profile = dir.join("p.toml");
+    std::fs::write(&profile, conformance_user_profile(&served.base_url, &extra)).expect("write");
+    let env = [
+        TOTP_SECRET,
+        ("MOCK_URL", served.base_url.as_str()),
+        ("MOCK_CONTROL", served.control_token.as_str()),
+    ];
+    let out = run_profile(&served, &profile, &["--strict", "--allow-lockout"], &env);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    for id in [
+        "requests.patch/success-resets-attempt-count",
+        "requests.post/otp-sends-count-toward-lockout",
+        "requests.patch/lockout-after-max-attempts",
+    ] {
+        assert!(stderr.contains(&format!("PASS {id}")), "{id}: {stderr}");
+    }
+    assert_eq!(attempts_of(&served, CONFORMANCE_USER), (0, false));
+    assert!(!stdout.contains("left the test user locked"), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// Test case: set-up problems are errors of the run: exit 2 within 5 s, with one line on
+// standard error and nothing on standard output; each message is pinned.
+#[test]
+fn setup_problems_exit_2_with_one_line() {
+    let served = serve(&[]);
+    let dir = temp_dir("setup");
+    let tenant = dir.join("tenant.toml");
+    std::fs::write(&tenant, readme_tenant_profile(&served.base_url)).expect("write");
+    let wrong_totp = dir.join("wrong-totp.toml");
+    std::fs::write(
+        &wrong_totp,
+        conformance_user_profile(&served.base_url, "").replace(
+            "c0f0a1a1a1a14a1a8a1aa1a1a1a1a1a1",
+            "c0f0b2b2b2b24b2b8b2bb2b2b2b2b2b2",
+        ),
+    )
+    .expect("write");
+    let mut messages = String::new();
+    /// What, which profile, extra arguments, environment, a user to lock first.
+    type Case<'a> = (
+        &'a str,
+        &'a Path,
+        Vec<&'a str>,
+        Vec<(&'a str, &'a str)>,
+        Option<&'a str>,
+    );
+    let cases: [Case; 5] = [
+        (
+            "wrong token",
+            &tenant,
+            vec![],
+            vec![("IDCS_TOKEN", "not-a-token")],
+            None,
+        ),
+        (
+            "nothing listening",
+            &tenant,
+            vec!["--base-url", "http://127.0.0.1:9"],
+            vec![],
+            None,
+        ),
+        (
+            "unknown host",
+            &tenant,
+            vec!["--base-url", "http://no-such-tenant.invalid"],
+            vec![],
+            None,
+        ),
+        ("locked user", &tenant, vec![], vec![], Some(TOM)),
+        (
+            "TOTP factor not the user's",
+            &wrong_totp,
+            vec![],
+            vec![TOTP_SECRET],
+            None,
+        ),
+    ];
+    for (what, profile, args, env, lock) in cases {
+        if let Some(guid) = lock {
+            control(
+                &served,
+                reqwest::Method::POST,
+                &format!("/users/{guid}/lock"),
+            );
+        }
+        let started = Instant::now();
+        let out = run_profile(&served, profile, &args, &env);
+        let took = started.elapsed();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert!(took < Duration::from_secs(5), "{what} took {took:?}");
+        assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+        assert!(out.stdout.is_empty(), "{what}: {}", text(&out.stdout));
+        assert_no_token(&served, what, &stderr);
+        // The resolver's and the OS's own words vary between machines: pinned up to them.
+        let line = stderr.replace(&served.base_url, "[base-url]");
+        let line = match line.find(" (error sending request") {
+            Some(cut) => format!("{} (…)\n", &line[..cut]),
+            None => line,
+        };
+        messages.push_str(&format!("{what}:\n  {line}"));
+        if let Some(guid) = lock {
+            control(
+                &served,
+                reqwest::Method::POST,
+                &format!("/users/{guid}/unlock"),
+            );
+        }
+    }
+    insta::assert_snapshot!("setup_problems", messages);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// Test case: a tenant that stops answering mid-run (here: none from the start, with the
+// preflight skipped) stops the run with exit 2 after a few requests, and no property
+// check shrinks the failures.
+#[test]
+fn a_tenant_gone_mid_run_is_an_error_of_the_run() {
+    let dir = temp_dir("gone");
+    let profile = dir.join("p.toml");
+    std::fs::write(&profile, readme_tenant_profile("http://127.0.0.1:9")).expect("write");
+    let started = Instant::now();
+    let out = bin()
+        .args(["run", "--skip-preflight", "--profile"])
+        .arg(&profile)
+        .env("IDCS_TOKEN", "t")
+        .output()
+        .expect("run");
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(stdout.contains("0 failed"), "{stdout}");
+    assert!(!stdout.contains("shrink"), "{stdout}");
+    assert!(
+        stderr.contains("error: the run stopped: 3 requests in a row never reached the tenant"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

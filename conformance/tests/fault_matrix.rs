@@ -15,23 +15,79 @@ use idcs_mfa_conformance::{
     suite::{TargetSpec, run_suite},
 };
 
+/// The checks that failed and the skipped ones (with reasons). Every run also holds
+/// each check to its declared `spends` and ends with the user unlocked.
 async fn failing_checks(faults: Vec<Fault>) -> (BTreeSet<String>, Vec<String>) {
-    failing_checks_on(TargetSpec::Embedded { faults }, 1).await
+    failing_checks_on(faults, Vec::new(), Timing::default()).await
 }
 
-async fn failing_checks_on(spec: TargetSpec, jobs: usize) -> (BTreeSet<String>, Vec<String>) {
+/// The checks failed and skipped against the embedded mock with `faults` and
+/// `behaviours` on.
+async fn failing_checks_on(
+    faults: Vec<Fault>,
+    behaviours: Vec<Behaviour>,
+    timing: Timing,
+) -> (BTreeSet<String>, Vec<String>) {
+    let what = format!("{faults:?}");
+    // A declaration covers a tenant that keeps the rules and the documented worse cases
+    // (no answer, a 5xx, a refused requestState). A tenant that sends an OTP where the
+    // documents send none (the preferred SMS instead of the named factor) makes any
+    // initiate spend, its resets included: the ledger still sees it, the runner keeps a
+    // margin and runs one check at a time from then on (best effort), and the mock
+    // unlocks the user after; the ceiling is not promised for such a tenant.
+    let declarations_hold = !faults.contains(&Fault::NamedFactorIgnored);
     let options = RunOptions {
         strict: true,
-        jobs,
         ..RunOptions::default()
     };
     let props = PropConfig {
         cases: 16,
         ..PropConfig::default()
     };
-    let report = run_suite(spec, &options, props, |_, _, _| {})
-        .await
-        .expect("the embedded mock starts");
+    let report = run_suite(
+        if behaviours.is_empty() {
+            TargetSpec::Embedded {
+                faults,
+                attempt_budget: None,
+            }
+        } else {
+            TargetSpec::EmbeddedWith {
+                faults,
+                behaviours,
+                timing,
+            }
+        },
+        &options,
+        props,
+        |_, _, _| {},
+    )
+    .await
+    .expect("the embedded mock starts");
+    for c in &report.checks {
+        let lockout = c.id.contains("lockout") || c.id.contains("resets-attempt-count");
+        // The sequence checks hold themselves to the run's ceiling instead (the embedded
+        // mock allows lockout: they may reach the maximum).
+        let sequences = c.id.starts_with("sequences/");
+        assert!(
+            lockout || sequences || !declarations_hold || c.attempt_rise <= c.spends,
+            "{what}: {} declares spends {} but raised the predicted count by {}",
+            c.id,
+            c.spends,
+            c.attempt_rise
+        );
+    }
+    let attempts = report
+        .attempts
+        .as_ref()
+        .expect("the runner reports attempts");
+    assert!(
+        !attempts.end.locked && attempts.left_locked_by.is_none(),
+        "{what}: the run left the user locked: {attempts:?}"
+    );
+    assert!(
+        !declarations_hold || attempts.highest_outside_lockout <= attempts.limits.ceiling,
+        "{what}: the count went past the ceiling outside the lockout checks: {attempts:?}"
+    );
     let failed = report
         .checks
         .iter()
@@ -85,7 +141,7 @@ async fn each_fault_fails_its_checks_and_every_check_can_fail() {
 // decisions, closing connections, extra members; delays scaled down), a deviation is
 // still caught on a slow, rate-limited tenant: each fault fails checks it fails without
 // them, every check some fault fails without them is failed by some fault with them,
-// and each fault skips exactly what it skips without them (a fault like
+// and no check is skipped that is not skipped without them (a fault like
 // missing_status_field leaves some checks nothing to work on). Not pinned check by
 // check: where a fault spends the user's attempts (sent_otp_rejected), which later
 // checks meet the lock depends on timing; and a late PUSH decision lets two more
@@ -107,25 +163,21 @@ async fn each_fault_is_still_caught_with_every_behaviour_on() {
     let mut caught_plain: BTreeSet<String> = BTreeSet::new();
     let mut caught: BTreeSet<String> = BTreeSet::new();
     for fault in Fault::ALL {
-        let (failed, skipped) = failing_checks_on(
-            TargetSpec::EmbeddedWith {
-                faults: vec![*fault],
-                behaviours: Behaviour::ALL.to_vec(),
-                timing,
-            },
-            1,
-        )
-        .await;
+        let (failed, skipped) =
+            failing_checks_on(vec![*fault], Behaviour::ALL.to_vec(), timing).await;
         let (plain_failed, plain_skipped) = failing_checks(vec![*fault]).await;
         assert!(
             failed.intersection(&plain_failed).next().is_some(),
             "fault {} with every behaviour: caught by {failed:?}, without them by {plain_failed:?}",
             fault.name()
         );
-        assert_eq!(
-            ids(&skipped),
-            ids(&plain_skipped),
-            "fault {} with every behaviour: skips differ: {skipped:#?}",
+        let extra: Vec<String> = ids(&skipped)
+            .difference(&ids(&plain_skipped))
+            .cloned()
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "fault {} with every behaviour: skipped only with them: {extra:?} ({skipped:#?})",
             fault.name()
         );
         caught.extend(failed);
@@ -136,4 +188,86 @@ async fn each_fault_is_still_caught_with_every_behaviour_on() {
         lost.is_empty(),
         "checks no fault fails with every behaviour on: {lost:?}"
     );
+}
+
+/// The faults that break a rule of the model (a rule over a sequence of requests), and
+/// the most steps a minimal sequence needs to show each.
+const STATE_RULE_FAULTS: &[(Fault, usize)] = &[
+    // A send counted, a failure counted, a success resets, the lock at the maximum:
+    // up to 5 counted events and one more request.
+    (Fault::SendsNotCounted, 7),
+    (Fault::SuccessKeepsCount, 8),
+    (Fault::LockOneLate, 7),
+    (Fault::NoLockout, 7),
+    // A requestState bound to its request and generation; a resend replaces it.
+    (Fault::StaleRequestStateAccepted, 3),
+    (Fault::ForeignRequestStateAccepted, 3),
+    (Fault::ResendSameState, 2),
+    // A completed request accepts nothing more.
+    (Fault::CompletedRequestReopens, 3),
+    // Each method refuses a wrong code, accepts the right one; a bypass code works once.
+    (Fault::WrongOtp400, 2),
+    (Fault::SentOtpRejected, 2),
+    (Fault::WrongAnswersNoEcId, 2),
+    (Fault::ReusableBypassCode, 4),
+    // PUSH pending until decided; approved is success; a rejected request is closed.
+    (Fault::PushPendingUnauthorized, 2),
+    (Fault::ApprovalIgnored, 3),
+    (Fault::RejectedPush200, 3),
+    // The preferred factor when none is named, the named one when one is; the user.
+    (Fault::InitiateIgnoresPreferred, 1),
+    (Fault::NamedFactorIgnored, 1),
+    (Fault::UnknownUser200, 1),
+];
+
+// Test case: the sequence checks alone (every named check switched off) catch every
+// fault that breaks a rule of the model, each with a sequence shrunk to no more steps
+// than the rule needs; the rule and the length are pinned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequence_checks_alone_catch_every_state_rule_fault() {
+    let mut found: BTreeMap<&'static str, String> = BTreeMap::new();
+    for &(fault, most) in STATE_RULE_FAULTS {
+        let options = RunOptions {
+            select: vec!["sequences/".into()],
+            strict: true,
+            ..RunOptions::default()
+        };
+        let props = PropConfig {
+            sequences: 64,
+            ..PropConfig::default()
+        };
+        let report = run_suite(
+            TargetSpec::Embedded {
+                faults: vec![fault],
+                attempt_budget: None,
+            },
+            &options,
+            props,
+            |_, _, _| {},
+        )
+        .await
+        .expect("the embedded mock starts");
+        let check = &report.checks[0];
+        let Outcome::Fail { expected, actual } = &check.outcome else {
+            panic!(
+                "{}: the sequence checks did not fail: {:?}",
+                fault.name(),
+                check.outcome
+            );
+        };
+        let rule = expected.split(' ').next().unwrap_or_default().to_owned();
+        let steps: usize = actual
+            .split(" drawn steps to ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{}: no shrunk length in {actual}", fault.name()));
+        assert!(
+            steps <= most,
+            "{}: shrunk to {steps} steps, more than the {most} the rule needs:\n{actual}",
+            fault.name()
+        );
+        found.insert(fault.name(), format!("{rule} in {steps} steps"));
+    }
+    insta::assert_yaml_snapshot!("sequence_faults", found);
 }

@@ -53,7 +53,12 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
         .into_target(&overrides, &env)
         .await
         .expect("a target needs no request to build");
-    target.props = PropConfig { cases: 4, seed: 7 };
+    target.props = PropConfig {
+        cases: 4,
+        seed: 7,
+        strict: true,
+        ..PropConfig::default()
+    };
     let options = RunOptions {
         strict: true,
         deadline: DEADLINE,
@@ -61,7 +66,9 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
     };
     let all = checks::all();
     let selected = runner::select(&all, &options);
-    let reports = runner::run(Arc::new(target), &selected, &options, |_, _, _| {}).await;
+    let reports = runner::run(Arc::new(target), &selected, &options, |_, _, _| {})
+        .await
+        .reports;
     let settings = Settings {
         cases: 4,
         seed: 7,
@@ -243,17 +250,22 @@ async fn run_binary(base_url: &str, extra: &[&str]) -> (Option<i32>, String, Str
 // JSON reports name the failing checks.
 #[test]
 fn the_binary_exits_1_without_a_panic() {
+    // An HTML 404 to the preflight's first request is a set-up problem (a wrong base
+    // URL; see the next test): here the preflight is skipped to reach the checks.
     let runs = vec![
-        (Hostile::Silent, "console"),
-        (Hostile::ResetBeforeAnswer, "json"),
-        (Hostile::Html404, "console"),
-        (Hostile::DeepNesting { status: 200 }, "json"),
+        (Hostile::Silent, "console", false),
+        (Hostile::ResetBeforeAnswer, "json", false),
+        (Hostile::Html404, "console", true),
+        (Hostile::DeepNesting { status: 200 }, "json", false),
     ];
-    on_threads(runs, |(how, format)| {
+    on_threads(runs, |(how, format, skip_preflight)| {
         block_on(async {
             let server = HostileServer::start(how.clone()).await;
-            let (code, stdout, stderr, took) =
-                run_binary(&server.base_url, &["--format", format]).await;
+            let mut args = vec!["--format", format];
+            if skip_preflight {
+                args.push("--skip-preflight");
+            }
+            let (code, stdout, stderr, took) = run_binary(&server.base_url, &args).await;
             assert_eq!(code, Some(1), "{how:?}\n{stdout}\n{stderr}");
             assert!(!stderr.contains("panicked"), "{how:?}: {stderr}");
             assert!(took < DEADLINE + SLACK + Duration::from_secs(2), "{took:?}");
@@ -265,6 +277,23 @@ fn the_binary_exits_1_without_a_panic() {
             }
         })
     });
+}
+
+// Test case: a tenant whose answer to the preflight is an HTML 404 (a wrong base URL,
+// most often) stops the run with exit 2 and one line that says so.
+#[test]
+fn an_html_404_to_the_preflight_is_a_setup_problem() {
+    block_on(async {
+        let server = HostileServer::start(Hostile::Html404).await;
+        let (code, stdout, stderr, _) = run_binary(&server.base_url, &[]).await;
+        assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("is the base URL the tenant's own"),
+            "{stderr}"
+        );
+    })
 }
 
 // Test case: certificate checks stay on unless `--insecure` is given, which is

@@ -19,6 +19,7 @@ async fn control_routes_need_the_control_token() {
         (M::GET, "/outbox"),
         (M::GET, &*format!("/users/{TOM}")),
         (M::POST, &*format!("/users/{TOM}/unlock")),
+        (M::POST, &*format!("/users/{TOM}/lock")),
         (M::GET, "/fixture"),
         (M::PUT, "/fixture"),
         (M::POST, "/tokens"),
@@ -249,4 +250,27 @@ async fn token_endpoint_checks_client_and_grant() {
         (status.as_u16(), body["error"].as_str()),
         (400, Some("unsupported_grant_type"))
     );
+}
+
+// Test case: lock puts the user at the maximum and refuses their requests; unlock undoes
+// it; an unknown user is 404.
+#[tokio::test]
+async fn lock_locks_and_unlock_unlocks() {
+    let m = start_default().await;
+    let control = Control(&m);
+    let (status, body) = send(control.req(M::POST, &format!("/users/{USER1}/lock"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (body["locked"].as_bool(), body["attempts"].as_u64()),
+        (Some(true), Some(5))
+    );
+    let (status, body) = post_initiate(
+        &m,
+        json!({"userId": USER1, "userIdType": "USER_GUID", "factorId": USER1_SMS, "method": "SMS"}),
+    )
+    .await;
+    assert_eq!((status.as_u16(), code(&body)), (401, "AUTH-1010"));
+    assert!(!control.unlock(USER1).await.locked);
+    let (status, _) = send(control.req(M::POST, "/users/nobody/lock")).await;
+    assert_eq!(status, 404);
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 /// The faults with a test in this file. The others (added with the conformance runner)
 /// are pinned by its fault-matrix test.
-const TESTED_HERE: [Fault; 17] = [
+const TESTED_HERE: [Fault; 20] = [
     Fault::PushPendingUnauthorized,
     Fault::WrongOtp400,
     Fault::MissingStatusField,
@@ -28,6 +28,9 @@ const TESTED_HERE: [Fault; 17] = [
     Fault::Empty401,
     Fault::UndocumentedStatus,
     Fault::RejectedPush200,
+    Fault::SendsNotCounted,
+    Fault::SuccessKeepsCount,
+    Fault::LockOneLate,
 ];
 
 // Test case: each fault tested here has a distinct name that parses back.
@@ -188,6 +191,49 @@ async fn no_lockout_never_locks() {
     }
     let status = Control(&m).user(USER1).await;
     assert_eq!((status.attempts, status.locked), (7, false));
+}
+
+#[tokio::test]
+async fn sends_not_counted_leaves_the_count_after_otp_sends() {
+    let m = start_with_faults(&[Fault::SendsNotCounted]).await;
+    let c = client(&m);
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    c.resend_otp(&mut v).await.unwrap();
+    assert_eq!(Control(&m).user(USER1).await.attempts, 0);
+    // Failures still count.
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let wrong = if otp == "000000" { "111111" } else { "000000" };
+    assert!(c.verify_otp(&mut v, wrong).await.is_err());
+    assert_eq!(Control(&m).user(USER1).await.attempts, 1);
+}
+
+#[tokio::test]
+async fn success_keeps_count_does_not_reset_on_success() {
+    let m = start_with_faults(&[Fault::SuccessKeepsCount]).await;
+    let c = client(&m);
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    c.verify_otp(&mut v, otp).await.unwrap();
+    assert_eq!(Control(&m).user(USER1).await.attempts, 1);
+}
+
+#[tokio::test]
+async fn lock_one_late_locks_one_attempt_past_the_maximum() {
+    let m = start_with_faults(&[Fault::LockOneLate]).await;
+    let c = client(&m);
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    for _ in 0..4 {
+        c.resend_otp(&mut v).await.unwrap();
+    }
+    let status = Control(&m).user(USER1).await;
+    assert_eq!(
+        (status.attempts, status.locked),
+        (5, false),
+        "the maximum is 5"
+    );
+    c.resend_otp(&mut v).await.unwrap();
+    let status = Control(&m).user(USER1).await;
+    assert_eq!((status.attempts, status.locked), (6, true));
 }
 
 #[tokio::test]

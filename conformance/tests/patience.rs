@@ -68,6 +68,7 @@ async fn run(target: Target, prefix: &str) -> Vec<(String, Outcome)> {
     assert!(!selected.is_empty());
     runner::run(Arc::new(target), &selected, &options, |_, _, _| {})
         .await
+        .reports
         .into_iter()
         .map(|r| (r.id.to_owned(), r.outcome))
         .collect()

@@ -1,10 +1,10 @@
 //! `POST /mfa/v1/requests` — the initiate step ([PM]; described by seeds 000 and 001).
 
-use idcs_mfa::{Initiate, Method, Status, UserRef};
+use idcs_mfa::{AuthCode, Initiate, Method, Status, UserRef};
 
 use crate::{
     check,
-    check::{Check, CheckResult, Fail, ensure, expect_error},
+    check::{Check, CheckResult, Fail, describe_error, ensure, expect_error},
     checks::unknown_id,
     target::{Auth, Ctx},
 };
@@ -17,6 +17,7 @@ pub const CHECKS: &[Check] = &[
         quote: "With neither factorId nor method, the user's preferred factor is used. Every captured response is HTTP 200.",
         source: "[PM]",
         evidence: Captured,
+        spends: 1,
         run: preferred_factor_200,
     },
     check! {
@@ -25,6 +26,7 @@ pub const CHECKS: &[Check] = &[
         quote: "requestId is a UUID in every example.",
         source: "[PM]",
         evidence: Captured,
+        spends: 1,
         run: request_id_is_uuid,
     },
     check! {
@@ -58,6 +60,15 @@ pub const CHECKS: &[Check] = &[
         source: "[ERR]",
         evidence: Inferred,
         run: malformed_json_400,
+    },
+    check! {
+        id: "requests.post/otp-sends-count-toward-lockout",
+        operation: InitiateVerification,
+        quote: "Every SMS/EMAIL sent increments the user's MFA login attempt count. After the user meets their maximum login attempts, the user account is locked if the user doesn't make a successful login after requesting the OTP.",
+        source: "001_4e567d9d1a6cf30f.txt",
+        evidence: Stated,
+        needs: [Lockout],
+        run: sends_count_toward_lockout,
     },
     check! {
         id: "requests.post/missing-token-401",
@@ -100,7 +111,11 @@ async fn preferred_factor_200(cx: &Ctx) -> CheckResult {
 }
 
 async fn request_id_is_uuid(cx: &Ctx) -> CheckResult {
-    let v = cx.initiate_with(&Initiate::preferred(cx.user())).await?;
+    // A factor whose initiation sends nothing when there is one: no attempt spent.
+    let v = match cx.initiate_quiet().await {
+        Err(Fail::Skip(_)) => cx.initiate_with(&Initiate::preferred(cx.user())).await?,
+        other => other?,
+    };
     ensure(
         uuid::Uuid::parse_str(v.request_id()).is_ok(),
         "a UUID requestId",
@@ -171,4 +186,48 @@ async fn missing_token_401(cx: &Ctx) -> CheckResult {
         .initiate_verification(&what.to_body())
         .await;
     expect_error(result, 401, None).map(|_| ())
+}
+
+/// The runner starts a lockout check with the count at 0 (it resets it first), and
+/// unlocks the user afterwards when it can.
+async fn sends_count_toward_lockout(cx: &Ctx) -> CheckResult {
+    let max = crate::checks::complete::max_attempts(cx)?;
+    let mut sent = None;
+    for method in [Method::Sms, Method::Email, Method::PhoneCall] {
+        if let Ok(factor) = cx.factor_with(&method).await {
+            sent = Some((factor, method));
+            break;
+        }
+    }
+    let (factor, method) =
+        sent.ok_or_else(|| Fail::skip("the test user has no SMS, EMAIL or PHONE_CALL factor"))?;
+    let send = || Initiate::factor(cx.user(), factor.clone(), method.clone());
+    // Each send before the one that meets the maximum is answered 200, with no lock.
+    for n in 1..max {
+        cx.client().initiate(&send()).await.map_err(|e| {
+            Fail::mismatch(
+                format!("OTP send {n} of {max} (below the maximum) to answer 200"),
+                describe_error(&e),
+            )
+        })?;
+    }
+    // The send that meets the maximum: sent (200), or already refused as locked.
+    let last = cx.client().initiate(&send()).await;
+    if let Err(e) = &last
+        && !e.has_code(&AuthCode::AccountLocked)
+    {
+        return Err(Fail::mismatch(
+            format!("OTP send {max} of {max} to answer 200 (or 401 AUTH-1010)"),
+            describe_error(e),
+        ));
+    }
+    // Now locked: the next initiate is refused, whatever its factor.
+    let next = match cx.factor_with(&Method::Totp).await {
+        Ok(totp) => Initiate::factor(cx.user(), totp, Method::Totp),
+        Err(_) => send(),
+    };
+    crate::checks::complete::expect_locked(
+        &cx.client().initiate(&next).await,
+        &format!("an initiate after {max} OTPs sent with no success (the maximum)"),
+    )
 }

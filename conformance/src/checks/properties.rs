@@ -26,13 +26,20 @@ use crate::{
     validate::validate_exchange,
 };
 
-/// How many cases each property runs, and from which seed.
+/// How many cases each property runs, and from which seed; how many sequences the
+/// sequence checks draw, how long, and whether inferred rules are judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PropConfig {
     /// Cases per property.
     pub cases: u32,
     /// The RNG seed.
     pub seed: u64,
+    /// Sequences the sequence checks draw.
+    pub sequences: u32,
+    /// Steps per sequence at most.
+    pub max_steps: usize,
+    /// Judge the rules this project decided (`--strict`).
+    pub strict: bool,
 }
 
 /// Cases per property when not told otherwise.
@@ -43,6 +50,9 @@ impl Default for PropConfig {
         Self {
             cases: DEFAULT_CASES,
             seed: 0x1dc5_0f1a,
+            sequences: super::sequences::DEFAULT_SEQUENCES,
+            max_steps: super::sequences::DEFAULT_MAX_STEPS,
+            strict: false,
         }
     }
 }
@@ -107,7 +117,7 @@ where
     F: Fn(Arc<Ctx>, S::Value) -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
-    let PropConfig { cases, seed } = cx.target.props;
+    let PropConfig { cases, seed, .. } = cx.target.props;
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let mut runner = TestRunner::new_with_rng(
@@ -131,7 +141,28 @@ where
                     .map_err(|e| Fail::skip(format!("cannot generate inputs: {e}")))?,
             );
         }
-        let results = join_all(trees.iter().map(|t| test(fresh(), t.current())).collect()).await;
+        let contexts: Vec<Arc<Ctx>> = trees.iter().map(|_| fresh()).collect();
+        let results = join_all(
+            trees
+                .iter()
+                .zip(&contexts)
+                .map(|(t, case_cx)| test(case_cx.clone(), t.current()))
+                .collect(),
+        )
+        .await;
+        // A request that never reached the tenant says nothing about the tenant: no
+        // shrinking (each step would be another unanswered request), no verdict.
+        if let Some((i, _)) = results
+            .iter()
+            .enumerate()
+            .find(|(i, r)| r.is_err() && contexts[*i].any_unreached())
+        {
+            let why = results[i].clone().err().unwrap_or_default();
+            return Err(Fail::skip(format!(
+                "the tenant could not be reached (case {} of {cases}): {why}",
+                case + i as u32 + 1
+            )));
+        }
         // Thousands of passing cases would drown the report: their contexts are dropped.
         let Some((failed, first)) = results
             .into_iter()

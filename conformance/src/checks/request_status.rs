@@ -34,6 +34,7 @@ pub const CHECKS: &[Check] = &[
         quote: "401 Response: Indicates that the user has rejected the PUSH notification request. {\"status\": \"failed\", \"cause\": [{\"message\": \"Rejected\", \"code\": \"AUTH-1108\"}]}",
         source: "000_f65e3446283134f7.txt",
         evidence: Stated,
+        spends: 1,
         needs: [PushControl],
         run: rejected_is_401,
     },

@@ -159,6 +159,12 @@ async fn get_user_factors(
         let state = shared.lock();
         state.user_factors(state.fixture.user_by_guid(&guid), &guid)
     };
+    // Variations (conforming changes, for drift tests).
+    let result = match result.map(|body| super::variation::factor_list(&shared.variations, body)) {
+        Ok(Ok(varied)) => return finish(StatusCode::OK, &varied, faults),
+        Ok(Err(body)) => Ok(body),
+        Err(e) => Err(e),
+    };
     render(result, faults)
 }
 

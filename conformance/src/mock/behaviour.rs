@@ -520,9 +520,12 @@ mod tests {
             back["x-mock-extension"].is_object()
                 && back["factors"][0]["x-mock-extension"].is_object()
         );
-        assert!(
-            out.find("\"status\"").unwrap() > out.find("\"factors\"").unwrap(),
-            "members reversed"
-        );
+        let input: Vec<&String> = v.as_object().unwrap().keys().collect();
+        let mut positions: Vec<usize> = input
+            .iter()
+            .map(|k| out.find(&format!("\"{k}\":")).unwrap())
+            .collect();
+        positions.reverse();
+        assert!(positions.is_sorted(), "members reversed: {out}");
     }
 }

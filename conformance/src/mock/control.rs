@@ -52,6 +52,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/outbox", get(outbox))
         .route("/users/{userGUID}", get(user))
         .route("/users/{userGUID}/unlock", post(unlock))
+        .route("/users/{userGUID}/lock", post(lock))
         .route("/fixture", get(get_fixture).put(put_fixture))
         .route("/tokens", post(mint_token))
         .route("/faults", get(get_faults).put(put_faults))
@@ -194,6 +195,27 @@ async fn unlock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>
         let mut state = shared.lock();
         state
             .unlock(&guid)
+            .then(|| state.user_status(&shared.settings, &guid))
+            .flatten()
+    };
+    match status {
+        Some(status) => json(StatusCode::OK, &status),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no user {guid}"),
+        ),
+    }
+}
+
+/// Locks a user as if they had met the maximum (an administrator's lock, or a test's
+/// starting point).
+async fn lock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
+    guard!(shared, headers);
+    let status = {
+        let mut state = shared.lock();
+        state
+            .lock_user(&shared.settings, &guid)
             .then(|| state.user_status(&shared.settings, &guid))
             .flatten()
     };

@@ -85,6 +85,18 @@ faults! {
     SentOtpRejected = "sent_otp_rejected",
     /// A PATCH body sent as application/scim+json (as the seed curl examples do) is 400.
     ScimJsonRefused = "scim_json_refused",
+    /// OTPs sent by SMS, EMAIL or PHONE_CALL do not count as attempts.
+    SendsNotCounted = "sends_not_counted",
+    /// A successful verification does not set the attempt count back to 0.
+    SuccessKeepsCount = "success_keeps_count",
+    /// The user is locked one attempt after the maximum, not at it.
+    LockOneLate = "lock_one_late",
+    /// The requestState of another request of the same user is accepted.
+    ForeignRequestStateAccepted = "foreign_request_state_accepted",
+    /// A request that was verified can be verified again.
+    CompletedRequestReopens = "completed_request_reopens",
+    /// An initiate naming a factor and a method uses the preferred factor instead.
+    NamedFactorIgnored = "named_factor_ignored",
 }
 
 impl std::fmt::Display for Fault {

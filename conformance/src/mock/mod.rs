@@ -55,6 +55,7 @@ mod random;
 mod reply;
 mod seal;
 pub mod state;
+pub mod variation;
 
 use std::{
     net::SocketAddr,
@@ -69,6 +70,7 @@ pub use fault::{Fault, Faults};
 pub use fixture::Fixture;
 pub use random::token as random_token;
 pub use state::{OutboxEntry, UserStatus};
+pub use variation::Variation;
 
 /// Default time a PUSH stays pending: two minutes (facts page: Oracle's authentication
 /// API; inferred for /mfa/v1).
@@ -107,6 +109,8 @@ pub struct MockConfig {
     pub behaviours: Vec<Behaviour>,
     /// Their timings. Default: [`Timing::default`].
     pub timing: Timing,
+    /// Conforming changes of the answers ([`Variation`]), for drift tests. Default: none.
+    pub variations: Vec<Variation>,
 }
 
 impl Default for MockConfig {
@@ -122,6 +126,7 @@ impl Default for MockConfig {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             behaviours: Vec::new(),
             timing: Timing::default(),
+            variations: Vec::new(),
         }
     }
 }
@@ -136,6 +141,7 @@ pub(crate) struct Shared {
     pub(crate) initial_fixture: Fixture,
     pub(crate) initial_faults: Faults,
     pub(crate) behaviours: behaviour::Behaviours,
+    pub(crate) variations: Vec<Variation>,
     state: Mutex<state::State>,
 }
 
@@ -179,6 +185,7 @@ pub async fn serve(
         initial_fixture: config.fixture,
         initial_faults: faults,
         behaviours: behaviour::Behaviours::new(&config.behaviours, config.timing),
+        variations: config.variations,
         state: Mutex::new(state),
     });
     if config.behaviours.contains(&Behaviour::IdleClose) {

@@ -1,21 +1,19 @@
 //! Everything the mock remembers, behind one `Mutex`, and every rule that changes it.
 //!
 //! Handlers (`mock::api`, `mock::control`) parse and render; the rules live here, as
-//! plain synchronous methods on [`State`], called with the lock held and never across an
+//! plain synchronous methods on `State`, called with the lock held and never across an
 //! `.await`. One lock for everything keeps each operation atomic: a bypass code
 //! presented by many clients at once is checked and consumed under the same lock, so
 //! exactly one of them succeeds.
 //!
 //! # Attempts and lockout
 //!
-//! Each user has an attempt count, starting at 0:
-//!
-//! - every OTP sent (an SMS, EMAIL or PHONE_CALL initiate, and every resend) adds 1
-//!   (seed 001: "Every SMS/EMAIL sent increments the user's MFA login attempt count");
-//! - every failed verification (wrong OTP, wrong bypass code, wrong answers, a rejected
-//!   PUSH) adds 1;
-//! - a successful verification (right OTP, bypass code or answers; an approved PUSH)
-//!   sets it back to 0.
+//! Each user has an attempt count, kept by the model's rule
+//! ([`crate::model::attempts`], which lists every event and what it does): OTPs sent by
+//! SMS, EMAIL or PHONE_CALL (initiate and resend) and failed verifications (a rejected
+//! PUSH included) add 1; a successful verification sets it back to 0. The attempt
+//! faults (`sends_not_counted`, `success_keeps_count`, `lock_one_late`, `no_lockout`)
+//! are applied around that rule, never inside it.
 //!
 //! When an addition makes the count reach `max_attempts` (default
 //! [`crate::mock::DEFAULT_MAX_ATTEMPTS`] = 5), the user is locked. The request that
@@ -47,6 +45,8 @@ use axum::http::StatusCode;
 use idcs_mfa::{AuthCode, Method, Secret, Status, constant_time_eq, types};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::model::attempts::{Counter, Event, Rules};
 
 use super::{
     fault::{Fault, Faults},
@@ -100,12 +100,6 @@ pub struct UserStatus {
     pub max_attempts: u32,
     /// Bypass codes not used yet.
     pub bypass_codes_left: usize,
-}
-
-#[derive(Debug, Default, Clone)]
-struct UserState {
-    attempts: u32,
-    locked: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +175,7 @@ pub(crate) enum ControlRefusal {
 pub(crate) struct State {
     pub(crate) fixture: Fixture,
     pub(crate) faults: Faults,
-    users: HashMap<String, UserState>,
+    users: HashMap<String, Counter>,
     requests: HashMap<String, Request>,
     outbox: Vec<OutboxEntry>,
     /// Keyed by SHA-256 of the token, so looking one up reveals nothing through timing.
@@ -334,7 +328,7 @@ impl State {
 
     // ---- attempts -----------------------------------------------------------------
 
-    fn check_locked(users: &HashMap<String, UserState>, guid: &str) -> Result<(), ApiError> {
+    fn check_locked(users: &HashMap<String, Counter>, guid: &str) -> Result<(), ApiError> {
         if users.get(guid).is_some_and(|u| u.locked) {
             return Err(ApiError::unauthorized(
                 AuthCode::AccountLocked,
@@ -344,19 +338,37 @@ impl State {
         Ok(())
     }
 
-    /// Adds one attempt; locks at the maximum (unless fault `no_lockout`).
-    fn count_attempt(users: &mut HashMap<String, UserState>, faults: Faults, max: u32, guid: &str) {
-        let user = users.entry(guid.to_owned()).or_default();
-        user.attempts = user.attempts.saturating_add(1);
-        if user.attempts >= max && !faults.has(Fault::NoLockout) {
-            user.locked = true;
+    /// Feeds `event` to the user's counter: the model's rule
+    /// ([`crate::model::attempts`]), with the attempt faults applied around it as
+    /// deviations: `no_lockout` (no maximum), `lock_one_late` (the maximum plus one),
+    /// `sends_not_counted` (OTP sends dropped) and `success_keeps_count` (successes
+    /// dropped).
+    fn attempt_event(
+        users: &mut HashMap<String, Counter>,
+        faults: Faults,
+        max: u32,
+        guid: &str,
+        event: Event,
+    ) {
+        let dropped = match event {
+            Event::Sent(_) => faults.has(Fault::SendsNotCounted),
+            Event::Succeeded => faults.has(Fault::SuccessKeepsCount),
+            _ => false,
+        };
+        if dropped {
+            return;
         }
-    }
-
-    fn succeed(users: &mut HashMap<String, UserState>, guid: &str) {
-        if let Some(user) = users.get_mut(guid) {
-            user.attempts = 0;
-        }
+        let max_attempts = if faults.has(Fault::NoLockout) {
+            u32::MAX
+        } else if faults.has(Fault::LockOneLate) {
+            max.saturating_add(1)
+        } else {
+            max
+        };
+        users
+            .entry(guid.to_owned())
+            .or_default()
+            .apply(Rules { max_attempts }, &event);
     }
 
     // ---- users --------------------------------------------------------------------
@@ -464,6 +476,13 @@ impl State {
                 user.factors.iter().find(|f| f.methods.contains(m)),
                 m.clone(),
             ),
+            // Fault `named_factor_ignored`: the preferred factor instead of the named one.
+            (Some(_), Some(_)) if self.faults.has(Fault::NamedFactorIgnored) => {
+                match (&user.preferred_factor_id, &user.preferred_method) {
+                    (Some(id), Some(m)) => (user.factor(id), m.clone()),
+                    _ => (Some(&user.factors[0]), user.factors[0].methods[0].clone()),
+                }
+            }
             (Some(id), Some(m)) => (
                 Some(user.factor(id).ok_or_else(|| not_enrolled(id))?),
                 m.clone(),
@@ -512,11 +531,12 @@ impl State {
                     &method,
                     destination,
                 ));
-                Self::count_attempt(
+                Self::attempt_event(
                     &mut self.users,
                     self.faults,
                     settings.max_attempts,
                     &user_guid,
+                    Event::Sent(method.clone()),
                 );
             }
             Method::SecurityQuestions => {
@@ -669,11 +689,15 @@ impl State {
         let generation_ok = sealed.generation == request.generation
             || (faults.has(Fault::StaleRequestStateAccepted)
                 && sealed.generation <= request.generation);
-        if sealed.request_id != request_id
-            || sealed.user_guid != request.user_guid
-            || !generation_ok
-            || request.outcome != Outcome::Open
-        {
+        // Faults `foreign_request_state_accepted` (the state of another request of the
+        // same user works) and `completed_request_reopens` (a verified request can be
+        // verified again).
+        let foreign_ok = faults.has(Fault::ForeignRequestStateAccepted);
+        let bound = sealed.request_id == request_id && generation_ok;
+        let open = request.outcome == Outcome::Open
+            || (faults.has(Fault::CompletedRequestReopens)
+                && request.outcome == Outcome::Succeeded);
+        if !(bound || foreign_ok) || sealed.user_guid != request.user_guid || !open {
             return Err(invalid_state());
         }
         if !action.fits(&request.method) {
@@ -714,7 +738,13 @@ impl State {
                 if !same_state {
                     request.generation += 1;
                 }
-                Self::count_attempt(&mut self.users, faults, max, &guid);
+                Self::attempt_event(
+                    &mut self.users,
+                    faults,
+                    max,
+                    &guid,
+                    Event::Sent(request.method.clone()),
+                );
                 return Ok(types::CompletedVerification {
                     request_id: Some(request_id.to_owned()),
                     user_guid: Some(guid.clone()),
@@ -780,7 +810,7 @@ impl State {
                     .iter()
                     .all(|q| answers.iter().any(|a| &a.id == q));
                 if !(every_answer_right && all_answered) {
-                    Self::count_attempt(&mut self.users, faults, max, &guid);
+                    Self::attempt_event(&mut self.users, faults, max, &guid, Event::Failed);
                     let error = ApiError::unauthorized(
                         AuthCode::InvalidRequest,
                         "You entered invalid answer(s). Authentication failed.",
@@ -796,10 +826,10 @@ impl State {
         };
         if verified {
             request.outcome = Outcome::Succeeded;
-            Self::succeed(&mut self.users, &guid);
+            Self::attempt_event(&mut self.users, faults, max, &guid, Event::Succeeded);
             Ok(success)
         } else {
-            Self::count_attempt(&mut self.users, faults, max, &guid);
+            Self::attempt_event(&mut self.users, faults, max, &guid, Event::Failed);
             let status = if faults.has(Fault::WrongOtp400) {
                 StatusCode::BAD_REQUEST
             } else {
@@ -847,10 +877,22 @@ impl State {
         }
         if approve {
             request.outcome = Outcome::Succeeded;
-            Self::succeed(&mut self.users, &guid);
+            Self::attempt_event(
+                &mut self.users,
+                faults,
+                settings.max_attempts,
+                &guid,
+                Event::Succeeded,
+            );
         } else {
             request.outcome = Outcome::Rejected;
-            Self::count_attempt(&mut self.users, faults, settings.max_attempts, &guid);
+            Self::attempt_event(
+                &mut self.users,
+                faults,
+                settings.max_attempts,
+                &guid,
+                Event::PushRejected,
+            );
         }
         Ok(())
     }
@@ -876,11 +918,26 @@ impl State {
         Some(UserStatus {
             user_guid: user.user_guid.clone(),
             user_name: user.user_name.clone(),
-            attempts: state.attempts,
+            attempts: state.count,
             locked: state.locked,
             max_attempts: settings.max_attempts,
             bypass_codes_left: user.bypass_codes.len(),
         })
+    }
+
+    /// Locks a user: the count at the maximum, locked.
+    pub(crate) fn lock_user(&mut self, settings: &Settings, guid: &str) -> bool {
+        if self.fixture.user_by_guid(guid).is_none() {
+            return false;
+        }
+        self.users.insert(
+            guid.to_owned(),
+            Counter {
+                count: settings.max_attempts,
+                locked: true,
+            },
+        );
+        true
     }
 
     /// Unlocks a user and sets the attempt count to 0.

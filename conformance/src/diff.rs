@@ -1,0 +1,425 @@
+//! `diff OLD.json NEW.json`: what changed between two runs' JSON reports.
+//!
+//! Reads the reports as JSON values (so that a report of an older or newer version,
+//! with members this one does not know, still compares) and says:
+//!
+//! - checks whose outcome changed (pass, fail, skip; added or removed checks), and
+//!   checks that drifted from their snapshot in the new run;
+//! - documented statuses newly observed, or no longer observed, in the coverage
+//!   matrix, and undocumented statuses that appeared;
+//! - undeclared members that appeared in answers, or are gone;
+//! - latency that moved beyond noise: a check (or the whole run) whose wall time
+//!   changed by more than the noise threshold *and* by more than half;
+//! - the number of 429 answers.
+//!
+//! **Worse** (exit 1): a check that passed no longer passes (or a check that was
+//! skipped now fails), a documented status no longer observed, an undocumented status
+//! that appeared, a latency moved up beyond noise, more 429s. New drift, new
+//! undeclared members and new observations are reported but are not worse: they
+//! conform.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt::Write as _,
+};
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Latency changes smaller than this (milliseconds) are noise, whatever their ratio.
+pub const DEFAULT_NOISE_MS: u64 = 250;
+
+/// A check whose outcome changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutcomeChange {
+    /// The check's id.
+    pub id: String,
+    /// Its outcome in the old report (`absent` when it was not there).
+    pub old: String,
+    /// Its outcome in the new report (`absent` when it is not there).
+    pub new: String,
+    /// Whether this is worse.
+    pub worse: bool,
+}
+
+/// A status of an operation in the coverage matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusChange {
+    /// The operation (`operationId`).
+    pub operation: String,
+    /// The status.
+    pub status: u64,
+}
+
+/// A wall time that moved beyond noise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LatencyChange {
+    /// A check's id, or `(whole run)`.
+    pub what: String,
+    /// Old milliseconds.
+    pub old_ms: u64,
+    /// New milliseconds.
+    pub new_ms: u64,
+}
+
+/// What changed between two reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReportDiff {
+    /// Checks whose outcome changed.
+    pub outcomes: Vec<OutcomeChange>,
+    /// Checks that drifted from their snapshot in the new run.
+    pub drifted: Vec<String>,
+    /// Documented statuses observed now and not before.
+    pub newly_observed: Vec<StatusChange>,
+    /// Documented statuses observed before and not now.
+    pub no_longer_observed: Vec<StatusChange>,
+    /// Undocumented statuses seen now and not before.
+    pub undocumented_appeared: Vec<StatusChange>,
+    /// Undeclared members seen now and not before.
+    pub unknown_members_appeared: Vec<String>,
+    /// Undeclared members seen before and not now.
+    pub unknown_members_gone: Vec<String>,
+    /// Wall times that went up beyond noise.
+    pub slower: Vec<LatencyChange>,
+    /// Wall times that went down beyond noise.
+    pub faster: Vec<LatencyChange>,
+    /// 429 answers, old and new.
+    pub too_many_requests: (u64, u64),
+    /// Whether something got worse.
+    pub worse: bool,
+}
+
+/// A report that cannot be compared.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotAReport(String);
+
+fn outcome_map(report: &Value, which: &str) -> Result<BTreeMap<String, Value>, NotAReport> {
+    let checks = report
+        .get("checks")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            NotAReport(format!(
+                "{which} has no \"checks\" array: is it a report of `run --format json`?"
+            ))
+        })?;
+    Ok(checks
+        .iter()
+        .filter_map(|c| Some((c.get("id")?.as_str()?.to_owned(), c.clone())))
+        .collect())
+}
+
+fn outcome(check: Option<&Value>) -> String {
+    check
+        .and_then(|c| c.get("outcome"))
+        .and_then(Value::as_str)
+        .unwrap_or("absent")
+        .to_owned()
+}
+
+/// (operation, status) pairs.
+type Statuses = BTreeSet<(String, u64)>;
+
+/// The documented statuses observed and the undocumented ones seen.
+fn coverage(report: &Value) -> (Statuses, Statuses) {
+    let mut observed = BTreeSet::new();
+    let mut undocumented = BTreeSet::new();
+    for row in report
+        .get("coverage")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let op = row
+            .get("operation")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned();
+        for pair in row
+            .get("statuses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(status), Some(true)) = (
+                pair.get(0).and_then(Value::as_u64),
+                pair.get(1).and_then(Value::as_bool),
+            ) {
+                observed.insert((op.clone(), status));
+            }
+        }
+        for s in row
+            .get("undocumented")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+        {
+            undocumented.insert((op.clone(), s));
+        }
+    }
+    (observed, undocumented)
+}
+
+fn unknown_members(report: &Value) -> BTreeSet<String> {
+    report
+        .get("checks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|c| {
+            c.get("unknown_fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn too_many_requests(report: &Value) -> u64 {
+    report
+        .get("status_counts")
+        .and_then(|c| c.get("429"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// Whether a move from `old` to `new` milliseconds is beyond noise.
+fn beyond_noise(old: u64, new: u64, noise_ms: u64) -> bool {
+    let delta = old.abs_diff(new);
+    delta > noise_ms && delta * 2 > old.min(new).max(1)
+}
+
+/// Compares two reports (`run --format json`).
+pub fn diff(old: &Value, new: &Value, noise_ms: u64) -> Result<ReportDiff, NotAReport> {
+    let (a, b) = (outcome_map(old, "OLD")?, outcome_map(new, "NEW")?);
+    let mut d = ReportDiff::default();
+    let ids: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for id in ids {
+        let (o, n) = (outcome(a.get(id)), outcome(b.get(id)));
+        if o != n {
+            let worse = matches!((o.as_str(), n.as_str()), ("pass", _) | (_, "fail"));
+            d.outcomes.push(OutcomeChange {
+                id: id.clone(),
+                old: o,
+                new: n,
+                worse,
+            });
+        }
+        if b.get(id).and_then(|c| c.get("drift")).is_some() {
+            d.drifted.push(id.clone());
+        }
+        if let (Some(o), Some(n)) = (
+            a.get(id)
+                .and_then(|c| c.get("millis"))
+                .and_then(Value::as_u64),
+            b.get(id)
+                .and_then(|c| c.get("millis"))
+                .and_then(Value::as_u64),
+        ) && beyond_noise(o, n, noise_ms)
+        {
+            let change = LatencyChange {
+                what: id.clone(),
+                old_ms: o,
+                new_ms: n,
+            };
+            if n > o {
+                d.slower.push(change);
+            } else {
+                d.faster.push(change);
+            }
+        }
+    }
+    if let (Some(o), Some(n)) = (
+        old.get("millis").and_then(Value::as_u64),
+        new.get("millis").and_then(Value::as_u64),
+    ) && beyond_noise(o, n, noise_ms)
+    {
+        let change = LatencyChange {
+            what: "(whole run)".into(),
+            old_ms: o,
+            new_ms: n,
+        };
+        if n > o {
+            d.slower.push(change);
+        } else {
+            d.faster.push(change);
+        }
+    }
+    let ((obs_a, und_a), (obs_b, und_b)) = (coverage(old), coverage(new));
+    let change = |(operation, status): &(String, u64)| StatusChange {
+        operation: operation.clone(),
+        status: *status,
+    };
+    d.newly_observed = obs_b.difference(&obs_a).map(change).collect();
+    d.no_longer_observed = obs_a.difference(&obs_b).map(change).collect();
+    d.undocumented_appeared = und_b.difference(&und_a).map(change).collect();
+    let (ua, ub) = (unknown_members(old), unknown_members(new));
+    d.unknown_members_appeared = ub.difference(&ua).cloned().collect();
+    d.unknown_members_gone = ua.difference(&ub).cloned().collect();
+    d.too_many_requests = (too_many_requests(old), too_many_requests(new));
+    d.worse = d.outcomes.iter().any(|c| c.worse)
+        || !d.no_longer_observed.is_empty()
+        || !d.undocumented_appeared.is_empty()
+        || !d.slower.is_empty()
+        || d.too_many_requests.1 > d.too_many_requests.0;
+    Ok(d)
+}
+
+/// The diff for a terminal.
+pub fn console(d: &ReportDiff) -> String {
+    let mut out = String::new();
+    let section = |out: &mut String, title: &str, lines: Vec<String>| {
+        if !lines.is_empty() {
+            let _ = writeln!(out, "{title}:");
+            for l in lines {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
+    };
+    section(
+        &mut out,
+        "Outcomes changed",
+        d.outcomes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}: {} -> {}",
+                    if c.worse { "WORSE" } else { "     " },
+                    c.id,
+                    c.old,
+                    c.new
+                )
+            })
+            .collect(),
+    );
+    section(
+        &mut out,
+        "Drifted from their snapshot in the new run (still conforming unless failed above)",
+        d.drifted.clone(),
+    );
+    let status = |s: &StatusChange| format!("{} {}", s.operation, s.status);
+    section(
+        &mut out,
+        "Documented statuses no longer observed (WORSE)",
+        d.no_longer_observed.iter().map(status).collect(),
+    );
+    section(
+        &mut out,
+        "Undocumented statuses that appeared (WORSE)",
+        d.undocumented_appeared.iter().map(status).collect(),
+    );
+    section(
+        &mut out,
+        "Documented statuses newly observed",
+        d.newly_observed.iter().map(status).collect(),
+    );
+    section(
+        &mut out,
+        "Undeclared members that appeared",
+        d.unknown_members_appeared.clone(),
+    );
+    section(
+        &mut out,
+        "Undeclared members gone",
+        d.unknown_members_gone.clone(),
+    );
+    let latency = |c: &LatencyChange| format!("{}: {} ms -> {} ms", c.what, c.old_ms, c.new_ms);
+    section(
+        &mut out,
+        "Slower beyond noise (WORSE)",
+        d.slower.iter().map(latency).collect(),
+    );
+    section(
+        &mut out,
+        "Faster beyond noise",
+        d.faster.iter().map(latency).collect(),
+    );
+    let (o, n) = d.too_many_requests;
+    if o != n {
+        let _ = writeln!(
+            out,
+            "429 answers: {o} -> {n}{}",
+            if n > o { " (WORSE)" } else { "" }
+        );
+    }
+    if out.is_empty() {
+        out.push_str("No change.\n");
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if d.worse {
+            "Something got worse."
+        } else {
+            "Nothing got worse."
+        }
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(outcome: &str, millis: u64, observed: bool, unknown: &[&str], n429: u64) -> Value {
+        json!({
+            "checks": [
+                {"id": "a/x", "outcome": outcome, "millis": millis, "unknown_fields": unknown},
+                {"id": "a/y", "outcome": "pass", "millis": 5, "unknown_fields": []}
+            ],
+            "coverage": [{"operation": "getUserFactors", "statuses": [[200, true], [404, observed]], "undocumented": []}],
+            "status_counts": {"200": 3, "429": n429},
+            "millis": 100
+        })
+    }
+
+    #[test]
+    fn the_same_report_has_no_change() {
+        let r = report("pass", 10, true, &[], 0);
+        let d = diff(&r, &r, DEFAULT_NOISE_MS).unwrap();
+        assert!(!d.worse);
+        assert_eq!(console(&d), "No change.\nNothing got worse.\n");
+    }
+
+    #[test]
+    fn each_kind_of_worse_is_worse_alone() {
+        let base = report("pass", 10, true, &[], 0);
+        for (what, new) in [
+            ("failed", report("fail", 10, true, &[], 0)),
+            ("skipped", report("skip", 10, true, &[], 0)),
+            ("status lost", report("pass", 10, false, &[], 0)),
+            ("slower", report("pass", 2_000, true, &[], 0)),
+            ("429s", report("pass", 10, true, &[], 2)),
+        ] {
+            let d = diff(&base, &new, DEFAULT_NOISE_MS).unwrap();
+            assert!(d.worse, "{what}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn what_conforms_is_not_worse() {
+        let base = report("fail", 2_000, false, &[], 3);
+        let new = report("pass", 10, true, &["tenantRelease"], 0);
+        let d = diff(&base, &new, DEFAULT_NOISE_MS).unwrap();
+        assert!(!d.worse, "{d:?}");
+        assert_eq!(d.unknown_members_appeared, vec!["tenantRelease".to_owned()]);
+        assert_eq!(d.newly_observed.len(), 1);
+        // Noise: 10 ms -> 200 ms is below the threshold.
+        let d = diff(
+            &report("pass", 10, true, &[], 0),
+            &report("pass", 200, true, &[], 0),
+            DEFAULT_NOISE_MS,
+        )
+        .unwrap();
+        assert!(d.slower.is_empty() && !d.worse, "{d:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_report_is_refused() {
+        let e = diff(&json!({"x": 1}), &json!({"checks": []}), 1).unwrap_err();
+        assert!(e.to_string().contains("OLD has no \"checks\""), "{e}");
+    }
+}

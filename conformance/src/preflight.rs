@@ -1,0 +1,195 @@
+//! The preflight: a few requests before any check that tell a set-up problem from a
+//! contract failure.
+//!
+//! 1. `GET /mfa/v1/users/{userGUID}/factors` of the test user: the base URL is
+//!    reachable (name, connection, TLS), the token is accepted, the user exists.
+//! 2. The fixtures fit what the tenant says: the TOTP factor id is one of the user's
+//!    TOTP factors, and each fixture's method is enrolled.
+//! 3. The user is not locked: one initiate of a factor whose initiation sends nothing
+//!    (TOTP, BYPASSCODE, SECURITY_QUESTIONS, then PUSH), which spends no attempt. A
+//!    locked user is unlocked when the runner can (`fixtures.unlock_command`, the mock),
+//!    and is otherwise an error of the run.
+//!
+//! Each problem is one message naming the cause and the fix, with the tenant's own
+//! words where it gave some; the command line exits 2 with it. An answer that breaks
+//! the contract is not a preflight problem: the checks report it.
+
+use std::sync::Arc;
+
+use idcs_mfa::{AuthCode, Error, Initiate, Method, UserRef, types};
+
+use crate::target::{Ctx, Source, Target};
+
+/// Runs the preflight; `Ok` carries notes for the report.
+pub async fn preflight(target: &Arc<Target>) -> Result<Vec<String>, String> {
+    let mut notes = Vec::new();
+    let guid = &target.user.guid;
+    let factors = match target.client.get_user_factors(guid).await {
+        Ok(r) => Some(r.value),
+        Err(e) => {
+            if let Some(problem) = setup_problem(target, &e) {
+                return Err(problem);
+            }
+            notes.push(format!(
+                "the test user's factors could not be read ({e}); the checks report it"
+            ));
+            None
+        }
+    };
+    if let Some(factors) = &factors {
+        fixtures_fit(target, factors)?;
+        target.remember_factors(factors.clone());
+    }
+    // Is the user locked? Ask with an initiate that sends nothing.
+    let quiet = [
+        Method::Totp,
+        Method::Bypasscode,
+        Method::SecurityQuestions,
+        Method::Push,
+    ];
+    let quiet = factors.as_ref().and_then(|f| {
+        quiet.into_iter().find_map(|m| {
+            f.factors
+                .iter()
+                .find(|x| x.methods.contains(&m))
+                .map(|x| (x.factor_id.clone(), m))
+        })
+    });
+    let Some((factor, method)) = quiet else {
+        notes.push(
+            "could not tell whether the test user is locked without sending an OTP (no TOTP, BYPASSCODE, SECURITY_QUESTIONS or PUSH factor)"
+                .into(),
+        );
+        return Ok(notes);
+    };
+    let cx = Ctx::new(target.clone());
+    let initiate = Initiate::factor(UserRef::Guid(guid.clone()), factor, method);
+    if let Err(e) = cx.client().initiate(&initiate).await {
+        if e.has_code(&AuthCode::AccountLocked) {
+            let words = tenant_words(&e);
+            if target.can_unlock() {
+                target.unlock_user().await.map_err(|why| {
+                    format!("the test user {guid} is locked (401 AUTH-1010{words}) and could not be unlocked: {why}")
+                })?;
+                notes.push(format!(
+                    "the test user was locked (401 AUTH-1010{words}); the runner unlocked them"
+                ));
+            } else {
+                return Err(format!(
+                    "the test user {guid} is locked (401 AUTH-1010{words}): unlock them in the IDCS console (or set fixtures.unlock_command) and run again"
+                ));
+            }
+        } else if let Some(problem) = setup_problem(target, &e) {
+            return Err(problem);
+        }
+    }
+    Ok(notes)
+}
+
+/// The tenant's own cause text, as ` ("…")`, when it gave one.
+fn tenant_words(e: &Error) -> String {
+    let words: Vec<&str> = e
+        .causes()
+        .iter()
+        .map(|c| c.message.as_str())
+        .filter(|m| !m.is_empty())
+        .collect();
+    if words.is_empty() {
+        String::new()
+    } else {
+        format!(": \"{}\"", words.join("; "))
+    }
+}
+
+/// The one-line set-up problem an error stands for, if it stands for one.
+fn setup_problem(target: &Target, e: &Error) -> Option<String> {
+    let base = &target.base_url;
+    if e.is_unreached() {
+        return Some(format!("cannot reach the tenant at {base}: {e}"));
+    }
+    let status = e.status()?.as_u16();
+    let words = tenant_words(e);
+    match status {
+        401 => Some(format!(
+            "the tenant at {base} refused the token (401{words}): check that the profile's token (auth.token_env, auth.token_file or the client credentials) is a current access token of an application with the MFA Client role"
+        )),
+        403 => Some(format!(
+            "the tenant at {base} refused the token's rights (403{words}): the application needs the MFA Client role"
+        )),
+        404 if e.has_code(&AuthCode::UserNotFound) => Some(format!(
+            "the tenant at {base} has no user {} (404{words}): check [user] guid in the profile (or --user-guid)",
+            target.user.guid
+        )),
+        404 if e.body().is_none() => Some(format!(
+            "the tenant at {base} answered 404 without the API's error body to GET /mfa/v1/users/{{userGUID}}/factors: is the base URL the tenant's own (https://idcs-….identity.oraclecloud.com, with no path)?"
+        )),
+        _ => None,
+    }
+}
+
+/// Each fixture the profile gives must fit the user's enrolment.
+fn fixtures_fit(target: &Target, factors: &types::UserFactors) -> Result<(), String> {
+    let guid = &target.user.guid;
+    let listed = || {
+        factors
+            .factors
+            .iter()
+            .map(|f| {
+                let methods: Vec<&str> = f.methods.iter().map(|m| m.as_str()).collect();
+                format!("{} ({})", f.factor_id, methods.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let has = |m: &Method| factors.factors.iter().any(|f| f.methods.contains(m));
+    if let Some((factor, _)) = &target.fixtures.totp {
+        let fits = factors
+            .factors
+            .iter()
+            .any(|f| &f.factor_id == factor && f.methods.contains(&Method::Totp));
+        if !fits {
+            return Err(format!(
+                "fixtures.totp_factor_id {factor} is not a TOTP factor of the test user {guid}; the tenant lists: {}",
+                listed()
+            ));
+        }
+    }
+    let from_profile = |s: &Option<Source>| matches!(s, Some(Source::Command(_)));
+    let wants = [
+        (
+            from_profile(&target.fixtures.otp),
+            "fixtures.otp_command",
+            &[Method::Sms, Method::Email, Method::PhoneCall][..],
+        ),
+        (
+            from_profile(&target.fixtures.push),
+            "fixtures.push_command",
+            &[Method::Push][..],
+        ),
+        (
+            !target.fixtures.answers.is_empty(),
+            "fixtures.security_answers_env",
+            &[Method::SecurityQuestions][..],
+        ),
+        (
+            target
+                .fixtures
+                .bypass_codes
+                .lock()
+                .is_ok_and(|c| !c.is_empty()),
+            "fixtures.bypass_codes_env",
+            &[Method::Bypasscode][..],
+        ),
+    ];
+    for (given, key, methods) in wants {
+        if given && !methods.iter().any(has) {
+            let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+            return Err(format!(
+                "{key} is set, but the test user {guid} has no {} factor; the tenant lists: {}",
+                names.join(" or "),
+                listed()
+            ));
+        }
+    }
+    Ok(())
+}
