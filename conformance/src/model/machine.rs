@@ -684,10 +684,10 @@ impl Model {
                 match (&r.method, r.outcome, r.decided) {
                     (Method::Push, Outcome::Succeeded, _) | (Method::Push, _, Some(true)) => {
                         vec![
+                            // The count went back to 0 when the phone approved, not now.
                             Allowed::new(&rules::PUSH_APPROVED, 200)
                                 .body("success")
-                                .effect(Effect::Close(*req, Outcome::Succeeded))
-                                .effect(Effect::Reset),
+                                .effect(Effect::Close(*req, Outcome::Succeeded)),
                         ]
                     }
                     (Method::Push, Outcome::Rejected, _) => {
