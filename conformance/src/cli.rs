@@ -34,6 +34,9 @@ enum Command {
     Run(crate::cli_run::RunArgs),
     /// List the checks: ids, evidence levels and sources. Sends no request.
     List(crate::cli_run::ListArgs),
+    /// Print the model of the documented behaviour: its rules, and the request life
+    /// cycle and the attempt counter as mermaid state diagrams (docs/model.md).
+    Model,
     /// Run the mock tenant: the five /mfa/v1 operations, the token endpoint and the
     /// control API, until Ctrl-C.
     Serve(Serve),
@@ -155,6 +158,14 @@ pub fn main() -> ExitCode {
         None => crate::cli_run::run(crate::cli_run::RunArgs::defaults()),
         Some(Command::Run(args)) => crate::cli_run::run(args),
         Some(Command::List(args)) => crate::cli_run::list(args),
+        Some(Command::Model) => {
+            let mut out = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(
+                &mut out,
+                idcs_mfa_conformance::model::describe().as_bytes(),
+            );
+            ExitCode::from(EXIT_OK)
+        }
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Diff(args)) => diff(args),
     }

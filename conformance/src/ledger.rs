@@ -17,8 +17,9 @@
 //!   payload on a request the test user initiated) answered 401 for any reason other
 //!   than a lock (an invalid requestState included), a 5xx or nothing: counted as a
 //!   failure;
-//! - a success resets the count only once the tenant said `success` (a 200 to the
-//!   PATCH, or a poll of an approved PUSH); approving on the phone alone does not;
+//! - a success resets the count only once the tenant said `success`: a 200 to the
+//!   PATCH; for a PUSH the runner approved, a poll that says `success` takes away what
+//!   was counted up to the approval (not what came after);
 //! - a rejected PUSH counts when the runner rejects it.
 //!
 //! What never counts: requests that carry another credential (no token, a bogus one),
@@ -66,6 +67,8 @@ struct RequestInfo {
     method: Option<Method>,
     /// A success, a rejection or an expiry was already accounted for.
     settled: bool,
+    /// The predicted count when the runner approved this PUSH on the phone.
+    approved_at: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -151,10 +154,17 @@ impl Ledger {
     }
 
     /// The runner approved (`true`) or rejected the PUSH of `request_id`. A rejection
-    /// counts now; an approval counts once the tenant says `success`.
+    /// counts now. An approval resets the count as of now, once the tenant says
+    /// `success`: what was counted after the approval stays.
     pub fn push_decided(&self, request_id: &str, approve: bool) {
         let mut inner = self.lock();
         if approve {
+            let count = inner.counter.count;
+            if let Some(info) = inner.requests.get_mut(request_id)
+                && !info.settled
+            {
+                info.approved_at = Some(count);
+            }
             return;
         }
         let settled = match inner.requests.get_mut(request_id) {
@@ -220,6 +230,7 @@ impl Ledger {
                             RequestInfo {
                                 method: method.clone(),
                                 settled: false,
+                                approved_at: None,
                             },
                         );
                         if let Some(method) = method {
@@ -283,9 +294,15 @@ impl Ledger {
                     .and_then(|r| r.get("status"))
                     .and_then(Value::as_str);
                 match (status, said) {
+                    // Approved: the tenant reset the count when the approval reached it,
+                    // not at this poll. Approved by the runner: take away what was
+                    // counted before the approval; by someone else, when is unknown:
+                    // keep the count (an upper bound).
                     (Some(200), Some("success")) => {
                         info.settled = true;
-                        self.apply(&mut inner, Event::Succeeded);
+                        if let Some(before) = info.approved_at {
+                            inner.counter.count = inner.counter.count.saturating_sub(before);
+                        }
                     }
                     // Rejected or expired: the worse case is a rejection.
                     (Some(401), Some("failed")) if !locked => {
@@ -574,6 +591,32 @@ mod tests {
             Credential::Run,
         );
         assert_eq!(l.state().count, 0);
+    }
+
+    // Test case: an approval resets what was counted before it, not what came after
+    // it (found by the sequence checks: a poll after later sends must not erase them).
+    #[test]
+    fn an_approval_resets_only_what_came_before_it() {
+        let l = ledger();
+        initiate(&l, "r1", "SMS");
+        initiate(&l, "p1", "PUSH");
+        l.push_decided("p1", true);
+        initiate(&l, "r2", "EMAIL");
+        l.observe(
+            &exchange(
+                "get_verification_status",
+                "/mfa/v1/requests/p1",
+                "",
+                Some(200),
+                r#"{"status":"success"}"#,
+            ),
+            Credential::Run,
+        );
+        assert_eq!(
+            l.state().count,
+            1,
+            "the EMAIL sent after the approval still counts"
+        );
     }
 
     #[test]

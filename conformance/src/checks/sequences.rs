@@ -571,6 +571,8 @@ async fn send(
         | Step::VerifyBypass { req, state, .. }
         | Step::VerifyAnswers { req, state, .. } => {
             let presented = pick_state(live, *req, *state);
+            // A fresh bypass code is used up only by a verification that succeeds.
+            let mut fresh = None;
             let mut body = types::CompleteFactorVerification {
                 bypass_code: None,
                 otp_code: None,
@@ -587,7 +589,7 @@ async fn send(
                     body.bypass_code = Some(match code {
                         Bypass::Fresh => {
                             let c = cx.take_bypass_code().map_err(|e| e.to_string())?;
-                            used_codes.push(c.clone());
+                            fresh = Some(c.clone());
                             c
                         }
                         Bypass::Reused => used_codes
@@ -621,13 +623,16 @@ async fn send(
             let id = live[*req].v.request_id().to_owned();
             match client.complete_verification(&id, &body).await {
                 Ok(r) => {
-                    let fresh = r.value.request_state.clone();
+                    if let Some(code) = fresh {
+                        used_codes.push(code);
+                    }
+                    let returned = r.value.request_state.clone();
                     let new_state = Some(
-                        fresh
+                        returned
                             .as_ref()
                             .is_some_and(|s| !live.iter().any(|l| l.states.contains(s))),
                     );
-                    if let Some(s) = fresh {
+                    if let Some(s) = returned {
                         live[*req].states.push(s);
                     }
                     Ok(Answer {

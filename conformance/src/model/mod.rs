@@ -10,8 +10,53 @@
 //!   ledger predicts with it);
 //! - [`machine`]: the request life cycle of the test user and the answers a tenant may
 //!   give to each step (the sequence checks hold a tenant to it);
-//! - [`rules`]: the documented rules, each with its sentence, source and evidence.
+//! - [`rules`]: the documented rules, each with its sentence, source and evidence;
+//! - [`diagram`]: both drawn as mermaid state diagrams (`docs/model.md`).
 
 pub mod attempts;
+pub mod diagram;
 pub mod machine;
 pub mod rules;
+
+/// The model in words and pictures: every rule (id, evidence, source, sentence) and the
+/// two diagrams in mermaid code blocks. `docs/model.md` holds this text verbatim.
+pub fn describe() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "## Rules\n\n| rule | evidence | source | sentence |\n| --- | --- | --- | --- |\n",
+    );
+    for rule in rules::ALL {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            rule.id,
+            rule.evidence.as_str(),
+            rule.source.replace('[', "\\[").replace(']', "\\]"),
+            rule.quote.replace('|', "\\|")
+        );
+    }
+    let _ = write!(
+        out,
+        "\n## The request life cycle\n\n```mermaid\n{}```\n\n## The attempt counter (a maximum of 3)\n\n```mermaid\n{}```\n",
+        diagram::request_lifecycle(),
+        diagram::attempt_counter()
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    // Test case: docs/model.md shows the model as it is (its rules and the diagrams
+    // generated from it); regenerate with `idcs-mfa-conformance model`.
+    #[test]
+    fn the_documented_model_is_the_model() {
+        let doc = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/model.md"),
+        )
+        .expect("docs/model.md");
+        assert!(
+            doc.contains(&super::describe()),
+            "docs/model.md is out of date: replace everything after its introduction with the output of `idcs-mfa-conformance model`"
+        );
+    }
+}
