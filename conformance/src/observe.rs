@@ -131,13 +131,14 @@ pub fn give_up_before(target: &crate::target::Target, deadline: std::time::Insta
 }
 
 /// Why a check whose exchanges hold a 429 is skipped, if they do: the rate-limit policy
-/// hands a 429 over only when the run's deadline comes before the next try, and a
+/// hands a 429 over only when the run's deadline comes before the next try (or the
+/// tenant asks for a wait over [`idcs_mfa::policy::DEFAULT_MAX_RETRY_AFTER`]), and a
 /// rate limit says nothing of the behaviour the check asserts.
 pub fn rate_limited(exchanges: &[Exchange]) -> Option<String> {
     let n = exchanges.iter().filter(|e| e.status == Some(429)).count();
     (n > 0).then(|| {
         format!(
-            "rate limited: the tenant still answered 429 when the run's deadline came ({n} request(s)); run again later or with a lower --rate-limit"
+            "rate limited: the tenant still answered 429 when the client gave up ({n} request(s); at the run's deadline, or a Retry-After over 120 s); run again later, with a lower --rate-limit or a longer --deadline"
         )
     })
 }

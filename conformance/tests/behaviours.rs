@@ -184,3 +184,44 @@ async fn full_timing_all_behaviours() {
     assert_clean("all behaviours, full timing", &o);
     eprintln!("{:?}", o.network);
 }
+
+// Test case: a tenant still rate-limiting at the run's deadline: the checks that meet a
+// 429 then are skipped as "rate limited", none fails, and the report counts the
+// give-ups. (Every 2nd request is answered 429 with Retry-After: 1; the deadline is
+// 3 s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_deadline_a_429_is_a_skip_not_a_failure() {
+    let timing = Timing {
+        rate_limit_every: 2,
+        retry_after: std::time::Duration::from_secs(1),
+        ..Timing::default()
+    };
+    let (handle, target) = embedded::start_with(Vec::new(), vec![Behaviour::RateLimit], timing)
+        .await
+        .expect("the embedded mock starts");
+    let observations = target.observations.clone();
+    let options = RunOptions {
+        select: vec!["users.".into()],
+        deadline: std::time::Duration::from_secs(3),
+        ..RunOptions::default()
+    };
+    let all = checks::all();
+    let selected = runner::select(&all, &options);
+    let reports = runner::run(Arc::new(target), &selected, &options, |_, _, _| {})
+        .await
+        .reports;
+    handle.shutdown().await.expect("shutdown");
+    let failed: Vec<_> = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Fail { .. }))
+        .map(|r| format!("{} {:?}", r.id, r.outcome))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    let rate_limited = reports
+        .iter()
+        .filter(|r| matches!(&r.outcome, Outcome::Skip { reason } if reason.starts_with("rate limited")))
+        .count();
+    let summary = observations.summary();
+    assert!(rate_limited > 0, "{reports:#?}");
+    assert!(summary.gave_up as usize >= rate_limited, "{summary:?}");
+}
