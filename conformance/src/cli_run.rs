@@ -264,6 +264,13 @@ async fn run_async(args: RunArgs) -> ExitCode {
                 guid: guid.clone(),
                 name: args.user_name.clone().or(profile.user.and_then(|u| u.name)),
             });
+        } else if let (Some(name), Some(user)) = (&args.user_name, profile.user.as_mut()) {
+            user.name = Some(name.clone());
+        } else if args.user_name.is_some() {
+            eprintln!(
+                "error: --user-name needs a test user: give --user-guid or [user] guid in the profile"
+            );
+            return ExitCode::from(EXIT_USAGE);
         }
         TargetSpec::Profile {
             profile: Box::new(profile),

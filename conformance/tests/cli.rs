@@ -702,3 +702,52 @@ fn a_tenant_gone_mid_run_is_an_error_of_the_run() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// Test case: --user-guid and --user-name reach the run (each alone too): a name the
+// tenant does not have makes the look-up by name fail, the right one passes.
+#[test]
+fn user_flags_reach_the_run() {
+    let served = serve(&[]);
+    let dir = temp_dir("user-flags");
+    let profile = dir.join("tenant.toml");
+    std::fs::write(&profile, readme_tenant_profile(&served.base_url)).expect("write");
+    let by_name = "users.lookup/by-name-200";
+    let wrong = run_profile(
+        &served,
+        &profile,
+        &[by_name, "--user-name", "nobody@example.com"],
+        &[],
+    );
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stdout));
+    let right = run_profile(
+        &served,
+        &profile,
+        &[by_name, "--user-name", "tom@example.com"],
+        &[],
+    );
+    assert_eq!(right.status.code(), Some(0), "{}", text(&right.stdout));
+    let guid = run_profile(
+        &served,
+        &profile,
+        &[
+            "users.factors/200-lists-enrolled-factors",
+            "--user-guid",
+            "589879c55b7340518141eab82493f0cc",
+        ],
+        &[],
+    );
+    assert_eq!(guid.status.code(), Some(0), "{}", text(&guid.stdout));
+    let nobody = run_profile(
+        &served,
+        &profile,
+        &["--user-guid", "00000000000040008000000000000000"],
+        &[],
+    );
+    assert_eq!(
+        nobody.status.code(),
+        Some(2),
+        "the preflight names the unknown user"
+    );
+    assert!(text(&nobody.stderr).contains("has no user 00000000000040008000000000000000"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -267,7 +267,8 @@ async fn sequence_checks_alone_catch_every_state_rule_fault() {
             "{}: shrunk to {steps} steps, more than the {most} the rule needs:\n{actual}",
             fault.name()
         );
-        found.insert(fault.name(), format!("{rule} in {steps} steps"));
+        let plural = if steps == 1 { "" } else { "s" };
+        found.insert(fault.name(), format!("{rule} in {steps} step{plural}"));
     }
     insta::assert_yaml_snapshot!("sequence_faults", found);
 }
