@@ -32,6 +32,8 @@ pub enum TargetSpec {
         behaviours: Vec<Behaviour>,
         /// Their timing.
         timing: Timing,
+        /// `--attempt-budget`, when given.
+        attempt_budget: Option<u32>,
     },
     /// A tenant described by a profile (and command-line overrides).
     Profile {
@@ -63,8 +65,10 @@ pub async fn run_suite(
             faults,
             behaviours,
             timing,
+            attempt_budget,
         } => {
-            let (handle, target) = embedded::start_with(faults, behaviours, timing).await?;
+            let (handle, mut target) = embedded::start_with(faults, behaviours, timing).await?;
+            target.attempt_budget = attempt_budget.or(target.attempt_budget);
             (Some(handle), target, "embedded mock tenant".to_owned())
         }
         TargetSpec::Profile { profile, overrides } => {

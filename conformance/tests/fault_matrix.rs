@@ -5,7 +5,10 @@
 //! every fault must fail at least one check, and every check must be failed by at
 //! least one fault — a check no fault can fail is a defect.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::OnceLock,
+};
 
 use idcs_mfa_conformance::{
     checks,
@@ -55,6 +58,7 @@ async fn failing_checks_on(
                 faults,
                 behaviours,
                 timing,
+                attempt_budget: None,
             }
         },
         &options,
@@ -116,14 +120,60 @@ async fn no_fault_no_failure() {
     );
 }
 
+/// Runs `f` on each of `items`, `width` at a time, each on a thread with a runtime of
+/// its own (the runs are independent mocks; most of their time is waiting).
+fn on_threads<T: Send, R: Send>(items: Vec<T>, width: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let mut results = Vec::with_capacity(items.len());
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let chunk: Vec<T> = items.by_ref().take(width).collect();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .into_iter()
+                .map(|item| {
+                    let f = &f;
+                    scope.spawn(move || f(item))
+                })
+                .collect();
+            for h in handles {
+                results.push(h.join().expect("a matrix run panicked"));
+            }
+        });
+    }
+    results
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+/// Every fault's failed and skipped checks without behaviours, computed once for the
+/// tests of this file.
+type Matrix = BTreeMap<Fault, (BTreeSet<String>, Vec<String>)>;
+
+fn plain_matrix() -> &'static Matrix {
+    static MATRIX: OnceLock<Matrix> = OnceLock::new();
+    MATRIX.get_or_init(|| {
+        let runs = on_threads(Fault::ALL.to_vec(), 3, |fault| {
+            (fault, block_on(failing_checks(vec![fault])))
+        });
+        runs.into_iter().collect()
+    })
+}
+
 // Test case: each fault fails the checks tied to it, pinned; every check is failed by
 // some fault.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_fault_fails_its_checks_and_every_check_can_fail() {
+#[test]
+fn each_fault_fails_its_checks_and_every_check_can_fail() {
     let mut matrix: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut caught: BTreeSet<String> = BTreeSet::new();
     for fault in Fault::ALL {
-        let (failed, _) = failing_checks(vec![*fault]).await;
+        let (failed, _) = plain_matrix()[fault].clone();
         assert!(!failed.is_empty(), "fault {} fails no check", fault.name());
         caught.extend(failed.iter().cloned());
         matrix.insert(fault.name(), failed.into_iter().collect());
@@ -146,8 +196,8 @@ async fn each_fault_fails_its_checks_and_every_check_can_fail() {
 // check: where a fault spends the user's attempts (sent_otp_rejected), which later
 // checks meet the lock depends on timing; and a late PUSH decision lets two more
 // checks see push_pending_401 (a pending poll answered 401 while they wait).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_fault_is_still_caught_with_every_behaviour_on() {
+#[test]
+fn each_fault_is_still_caught_with_every_behaviour_on() {
     // Delays at 3 % (answers 9 ms slow, PUSH decisions 60 ms late, Retry-After 0 s or
     // a date now), idle connections closed after 100 ms, a 429 every 23rd request.
     let timing = Timing {
@@ -162,10 +212,15 @@ async fn each_fault_is_still_caught_with_every_behaviour_on() {
     };
     let mut caught_plain: BTreeSet<String> = BTreeSet::new();
     let mut caught: BTreeSet<String> = BTreeSet::new();
-    for fault in Fault::ALL {
-        let (failed, skipped) =
-            failing_checks_on(vec![*fault], Behaviour::ALL.to_vec(), timing).await;
-        let (plain_failed, plain_skipped) = failing_checks(vec![*fault]).await;
+    let with_behaviours = on_threads(Fault::ALL.to_vec(), 6, |fault| {
+        block_on(failing_checks_on(
+            vec![fault],
+            Behaviour::ALL.to_vec(),
+            timing,
+        ))
+    });
+    for (fault, (failed, skipped)) in Fault::ALL.iter().zip(with_behaviours) {
+        let (plain_failed, plain_skipped) = plain_matrix()[fault].clone();
         assert!(
             failed.intersection(&plain_failed).next().is_some(),
             "fault {} with every behaviour: caught by {failed:?}, without them by {plain_failed:?}",
