@@ -439,7 +439,7 @@ impl Client {
         }
     }
 
-    /// `GET /mfa/v1/users/{userGUID}/factors`: the user's enrolled factors (seed 002).
+    /// `GET /mfa/v1/users/{userGUID}/factors`: the user's enrolled factors (\[FACTORS\]).
     pub async fn get_user_factors(
         &self,
         user_guid: &str,
@@ -478,7 +478,7 @@ impl Client {
             .await
     }
 
-    /// `GET /mfa/v1/requests/{requestId}`: the status of a PUSH (seed 000). Most
+    /// `GET /mfa/v1/requests/{requestId}`: the status of a PUSH (\[STATUS\]). Most
     /// callers want [`Client::push_status`] or [`Client::wait_for_push`].
     pub async fn get_verification_status(
         &self,
@@ -489,7 +489,7 @@ impl Client {
             .await
     }
 
-    /// `PATCH /mfa/v1/requests/{requestId}`: verify, or resend the OTP (seed 001). Most
+    /// `PATCH /mfa/v1/requests/{requestId}`: verify, or resend the OTP (\[VERIFY\]). Most
     /// callers want the `verify_*` and `resend_otp` methods of the flow.
     pub async fn complete_verification(
         &self,

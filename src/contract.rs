@@ -195,7 +195,7 @@ pub struct Example {
     pub media_type: String,
     /// Its name in the `examples` map (`example` for a single `example`).
     pub name: String,
-    /// Its `x-source`: the seed file or source tag it was taken from.
+    /// Its `x-source`: the tag of the source it was taken from (docs/sources.md).
     pub source: Option<String>,
     /// The example itself.
     pub value: Value,

@@ -103,7 +103,7 @@ open_enum! {
 }
 
 impl Method {
-    /// Whether verifying this method takes an `otpCode` (seed 001: "only applicable for
+    /// Whether verifying this method takes an `otpCode` (\[VERIFY\]: "only applicable for
     /// TOTP, SMS, PHONE_CALL and EMAIL methods").
     pub fn takes_otp(&self) -> bool {
         matches!(
@@ -112,7 +112,7 @@ impl Method {
         )
     }
 
-    /// Whether the OTP of this method can be resent (seed 001: "considered only for
+    /// Whether the OTP of this method can be resent (\[VERIFY\]: "considered only for
     /// EMAIL, PHONE_CALL and SMS factors").
     pub fn can_resend(&self) -> bool {
         matches!(self, Method::Sms | Method::PhoneCall | Method::Email)
@@ -124,7 +124,7 @@ open_enum! {
     pub enum Status {
         /// The operation succeeded.
         Success = "success",
-        /// A PUSH notification the user has not acted on yet (seed 000).
+        /// A PUSH notification the user has not acted on yet (\[STATUS\]).
         Pending = "pending",
         /// The operation failed; `cause` says why.
         Failed = "failed",
@@ -132,7 +132,7 @@ open_enum! {
 }
 
 open_enum! {
-    /// The IDCS error codes this API documents (\[ERR\], \[OD\], seeds 000 and 001).
+    /// The IDCS error codes this API documents (\[ERR\], \[OD\], \[STATUS\] and \[VERIFY\]).
     pub enum AuthCode {
         /// A required parameter is missing.
         MissingParameter = "AUTH-1001",
@@ -160,17 +160,17 @@ open_enum! {
         SecurityQuestionsNotEnabled = "AUTH-1103",
         /// The bypass-code factor is not enabled.
         BypassCodeNotEnabled = "AUTH-1104",
-        /// Invalid passcode (seed 001).
+        /// Invalid passcode (\[VERIFY\]).
         InvalidPasscode = "AUTH-1105",
         /// Use a backup method.
         UseBackupMethod = "AUTH-1106",
-        /// Push notification approval is pending, or was rejected (seed 000).
+        /// Push notification approval is pending, or was rejected (\[STATUS\]).
         PushPending = "AUTH-1108",
         /// OTP enrolment is pending verification.
         OtpEnrollmentPending = "AUTH-1109",
         /// The authentication token has expired.
         TokenExpired = "AUTH-1110",
-        /// The request is invalid / invalid answers (seed 001).
+        /// The request is invalid / invalid answers (\[VERIFY\]).
         InvalidRequest = "AUTH-1111",
         /// Unexpected error.
         Unexpected = "AUTH-1112",

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! A [`Verification`] owns the current `requestState` and updates it itself: after a
-//! resend the old state stops working (seed 001), so no caller should have to remember
+//! resend the old state stops working (\[VERIFY\]), so no caller should have to remember
 //! to swap it. A verify call that does not fit the method (an OTP for a PUSH request)
 //! is refused before anything is sent, and a verification that succeeded refuses to be
 //! used again.
@@ -276,7 +276,7 @@ impl Client {
 
     /// Asks the tenant to send the OTP again (SMS, EMAIL, PHONE_CALL). On success the
     /// verification holds the new requestState. Each send counts as an attempt towards
-    /// the user's lockout (seed 001).
+    /// the user's lockout (\[VERIFY\]).
     pub async fn resend_otp(&self, v: &mut Verification) -> Result<(), Error> {
         v.expect(Method::can_resend, "resending an OTP")?;
         let body = types::CompleteFactorVerification {
@@ -294,7 +294,7 @@ impl Client {
             }
             None => Err(Error::InvalidBody {
                 status: reqwest::StatusCode::OK,
-                reason: "the resend answer carries no requestState (seed 001 says it does)".into(),
+                reason: "the resend answer carries no requestState ([VERIFY] says it does)".into(),
                 raw: Default::default(),
             }),
         }
@@ -330,7 +330,7 @@ impl Client {
     }
 
     /// Verifies security answers (SECURITY_QUESTIONS). Wrong answers are a 401 with
-    /// [`AuthCode::InvalidRequest`] (AUTH-1111) and an `ecId` (seed 001).
+    /// [`AuthCode::InvalidRequest`] (AUTH-1111) and an `ecId` (\[VERIFY\]).
     pub async fn verify_answers(
         &self,
         v: &mut Verification,
@@ -376,7 +376,7 @@ impl Client {
         }
     }
 
-    /// Polls a PUSH once (seed 000).
+    /// Polls a PUSH once (\[STATUS\]).
     pub async fn push_status(&self, v: &Verification) -> Result<PushStatus, Error> {
         if v.method != Method::Push {
             return Err(Error::InvalidInput(format!(

@@ -4,7 +4,7 @@
 //!
 //! # The flow in one page
 //!
-//! Verification takes two steps (seeds 000 and 001): **initiate** a verification of a
+//! Verification takes two steps (\[STATUS\] and \[VERIFY\]): **initiate** a verification of a
 //! factor, then **verify** it with what the user gives you (an OTP, a bypass code,
 //! security answers) or, for a PUSH, **wait** until the user approves it on the phone.
 //!

@@ -125,7 +125,7 @@ fn status_example(status: u16, name: &str) -> Canned {
     )
 }
 
-// Test case: one PUSH poll maps 200 pending, 200 success and 401 rejected (seed 000) to
+// Test case: one PUSH poll maps 200 pending, 200 success and 401 rejected ([STATUS]) to
 // `PushStatus`; any other 401 stays an error.
 #[tokio::test]
 async fn push_status_maps_the_documented_answers() {
@@ -172,7 +172,7 @@ async fn push_status_maps_the_documented_answers() {
 }
 
 // Test case: `resend_otp` sends `resendOtp: true` with the current state and replaces
-// the state with the one of the answer (seed 001), which the next verify sends.
+// the state with the one of the answer ([VERIFY]), which the next verify sends.
 #[tokio::test]
 async fn resend_otp_replaces_the_request_state() {
     let resend = response_example("completeVerification", 200, "seed001-resend");

@@ -185,7 +185,7 @@ pub struct Check {
     pub operation: Operation,
     /// The documented sentence it asserts, quoted.
     pub quote: &'static str,
-    /// Where the sentence comes from: a seed file name or a facts-page source tag.
+    /// Where the sentence comes from: a source tag of docs/sources.md (`[VERIFY]`, `[PM]`).
     pub source: &'static str,
     /// How strongly the documents support it.
     pub evidence: Evidence,

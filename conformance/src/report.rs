@@ -247,7 +247,7 @@ pub fn console(report: &RunReport, style: Style) -> String {
         };
         let _ = writeln!(
             out,
-            "\n{} {}  [{}; {}]",
+            "\n{} {}  ({}, {})",
             style.fail("FAIL"),
             c.id,
             c.evidence.as_str(),

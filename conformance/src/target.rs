@@ -455,7 +455,7 @@ impl Ctx {
 
     /// Initiates a factor whose initiation sends nothing (TOTP, PUSH, BYPASSCODE,
     /// SECURITY_QUESTIONS, in that order), so checks that only need a live request do
-    /// not spend the user's MFA attempts (every SMS/EMAIL sent counts, seed 001).
+    /// not spend the user's MFA attempts (every SMS/EMAIL sent counts, \[VERIFY\]).
     pub async fn initiate_quiet(&self) -> Result<Verification, Fail> {
         for method in [
             Method::Totp,

@@ -455,7 +455,7 @@ async fn patch_refuses_invalid_payloads_with_400() {
     c.verify_otp(&mut v, otp.as_str()).await.unwrap();
 }
 
-// Test case: a wrong OTP is 401 with seed 001's exact body.
+// Test case: a wrong OTP is 401 with [VERIFY]'s exact body.
 #[tokio::test]
 async fn wrong_otp_is_seed_001s_401() {
     let m = start_default().await;

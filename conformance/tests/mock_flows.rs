@@ -15,7 +15,7 @@ fn quick() -> PushWait {
     }
 }
 
-// Test case: the factor listing is seed 002's first example, byte for byte in meaning.
+// Test case: the factor listing is [FACTORS]'s first example, byte for byte in meaning.
 #[tokio::test]
 async fn factors_by_guid_are_seed_002s_first_example() {
     let m = start_default().await;
@@ -49,7 +49,7 @@ async fn factors_by_user_name_find_the_user() {
     assert!(f.factors.iter().any(|x| x.factor_id == USER1_EMAIL));
 }
 
-// Test case: no factorId nor method → the preferred factor (EMAIL for seed 002's second user).
+// Test case: no factorId nor method → the preferred factor (EMAIL for [FACTORS]'s second user).
 #[tokio::test]
 async fn initiate_without_factor_uses_the_preferred_one() {
     let m = start_default().await;
@@ -95,7 +95,7 @@ async fn sms_initiate_resend_verify() {
     otp_flow(USER1, USER1_SMS, Method::Sms).await;
 }
 
-// Test case: EMAIL initiate → resend → verify (seed 001's resend example user).
+// Test case: EMAIL initiate → resend → verify ([VERIFY]'s resend example user).
 #[tokio::test]
 async fn email_initiate_resend_verify() {
     otp_flow(USER1, USER1_EMAIL, Method::Email).await;
@@ -107,7 +107,7 @@ async fn phone_call_initiate_resend_verify() {
     otp_flow(TOM, TOM_CALL, Method::PhoneCall).await;
 }
 
-// Test case: seed 001's resend answer carries requestId, userGUID, factorId, method, displayName.
+// Test case: [VERIFY]'s resend answer carries requestId, userGUID, factorId, method, displayName.
 #[tokio::test]
 async fn resend_answer_has_seed_001s_fields() {
     let m = start_default().await;
@@ -196,7 +196,7 @@ async fn security_questions_right_answers_verify() {
         .unwrap();
 }
 
-// Test case: wrong answers are 401 AUTH-1111 with an ecId (seed 001).
+// Test case: wrong answers are 401 AUTH-1111 with an ecId ([VERIFY]).
 #[tokio::test]
 async fn security_questions_wrong_answers_are_401_with_ec_id() {
     let m = start_default().await;
@@ -270,7 +270,7 @@ async fn push_pending_then_approved() {
     assert_eq!(body, serde_json::json!({"status":"success"}));
 }
 
-// Test case: a rejected PUSH polls as 401 failed AUTH-1108 "Rejected" (seed 000).
+// Test case: a rejected PUSH polls as 401 failed AUTH-1108 "Rejected" ([STATUS]).
 #[tokio::test]
 async fn push_rejected_is_401() {
     let m = start_default().await;

@@ -1,4 +1,4 @@
-//! `POST /mfa/v1/requests` — the initiate step ([PM]; described by seeds 000 and 001).
+//! `POST /mfa/v1/requests` — the initiate step ([PM]; described by \[STATUS\] and \[VERIFY\]).
 
 use idcs_mfa::{AuthCode, Initiate, Method, Status, UserRef};
 
@@ -65,7 +65,7 @@ pub const CHECKS: &[Check] = &[
         id: "requests.post/otp-sends-count-toward-lockout",
         operation: InitiateVerification,
         quote: "Every SMS/EMAIL sent increments the user's MFA login attempt count. After the user meets their maximum login attempts, the user account is locked if the user doesn't make a successful login after requesting the OTP.",
-        source: "001_4e567d9d1a6cf30f.txt",
+        source: "[VERIFY]",
         evidence: Stated,
         needs: [Lockout],
         run: sends_count_toward_lockout,

@@ -1,4 +1,4 @@
-//! `GET /mfa/v1/requests/{requestId}` — polling a PUSH, seed 000_f65e3446283134f7.txt.
+//! `GET /mfa/v1/requests/{requestId}` — polling a PUSH, seed \[STATUS\].
 
 use idcs_mfa::{Method, Secret, Status};
 
@@ -23,7 +23,7 @@ pub const CHECKS: &[Check] = &[
         id: "requests.get/push-approved-is-200-success",
         operation: GetVerificationStatus,
         quote: "200 Response: Indicates that the user has approved the PUSH notification request. {\"status\": \"success\"}",
-        source: "000_f65e3446283134f7.txt",
+        source: "[STATUS]",
         evidence: Stated,
         needs: [PushControl],
         run: approved_is_200,
@@ -32,7 +32,7 @@ pub const CHECKS: &[Check] = &[
         id: "requests.get/push-rejected-is-401-failed",
         operation: GetVerificationStatus,
         quote: "401 Response: Indicates that the user has rejected the PUSH notification request. {\"status\": \"failed\", \"cause\": [{\"message\": \"Rejected\", \"code\": \"AUTH-1108\"}]}",
-        source: "000_f65e3446283134f7.txt",
+        source: "[STATUS]",
         evidence: Stated,
         spends: 1,
         needs: [PushControl],
@@ -42,7 +42,7 @@ pub const CHECKS: &[Check] = &[
         id: "requests.get/unknown-request-404",
         operation: GetVerificationStatus,
         quote: "404 Response: Indicates that the requestId provided is invalid.",
-        source: "000_f65e3446283134f7.txt",
+        source: "[STATUS]",
         evidence: Stated,
         run: unknown_request_404,
     },
@@ -50,7 +50,7 @@ pub const CHECKS: &[Check] = &[
         id: "requests.get/missing-token-401",
         operation: GetVerificationStatus,
         quote: "401 Response: … Indicates unauthorized access if the token provided is invalid",
-        source: "000_f65e3446283134f7.txt",
+        source: "[STATUS]",
         evidence: Stated,
         run: missing_token_401,
     },
@@ -58,7 +58,7 @@ pub const CHECKS: &[Check] = &[
         id: "requests.get/invalid-token-401",
         operation: GetVerificationStatus,
         quote: "401 Response: … Indicates unauthorized access if the token provided is invalid",
-        source: "000_f65e3446283134f7.txt",
+        source: "[STATUS]",
         evidence: Stated,
         run: invalid_token_401,
     },
@@ -66,7 +66,7 @@ pub const CHECKS: &[Check] = &[
         id: "requests.get/authenticator-client-may-poll",
         operation: GetVerificationStatus,
         quote: "Provide a valid OAuth Access Token that has either the 'Authenticator Client' or 'MFA Client' scope.",
-        source: "000_f65e3446283134f7.txt",
+        source: "[STATUS]",
         evidence: Stated,
         needs: [AuthenticatorToken],
         run: authenticator_may_poll,

@@ -1,4 +1,4 @@
-//! `GET /mfa/v1/users/{userGUID}/factors` — seed 002_7b7baecde3f6a5f3.txt.
+//! `GET /mfa/v1/users/{userGUID}/factors` — seed \[FACTORS\].
 
 use idcs_mfa::{Method, Secret, Status};
 
@@ -15,7 +15,7 @@ pub const CHECKS: &[Check] = &[
         id: "users.factors/200-lists-enrolled-factors",
         operation: GetUserFactors,
         quote: "200 Response … {\"status\":\"success\", \"userGUID\": …, \"factors\": [{\"factorId\", \"methods\"}], …}",
-        source: "002_7b7baecde3f6a5f3.txt",
+        source: "[FACTORS]",
         evidence: Stated,
         run: lists_enrolled_factors,
     },
@@ -23,7 +23,7 @@ pub const CHECKS: &[Check] = &[
         id: "users.factors/fixed-factor-ids",
         operation: GetUserFactors,
         quote: "{\"factorId\":\"SecurityQuestions\", \"methods\":[\"SECURITY_QUESTIONS\"]}, {\"factorId\":\"BypassCode\", \"methods\":[\"BYPASSCODE\"]}",
-        source: "002_7b7baecde3f6a5f3.txt",
+        source: "[FACTORS]",
         evidence: Stated,
         run: fixed_factor_ids,
     },
@@ -31,7 +31,7 @@ pub const CHECKS: &[Check] = &[
         id: "users.factors/preferred-factor-is-enrolled",
         operation: GetUserFactors,
         quote: "\"preferredFactorId\":\"0778f15bf5778544c3ae2236c5fca9d9e8\", \"preferredMethod\":\"SMS\" (a factor of the list, with that method)",
-        source: "002_7b7baecde3f6a5f3.txt",
+        source: "[FACTORS]",
         evidence: Inferred,
         run: preferred_is_enrolled,
     },
@@ -47,7 +47,7 @@ pub const CHECKS: &[Check] = &[
         id: "users.factors/missing-token-401",
         operation: GetUserFactors,
         quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
-        source: "002_7b7baecde3f6a5f3.txt",
+        source: "[FACTORS]",
         evidence: Inferred,
         run: missing_token_401,
     },
@@ -55,7 +55,7 @@ pub const CHECKS: &[Check] = &[
         id: "users.factors/invalid-token-401",
         operation: GetUserFactors,
         quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
-        source: "002_7b7baecde3f6a5f3.txt",
+        source: "[FACTORS]",
         evidence: Inferred,
         run: invalid_token_401,
     },
@@ -63,7 +63,7 @@ pub const CHECKS: &[Check] = &[
         id: "users.factors/authenticator-client-may-get",
         operation: GetUserFactors,
         quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
-        source: "002_7b7baecde3f6a5f3.txt",
+        source: "[FACTORS]",
         evidence: Stated,
         needs: [AuthenticatorToken],
         run: authenticator_client_may_get,
@@ -72,7 +72,7 @@ pub const CHECKS: &[Check] = &[
         id: "users.factors/scim-json-request-accepted",
         operation: GetUserFactors,
         quote: "curl -X GET -H \"Content-Type:application/scim+json\" … https://tenant-base-url/mfa/v1/users/{userGUID}/factors",
-        source: "002_7b7baecde3f6a5f3.txt",
+        source: "[FACTORS]",
         evidence: Stated,
         run: scim_json_accepted,
     },

@@ -1,4 +1,4 @@
-//! `GET /mfa/v1/users?userId=…&userIdType=…&attributes=factors` — [PM], and seed 002's
+//! `GET /mfa/v1/users?userId=…&userIdType=…&attributes=factors` — [PM], and \[FACTORS\]'s
 //! "get their enrolled factors by using a 'filter' with the user name".
 
 use idcs_mfa::{Status, types::UserIdType};
@@ -16,7 +16,7 @@ pub const CHECKS: &[Check] = &[
         id: "users.lookup/by-name-200",
         operation: LookupUserFactors,
         quote: "a user can make a request to get their enrolled factors by using a \"filter\" with the user name",
-        source: "002_7b7baecde3f6a5f3.txt",
+        source: "[FACTORS]",
         evidence: Stated,
         run: by_name_200,
     },

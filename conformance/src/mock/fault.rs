@@ -57,7 +57,7 @@ faults! {
     UnknownUser200 = "unknown_user_200",
     /// An invalid PATCH payload is answered 200 success instead of 400.
     MalformedPayload200 = "malformed_payload_200",
-    /// Wrong security answers are answered without the `ecId` seed 001 shows.
+    /// Wrong security answers are answered without the `ecId` \[VERIFY\] shows.
     WrongAnswersNoEcId = "wrong_answers_no_ec_id",
     /// A resend is answered without a new requestState (and the old one stays valid).
     ResendSameState = "resend_same_state",

@@ -56,9 +56,9 @@ pub const ROLE_MFA_CLIENT: &str = "MFA Client";
 /// The role that may use the request operations and GET the user operations (\[ROLE\]).
 pub const ROLE_AUTHENTICATOR_CLIENT: &str = "Authenticator Client";
 
-/// The fixed factor id of security questions (\[PM\], seed 002).
+/// The fixed factor id of security questions (\[PM\], \[FACTORS\]).
 pub const SECURITY_QUESTIONS_FACTOR: &str = "SecurityQuestions";
-/// The fixed factor id of bypass codes (\[PM\], seed 002).
+/// The fixed factor id of bypass codes (\[PM\], \[FACTORS\]).
 pub const BYPASS_CODE_FACTOR: &str = "BypassCode";
 
 /// The whole directory. See the [module docs](self) for the file format.
@@ -312,7 +312,7 @@ fn codes(codes: &[&str]) -> Vec<Secret> {
 }
 
 impl Default for Fixture {
-    /// The users of the seed examples (seed 002's two users, and seed 001's / \[PM\]'s
+    /// The users of the seed examples (\[FACTORS\]'s two users, and \[VERIFY\]'s / \[PM\]'s
     /// user1@example.com), and the two default apps. Equal to
     /// `conformance/fixtures/default.json` (a test proves it).
     fn default() -> Self {

@@ -72,7 +72,7 @@ pub use random::token as random_token;
 pub use state::{OutboxEntry, UserStatus};
 pub use variation::Variation;
 
-/// Default time a PUSH stays pending: two minutes (facts page: Oracle's authentication
+/// Default time a PUSH stays pending: two minutes (inferred from Oracle's authentication
 /// API; inferred for /mfa/v1).
 pub const DEFAULT_PUSH_EXPIRY: Duration = Duration::from_secs(120);
 /// Default number of attempts that locks a user (no default is documented).

@@ -1,5 +1,5 @@
 //! `POST /oauth2/v1/token`: the client-credentials grant, so a client can be tested end
-//! to end (facts page, "Tokens").
+//! to end (docs/sources.md; the scope is inferred).
 //!
 //! ```text
 //! POST /oauth2/v1/token

@@ -25,7 +25,7 @@ pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) code: AuthCode,
     pub(crate) message: Cow<'static, str>,
-    /// Whether the body carries an execution-context id (seed 001 shows one with wrong
+    /// Whether the body carries an execution-context id (\[VERIFY\] shows one with wrong
     /// answers, [OD] with an unknown user).
     pub(crate) ec_id: bool,
 }
@@ -80,7 +80,7 @@ pub(crate) fn cause(code: &AuthCode, message: &str) -> types::Cause {
     }
 }
 
-/// A fresh execution-context id: 32 characters like the one in seed 001.
+/// A fresh execution-context id: 32 characters like the one in \[VERIFY\].
 pub(crate) fn new_ec_id() -> String {
     let mut bytes = [0u8; 16];
     super::random::fill(&mut bytes);

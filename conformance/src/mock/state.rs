@@ -608,7 +608,7 @@ impl State {
         }
     }
 
-    /// `GET /mfa/v1/requests/{requestId}` (seed 000). Faults: `push_pending_401`,
+    /// `GET /mfa/v1/requests/{requestId}` (\[STATUS\]). Faults: `push_pending_401`,
     /// `rejected_push_200`.
     pub(crate) fn poll(
         &mut self,
@@ -663,7 +663,7 @@ impl State {
         }
     }
 
-    /// `PATCH /mfa/v1/requests/{requestId}` (seed 001), after the payload was parsed.
+    /// `PATCH /mfa/v1/requests/{requestId}` (\[VERIFY\]), after the payload was parsed.
     /// `sealed` is what the requestState says, or `None` when it did not verify.
     ///
     /// Order of checks: unknown request (404), locked user (401 AUTH-1010), requestState

@@ -7,15 +7,15 @@ use idcs_mfa_conformance::mock::{self, Fault, MockConfig, MockHandle, OutboxEntr
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// seed 002's first user (preferred SMS; TOTP+PUSH device).
+/// \[FACTORS\]'s first user (preferred SMS; TOTP+PUSH device).
 pub const TOM: &str = "cc327268ff4d4e4a9b3e9f676215cfc7";
 pub const TOM_PHONE: &str = "06f15bf5778544c3ae2236c5fca9d9e8";
 pub const TOM_SMS: &str = "0778f15bf5778544c3ae2236c5fca9d9e8";
 pub const TOM_CALL: &str = "0778f15bf5778544c3af21336c5fca9d9e8";
 pub const TOM_IPHONE: &str = "0878f15bf5778544c3ae2236c5fca9d9e8";
-/// seed 002's second user (preferred EMAIL).
+/// \[FACTORS\]'s second user (preferred EMAIL).
 pub const TOM2: &str = "7b3d902ab05b4214bae6b2924ca6be21";
-/// seed 001's user1@example.com.
+/// \[VERIFY\]'s user1@example.com.
 pub const USER1: &str = "589879c55b7340518141eab82493f0cc";
 pub const USER1_NAME: &str = "user1@example.com";
 pub const USER1_EMAIL: &str = "30db2274140043918edb033d9fe29ff3";
