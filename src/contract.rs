@@ -231,6 +231,7 @@ pub struct Violation {
 
 /// What is wrong, for a [`Violation`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum ViolationKind {
     /// The value has another JSON type than the schema's `type`.
     WrongType {

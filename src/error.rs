@@ -25,6 +25,7 @@ use crate::{AuthCode, Status, transport::Observation, types};
 /// Error codes are exposed as [`AuthCode`], which keeps unknown codes as
 /// `AuthCode::Other`.
 #[derive(thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The tenant answered with a non-2xx status.
     #[error("{}", status_message(*.status, .body.as_deref(), .raw))]

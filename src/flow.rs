@@ -225,6 +225,7 @@ impl Answer {
 
 /// The state of a PUSH notification.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum PushStatus {
     /// The user has not acted yet (200, `pending`, AUTH-1108).
     Pending,
