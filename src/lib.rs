@@ -38,7 +38,8 @@
 //! match client.wait_for_push(&v, PushWait::default()).await? {
 //!     PushStatus::Approved => println!("approved"),
 //!     PushStatus::Rejected { .. } => println!("rejected"),
-//!     PushStatus::Pending => unreachable!("wait_for_push returns only a final status"),
+//!     // Pending never comes back from wait_for_push; the enum may grow.
+//!     other => println!("{other:?}"),
 //! }
 //!
 //! // Security questions: the initiate answer carries the questions.
