@@ -191,32 +191,28 @@ async fn user(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) 
 
 async fn unlock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
     guard!(shared, headers);
-    let status = {
-        let mut state = shared.lock();
-        state
-            .unlock(&guid)
-            .then(|| state.user_status(&shared.settings, &guid))
-            .flatten()
-    };
-    match status {
-        Some(status) => json(StatusCode::OK, &status),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no user {guid}"),
-        ),
-    }
+    user_status_after(&shared, &guid, |state| state.unlock(&guid))
 }
 
 /// Locks a user as if they had met the maximum (an administrator's lock, or a test's
 /// starting point).
 async fn lock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
     guard!(shared, headers);
+    user_status_after(&shared, &guid, |state| {
+        state.lock_user(&shared.settings, &guid)
+    })
+}
+
+/// Applies `change` (false: no such user) and answers the user's status, or 404.
+fn user_status_after(
+    shared: &Shared,
+    guid: &str,
+    change: impl FnOnce(&mut super::state::State) -> bool,
+) -> Response {
     let status = {
         let mut state = shared.lock();
-        state
-            .lock_user(&shared.settings, &guid)
-            .then(|| state.user_status(&shared.settings, &guid))
+        change(&mut state)
+            .then(|| state.user_status(&shared.settings, guid))
             .flatten()
     };
     match status {

@@ -152,16 +152,7 @@ fn steps_for(method: &Method) -> Vec<(&'static str, Step)> {
 fn documented(model: &mut Model, step: &Step) -> Option<(String, Answer)> {
     let expectation = model.expect(step)?;
     let a = expectation.allowed.first()?.clone();
-    let answer = Answer {
-        status: a.status,
-        body_status: a.body_status.map(str::to_owned),
-        codes: a.code.map(|c| vec![c.to_owned()]).unwrap_or_default(),
-        new_state: a.new_state,
-        method: a.method.clone(),
-        factor_id: a.factor_id.clone(),
-        factors: a.factors.clone(),
-        ec_id: a.ec_id,
-    };
+    let answer = a.as_answer();
     let _ = model.observe(step, &expectation, &answer);
     let mut label = a.status.to_string();
     if let Some(code) = a.code {

@@ -290,38 +290,28 @@ impl Allowed {
             && (!self.ec_id || answer.ec_id)
     }
 
+    /// The answer a tenant sends when it takes this alternative.
+    pub fn as_answer(&self) -> Answer {
+        Answer {
+            status: self.status,
+            body_status: self.body_status.map(str::to_owned),
+            codes: self.code.map(|c| vec![c.to_owned()]).unwrap_or_default(),
+            new_state: self.new_state,
+            method: self.method.clone(),
+            factor_id: self.factor_id.clone(),
+            factors: self.factors.clone(),
+            ec_id: self.ec_id,
+        }
+    }
+
     /// One line: `401 failed AUTH-1105`.
     pub fn describe(&self) -> String {
-        let mut parts = vec![self.status.to_string()];
-        if let Some(s) = self.body_status {
-            parts.push(format!("\"status\": \"{s}\""));
-        }
-        if let Some(c) = self.code {
-            parts.push(format!("with {c}"));
-        }
-        match self.new_state {
-            Some(true) => parts.push("a new requestState".into()),
-            Some(false) => parts.push("no new requestState".into()),
-            None => {}
-        }
-        if let Some(m) = &self.method {
-            parts.push(format!("method {m}"));
-        }
-        if let Some(f) = &self.factor_id {
-            parts.push(format!("factorId {f}"));
-        }
-        if let Some(f) = &self.factors {
-            parts.push(format!("factors [{}]", f.join(", ")));
-        }
-        if self.ec_id {
-            parts.push("an ecId".into());
-        }
-        parts.join(" ")
+        self.as_answer().describe()
     }
 }
 
 impl Answer {
-    /// One line, in the words of [`Allowed::describe`].
+    /// One line: `401 "status": "failed" with AUTH-1105`.
     pub fn describe(&self) -> String {
         let mut parts = vec![self.status.to_string()];
         if let Some(s) = &self.body_status {
