@@ -2,8 +2,9 @@
 //!
 //! Two files come out:
 //! - `codegen.rs`: progenitor's client and types, `include!`d by `src/generated.rs` only;
-//! - `idcs-mfa.json`: the same contract as JSON, embedded by `src/contract.rs` so that
-//!   tools (the conformance suite) validate against the very spec the client came from.
+//! - `operations.rs`: the `Operation` enum, one variant per `operationId` with its method
+//!   and path template, `include!`d by `src/operation.rs`: the one identity of an
+//!   operation that the client, its records and the conformance suite share.
 //!
 //! A spec the generator cannot take fails the build with the file and the reason.
 
@@ -25,7 +26,7 @@ fn generate() -> Result<(), String> {
     let text = fs::read_to_string(SPEC).map_err(|e| format!("cannot read it: {e}"))?;
     let value: serde_json::Value =
         serde_norway::from_str(&text).map_err(|e| format!("it is not valid YAML: {e}"))?;
-    let spec: openapiv3::OpenAPI = serde_json::from_value(value.clone())
+    let spec: openapiv3::OpenAPI = serde_json::from_value(value)
         .map_err(|e| format!("it is not an OpenAPI 3.0 document: {e}"))?;
     if !spec.openapi.starts_with("3.0.") {
         return Err(format!(
@@ -71,10 +72,121 @@ fn generate() -> Result<(), String> {
     let out_dir = env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?;
     let out = Path::new(&out_dir);
     fs::write(out.join("codegen.rs"), code).map_err(|e| format!("writing codegen.rs: {e}"))?;
-    let json = serde_json::to_string(&value).map_err(|e| format!("to JSON: {e}"))?;
-    fs::write(out.join("idcs-mfa.json"), json)
-        .map_err(|e| format!("writing idcs-mfa.json: {e}"))?;
+    // The paths in the order the spec lists them (a JSON object does not keep it).
+    let yaml: serde_norway::Value =
+        serde_norway::from_str(&text).map_err(|e| format!("it is not valid YAML: {e}"))?;
+    let order: Vec<String> = yaml
+        .get("paths")
+        .and_then(serde_norway::Value::as_mapping)
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    fs::write(out.join("operations.rs"), operations(&spec, &order)?)
+        .map_err(|e| format!("writing operations.rs: {e}"))?;
     Ok(())
+}
+
+/// The `Operation` enum's items: one variant per `operationId`, in the spec's order
+/// (`order`: its paths as listed; the methods of a path in the order GET, PUT, POST,
+/// DELETE, OPTIONS, HEAD, PATCH, TRACE).
+fn operations(spec: &openapiv3::OpenAPI, order: &[String]) -> Result<String, String> {
+    let mut ops: Vec<(String, String, String)> = Vec::new(); // (operationId, METHOD, path)
+    for (path, item) in &spec.paths.paths {
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            return Err(format!("path {path}: a $ref path item is not supported"));
+        };
+        for (method, op) in item.iter() {
+            let id = op
+                .operation_id
+                .clone()
+                .ok_or_else(|| format!("{} {path} has no operationId", method.to_uppercase()))?;
+            if !id.chars().all(|c| c.is_ascii_alphanumeric()) || id.is_empty() {
+                return Err(format!("operationId {id:?} is not a camelCase identifier"));
+            }
+            ops.push((id, method.to_uppercase(), path.clone()));
+        }
+    }
+    // A stable sort: the methods of one path keep their order.
+    ops.sort_by_key(|(_, _, path)| order.iter().position(|p| p == path));
+    let variant = |id: &str| {
+        let mut c = id.chars();
+        c.next()
+            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+            .unwrap_or_default()
+    };
+    let snake = |id: &str| {
+        let mut out = String::new();
+        for c in id.chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let mut code = String::from(
+        "/// The operations of the contract, one per `operationId` of \
+         `openapi/idcs-mfa.yaml`, in its order.\n\
+         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]\n\
+         #[non_exhaustive]\npub enum Operation {\n",
+    );
+    for (id, method, path) in &ops {
+        code += &format!("    /// `{method} {path}` (`{id}`)\n    {},\n", variant(id));
+    }
+    code += "}\n\nimpl Operation {\n";
+    code += &format!(
+        "    /// Every operation, in the contract's order.\n    pub const ALL: [Operation; {}] = [{}];\n\n",
+        ops.len(),
+        ops.iter()
+            .map(|(id, ..)| format!("Operation::{}", variant(id)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let arms = |f: &dyn Fn(&(String, String, String)) -> String| {
+        ops.iter()
+            .map(|op| {
+                format!(
+                    "            Operation::{} => {:?},\n",
+                    variant(&op.0),
+                    f(op)
+                )
+            })
+            .collect::<String>()
+    };
+    code += &format!(
+        "    /// The `operationId` in the contract (`getUserFactors`).\n    pub fn operation_id(self) -> &'static str {{\n        match self {{\n{}        }}\n    }}\n\n",
+        arms(&|(id, ..)| id.clone())
+    );
+    code += &format!(
+        "    /// The HTTP method (`GET`).\n    pub fn method(self) -> &'static str {{\n        match self {{\n{}        }}\n    }}\n\n",
+        arms(&|(_, m, _)| m.clone())
+    );
+    code += &format!(
+        "    /// The path template (`/mfa/v1/users/{{userGUID}}/factors`).\n    pub fn path(self) -> &'static str {{\n        match self {{\n{}        }}\n    }}\n\n",
+        arms(&|(.., p)| p.clone())
+    );
+    code += &format!(
+        "    /// `METHOD /path` as in the contract.\n    pub fn label(self) -> &'static str {{\n        match self {{\n{}        }}\n    }}\n\n",
+        arms(&|(_, m, p)| format!("{m} {p}"))
+    );
+    code += "    /// The operation of an `operationId`, in the contract's camelCase or in the \
+             snake_case of the generated methods (`get_user_factors`).\n    \
+             pub fn from_operation_id(id: &str) -> Option<Operation> {\n        match id {\n";
+    for (id, ..) in &ops {
+        code += &format!(
+            "            {:?} | {:?} => Some(Operation::{}),\n",
+            id,
+            snake(id),
+            variant(id)
+        );
+    }
+    code += "            _ => None,\n        }\n    }\n}\n";
+    Ok(code)
 }
 
 /// The spec's descriptions cite sources by tag (`[PM]`, `[VERIFY]`; docs/sources.md).

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::{Client, Error, Secret, error::describe_reqwest};
+use crate::{Client, Error, Secret, wire::describe_reqwest};
 
 /// The scope asked for by default.
 pub const DEFAULT_SCOPE: &str = "urn:opc:idm:__myscopes__";

@@ -276,11 +276,10 @@ impl Client {
         self.config.max_response_bytes
     }
 
-    /// Reads the body of a response to a request sent through [`Client::http`] under
-    /// this client's size limit: a longer body is [`Error::BodyTooLarge`] (a declared
-    /// length is refused before a byte is read), a failure while reading is
-    /// [`Error::Transport`] with the status.
-    pub async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, Error> {
+    /// Reads the body of a response under this client's size limit: a longer body is
+    /// [`Error::BodyTooLarge`] (a declared length is refused before a byte is read), a
+    /// failure while reading is [`Error::Transport`] with the status.
+    pub(crate) async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, Error> {
         let status = response.status();
         let limit = self.config.max_response_bytes;
         match crate::transport::read_capped(&mut response, limit).await {
@@ -288,7 +287,7 @@ impl Client {
             Ok(None) => Err(Error::BodyTooLarge { status, limit }),
             Err(e) => Err(Error::Transport {
                 status: Some(status),
-                message: crate::error::describe_reqwest(&e),
+                message: crate::wire::describe_reqwest(&e),
                 source: Some(e),
             }),
         }
@@ -369,7 +368,7 @@ impl Client {
         .await
         .map_err(|e| Error::Transport {
             status: e.status(),
-            message: crate::error::describe_reqwest(&e),
+            message: crate::wire::describe_reqwest(&e),
             source: Some(e),
         })?;
         let status = response.status();
@@ -379,7 +378,7 @@ impl Client {
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| Error::Transport {
             status: Some(status),
-            message: crate::error::describe_reqwest(&e),
+            message: crate::wire::describe_reqwest(&e),
             source: Some(e),
         })?;
         Ok((status, headers, body))
@@ -507,5 +506,16 @@ fn is_json(headers: &reqwest::header::HeaderMap) -> bool {
     headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(crate::contract::is_json_media_type)
+        .is_some_and(is_json_media_type)
+}
+
+/// Whether a `Content-Type` value is one the contract's JSON bodies may carry:
+/// `application/json` or any `…/…+json`, parameters such as `charset` allowed, any case.
+fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.split_once('/').is_some_and(|(_, sub)| {
+            let sub = sub.as_bytes();
+            sub.len() >= 5 && sub[sub.len() - 5..].eq_ignore_ascii_case(b"+json")
+        })
 }

@@ -5,7 +5,10 @@ use std::{fmt, time::Duration};
 use bytes::Bytes;
 use reqwest::{StatusCode, header::HeaderMap};
 
-use crate::{AuthCode, Status, transport::Observation, types};
+use crate::{
+    AuthCode, Status, types,
+    wire::{Observation, describe_reqwest},
+};
 
 /// A failed call, which keeps the HTTP status.
 ///
@@ -319,30 +322,4 @@ fn parse_error_body(body: &[u8]) -> Option<types::ErrorResponse> {
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     crate::policy::retry_after(headers, std::time::SystemTime::now())
-}
-
-/// A one-line account of a reqwest failure that says what to check. reqwest's own text
-/// is kept, without the URL's query (which never holds secrets here, but stays short).
-pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "the request timed out; the tenant is slow or unreachable (raise the timeout, or check the base URL)"
-    } else if e.is_connect() {
-        "cannot connect to the tenant; check the base URL, the network and any proxy"
-    } else if e.is_redirect() {
-        "the tenant answered with a redirect, which this client does not follow"
-    } else if e.is_body() || e.is_decode() {
-        "the connection failed while the response body was being read"
-    } else if e.is_request() {
-        "the request could not be sent"
-    } else {
-        "the HTTP exchange failed"
-    };
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        source = s.source();
-    }
-    format!("{what} ({detail})")
 }

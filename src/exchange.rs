@@ -10,7 +10,7 @@ use std::fmt;
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap};
 
-use crate::transport::Observation;
+use crate::{Operation, wire::Observation};
 
 /// JSON keys whose values are secrets wherever they appear in a body.
 pub const SECRET_KEYS: &[&str] = &[
@@ -38,8 +38,9 @@ pub const REDACTED: &str = "[redacted]";
 /// One request and its response (or the reason there was none).
 #[derive(Clone)]
 pub struct Exchange {
-    /// The operation's id in the contract, in snake case (e.g. `complete_verification`).
-    pub operation: &'static str,
+    /// The operation of the contract it exercised; `None` for a request to a method and
+    /// path that is no operation of the contract.
+    pub operation: Option<Operation>,
     /// The HTTP method.
     pub method: String,
     /// The full URL, with query.
@@ -65,7 +66,7 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub(crate) fn from_request(operation: &'static str, request: &reqwest::Request) -> Self {
+    pub(crate) fn from_request(operation: Option<Operation>, request: &reqwest::Request) -> Self {
         Self {
             operation,
             method: request.method().to_string(),
@@ -90,7 +91,7 @@ impl Exchange {
         self.response_headers = header_list(&observed.headers);
         self.response_body = observed.body.clone();
         self.error = match (error, observed.too_large) {
-            (Some(e), _) => Some(crate::error::describe_reqwest(e)),
+            (Some(e), _) => Some(crate::wire::describe_reqwest(e)),
             (None, true) => Some("the response body was larger than the size limit".into()),
             (None, false) => None,
         };
@@ -235,7 +236,7 @@ mod tests {
     #[test]
     fn curl_uses_the_environment_token_and_redacts() {
         let e = Exchange {
-            operation: "complete_verification",
+            operation: Some(Operation::CompleteVerification),
             method: "PATCH".into(),
             url: "http://127.0.0.1:1/mfa/v1/requests/x".into(),
             authorized: true,

@@ -88,20 +88,26 @@
 //! - `auth`: the client-credentials grant ([`ClientCredentials`]).
 //! - `enums`, `secret`: [`Method`], [`Status`], [`AuthCode`]; [`Secret`].
 //! - `generated`: the progenitor output, included once; its types are [`types`].
-//! - [`contract`]: the contract itself, embedded, for tools that validate against it.
+//! - `operation`: [`Operation`], generated from the contract's `operationId`s.
+//! - `wire`: what the transport saw of a response, below every other module.
+//!
+//! The contract itself (the spec embedded, and a validator of JSON values against its
+//! schemas) is not part of this crate: the conformance suite keeps it
+//! (`idcs-mfa-contract`), so that a validator change is never a semver event here.
 #![deny(missing_docs)]
 
 mod auth;
 mod client;
-pub mod contract;
 mod enums;
 mod error;
 mod exchange;
 mod flow;
 mod generated;
+mod operation;
 pub mod policy;
 mod secret;
 mod transport;
+mod wire;
 
 pub use auth::{AccessToken, ClientCredentials, DEFAULT_SCOPE};
 pub use client::{
@@ -116,6 +122,7 @@ pub use flow::{
     Verification,
 };
 pub use generated::types;
+pub use operation::Operation;
 pub use policy::{Event, Observer, RateLimitPolicy, RateLimiter};
-pub use secret::{Secret, constant_time_eq};
+pub use secret::Secret;
 pub use transport::{ContentType, Recorder};

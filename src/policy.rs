@@ -339,7 +339,7 @@ where
         let answer = match exchange(http.clone(), request).await {
             Ok(answer) => answer,
             Err(e) if closed_connection(&e) => {
-                let error = crate::error::describe_reqwest(&e);
+                let error = crate::wire::describe_reqwest(&e);
                 match spare {
                     Some(again) if idempotent && !resent => {
                         if let Some(o) = policy.observer {

@@ -36,7 +36,7 @@ impl Secret {
 }
 
 /// Compares two byte strings in time independent of their contents.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

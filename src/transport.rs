@@ -26,16 +26,14 @@ use std::{
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::{
-    StatusCode,
-    header::{self, HeaderMap, HeaderValue},
-};
+use reqwest::header::{self, HeaderValue};
 
 use crate::{
     exchange::Exchange,
     generated,
     policy::{Observer, RateLimitPolicy, RateLimiter},
     secret::Secret,
+    wire::Observation,
 };
 
 /// The media type put on request bodies.
@@ -80,16 +78,6 @@ pub(crate) struct Config {
     pub(crate) max_response_bytes: usize,
     pub(crate) recorder: Option<Arc<dyn Recorder>>,
     pub(crate) request_timeout: Duration,
-}
-
-/// What `exec` saw of one response.
-#[derive(Default)]
-pub(crate) struct Observation {
-    pub(crate) status: Option<StatusCode>,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
-    /// The body was longer than the limit; `body` holds nothing.
-    pub(crate) too_large: bool,
 }
 
 /// The generated client's inner value: the shared configuration and this call's slot.
@@ -164,10 +152,12 @@ impl ClientHooks<Transport> for generated::Client {
     ) -> reqwest::Result<reqwest::Response> {
         let transport = self.inner();
         let config = &transport.config;
-        let mut exchange = config
-            .recorder
-            .as_ref()
-            .map(|_| Exchange::from_request(info.operation_id, &request));
+        let mut exchange = config.recorder.as_ref().map(|_| {
+            Exchange::from_request(
+                crate::Operation::from_operation_id(info.operation_id),
+                &request,
+            )
+        });
 
         let result = send_with_retries(self.client(), request, transport).await;
 

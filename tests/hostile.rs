@@ -1,12 +1,11 @@
-//! The client against a hostile tenant (`support/hostile.rs`): for every broken, slow or
+//! The client against a hostile tenant (`idcs_mfa_test_support::hostile`): for every broken, slow or
 //! malicious answer, a typed [`Error`] that keeps the status whenever one arrived, in
 //! bounded time (the client's timeouts) and bounded memory (the response size limit),
 //! and the token never sent to another host.
 //!
 //! Fast by construction: every client here has 1-second timeouts.
 
-#[path = "support/hostile.rs"]
-mod hostile;
+use idcs_mfa_test_support::{alloc, hostile};
 
 use std::{
     sync::{Arc, Mutex},
@@ -20,7 +19,7 @@ use idcs_mfa::{
 };
 
 #[global_allocator]
-static ALLOCATOR: hostile::Counting = hostile::Counting;
+static ALLOCATOR: alloc::Counting = alloc::Counting;
 
 const GUID: &str = "cc327268ff4d4e4a9b3e9f676215cfc7";
 const TOKEN: &str = "hostile-token-3e7a";
@@ -150,7 +149,7 @@ async fn truncated_json_and_truncated_framing() {
 fn huge_body_is_refused_in_bounded_memory() {
     for declared in [true, false] {
         for limit in [DEFAULT_MAX_RESPONSE_BYTES, 64 * 1024] {
-            let ((e, sent, took), peak) = hostile::peak_during(async {
+            let ((e, sent, took), peak) = alloc::peak_during(async {
                 let server = HostileServer::start(Hostile::Huge { declared }).await;
                 let client = builder(&server.base_url)
                     .max_response_bytes(limit)
@@ -368,7 +367,7 @@ async fn redirect_to_another_host_never_carries_the_token() {
 #[test]
 fn token_endpoint_answer_is_size_limited() {
     for declared in [true, false] {
-        let (e, peak) = hostile::peak_during(async {
+        let (e, peak) = alloc::peak_during(async {
             let server = HostileServer::start(Hostile::Huge { declared }).await;
             let client = builder(&server.base_url)
                 .max_response_bytes(64 * 1024)

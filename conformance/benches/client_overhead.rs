@@ -29,11 +29,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
 use common::{Fixed, Summary, fmt_duration, quick, spawn_fixed};
-use idcs_mfa::{
-    Client,
-    contract::{Contract, ExampleLocation},
-    types,
-};
+use idcs_mfa::{Client, types};
+use idcs_mfa_contract::{Contract, ExampleLocation};
 use serde::de::DeserializeOwned;
 
 const TOKEN: &str = "bench-token-not-a-secret";

@@ -23,9 +23,9 @@ use common::{
     Fixed, LoadRun, RawConn, RawRequest, Summary, fmt_duration, load, quick, spawn_fixed,
 };
 use idcs_mfa::{Initiate, Method as MfaMethod, UserRef};
-use idcs_mfa_conformance::{
-    embedded::{self, CONFORMANCE_USER_GUID},
-    mock::{self, MockConfig},
+use idcs_mfa_mock::{
+    Fixture, MockConfig, MockTenant,
+    fixture::{CONFORMANCE_USER_GUID, conformance_user},
     totp,
 };
 
@@ -43,14 +43,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
 
-    let m = servers.block_on(mock::spawn(MockConfig {
-        fixture: embedded::fixture(),
+    let m = servers.block_on(MockTenant::start_with(MockConfig {
+        fixture: Fixture::default(),
         push_expiry: Duration::from_secs(3600),
         ..MockConfig::default()
     }))?;
-    let token = m.token.expose().to_owned();
-    let mock_addr = m.addr;
-    let secret = embedded::conformance_user()
+    let token = m.token().expose().to_owned();
+    let mock_addr = m.addr();
+    let secret = conformance_user()
         .factors
         .iter()
         .find(|f| f.factor_id == TOTP_FACTOR)

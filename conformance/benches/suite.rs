@@ -23,9 +23,10 @@ use std::{
 
 use common::{Summary, quick};
 use idcs_mfa_conformance::{
-    checks::{self, properties::PropConfig},
+    checks,
     runner::RunOptions,
     suite::{TargetSpec, run_suite},
+    target::{self, PropConfig},
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let default_cases = checks::properties::DEFAULT_CASES;
+    let default_cases = target::DEFAULT_CASES;
     let property_checks = checks::properties::CHECKS.len() as u32;
 
     if common::selected("process") {

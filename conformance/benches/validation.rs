@@ -16,11 +16,9 @@ use std::{hint::black_box, time::Instant};
 
 use bytes::Bytes;
 use common::{Summary, quick};
-use idcs_mfa::{
-    Exchange,
-    contract::{Contract, ExampleLocation, OPENAPI_JSON},
-};
-use idcs_mfa_conformance::{check::Operation, validate::validate_exchange};
+use idcs_mfa::{Exchange, Operation};
+use idcs_mfa_conformance::validate::validate_exchange;
+use idcs_mfa_contract::{Contract, ExampleLocation, OPENAPI_JSON};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (runs, iterations) = if quick() { (1, 10) } else { (7, 20_000) };
@@ -62,12 +60,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !common::selected(&name) {
             continue;
         }
-        let Some(op) = operation(&example.operation_id) else {
+        let Some(op) = Operation::from_operation_id(&example.operation_id) else {
             continue;
         };
         let bytes = Bytes::from(serde_json::to_vec(&example.value)?);
         let exchange = Exchange {
-            operation: op,
+            operation: Some(op),
             method: String::new(),
             url: String::new(),
             authorized: true,
@@ -114,19 +112,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
-}
-
-/// The name the client records for an operation (`Exchange::operation`, snake case).
-fn operation(operation_id: &str) -> Option<&'static str> {
-    [
-        "get_user_factors",
-        "lookup_user_factors",
-        "initiate_verification",
-        "get_verification_status",
-        "complete_verification",
-    ]
-    .into_iter()
-    .find(|name| {
-        Operation::from_exchange_name(name).is_some_and(|o| o.operation_id() == operation_id)
-    })
 }

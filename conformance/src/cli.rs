@@ -8,7 +8,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use idcs_mfa::Secret;
-use idcs_mfa_conformance::mock::{self, Behaviour, Fault, Fixture, MockConfig, Variation};
+use idcs_mfa_mock::{self as mock, Behaviour, Fault, Fixture, MockConfig, Variation};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -75,7 +75,7 @@ pub struct Serve {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8700")]
     listen: SocketAddr,
 
-    /// JSON fixture of users, factors and apps (format: see the README); default: the
+    /// JSON fixture of users, factors and apps (format: see docs/mock.md); default: the
     /// users of the seed examples plus the suite's own user
     /// (c0f0c0f0c0f04c0f8c0fc0f0c0f0c0f0, conformance@example.com, every method).
     #[arg(long, value_name = "FILE")]
@@ -160,10 +160,8 @@ pub fn main() -> ExitCode {
         Some(Command::List(args)) => crate::cli_run::list(args),
         Some(Command::Model) => {
             let mut out = std::io::stdout().lock();
-            let _ = std::io::Write::write_all(
-                &mut out,
-                idcs_mfa_conformance::model::describe().as_bytes(),
-            );
+            let _ =
+                std::io::Write::write_all(&mut out, idcs_mfa_mock::model::describe().as_bytes());
             ExitCode::from(EXIT_OK)
         }
         Some(Command::Serve(args)) => serve(args),
@@ -213,7 +211,7 @@ fn serve(args: Serve) -> ExitCode {
                 return ExitCode::from(EXIT_USAGE);
             }
         },
-        None => idcs_mfa_conformance::embedded::fixture(),
+        None => Fixture::default(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -12,13 +12,14 @@ use std::{
 
 use clap::{Args, Parser, ValueEnum};
 use idcs_mfa_conformance::{
-    check::Evidence,
-    checks::{self, properties::PropConfig},
+    checks,
+    harness::Evidence,
     profile::{Overrides, Profile, UserSection},
     report::{self, Style},
     runner::{self, RunOptions},
     snapshot,
     suite::{TargetSpec, run_suite},
+    target::{self, PropConfig},
 };
 
 /// Exit code: every check that ran passed.
@@ -88,15 +89,15 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
 
     /// Property cases per property check.
-    #[arg(long, value_name = "N", default_value_t = checks::properties::DEFAULT_CASES)]
+    #[arg(long, value_name = "N", default_value_t = target::DEFAULT_CASES)]
     pub cases: u32,
 
     /// Sequences the sequence checks draw (each up to --max-steps steps).
-    #[arg(long, value_name = "N", default_value_t = checks::sequences::DEFAULT_SEQUENCES)]
+    #[arg(long, value_name = "N", default_value_t = target::DEFAULT_SEQUENCES)]
     pub sequences: u32,
 
     /// Steps per generated sequence at most.
-    #[arg(long, value_name = "N", default_value_t = checks::sequences::DEFAULT_MAX_STEPS,
+    #[arg(long, value_name = "N", default_value_t = target::DEFAULT_MAX_STEPS,
           value_parser = parse_steps)]
     pub max_steps: usize,
 

@@ -1,93 +1,22 @@
 //! The embedded target: a mock tenant in this process, for a run with no `--base-url`.
 //!
-//! The mock serves its default fixture (the users of the seed examples) plus one user
+//! The mock serves its default fixture: the users of the seed examples and one user
 //! made for the suite, [`CONFORMANCE_USER_GUID`], who has every method enrolled, so
 //! that every check has something to work on. The runner reaches the mock's fixtures
 //! through the same profile code as a real tenant's (see
 //! [`crate::profile::embedded_target`]).
 
-use idcs_mfa::{Method, Secret};
+use idcs_mfa_mock::{Behaviour, Fault, Fixture, MockConfig, MockTenant, Timing};
+
+pub use idcs_mfa_mock::fixture::CONFORMANCE_USER_GUID;
 
 use crate::{
-    mock::{
-        self, Behaviour, Fault, Fixture, MockConfig, MockHandle, Timing,
-        fixture::{FactorFixture, QuestionFixture, UserFixture},
-    },
     profile::{ProfileError, embedded_target},
     target::Target,
 };
 
-/// The suite's own test user on the embedded mock.
-pub const CONFORMANCE_USER_GUID: &str = "c0f0c0f0c0f04c0f8c0fc0f0c0f0c0f0";
-
-/// The suite's test user: every method, a TOTP secret, bypass codes and answers.
-pub fn conformance_user() -> UserFixture {
-    let factor =
-        |id: &str, name: Option<&str>, methods: &[Method], totp: Option<&str>| FactorFixture {
-            factor_id: id.to_owned(),
-            display_name: name.map(str::to_owned),
-            methods: methods.to_vec(),
-            totp_secret: totp.map(Secret::new),
-        };
-    UserFixture {
-        user_guid: CONFORMANCE_USER_GUID.to_owned(),
-        user_name: "conformance@example.com".to_owned(),
-        factors: vec![
-            factor(
-                "c0f0a1a1a1a14a1a8a1aa1a1a1a1a1a1",
-                Some("Conformance Phone"),
-                &[Method::Totp, Method::Push],
-                Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
-            ),
-            factor(
-                "c0f0b2b2b2b24b2b8b2bb2b2b2b2b2b2",
-                Some("91******0100"),
-                &[Method::Sms],
-                None,
-            ),
-            factor(
-                "c0f0c3c3c3c34c3c8c3cc3c3c3c3c3c3",
-                Some("91******0101"),
-                &[Method::PhoneCall],
-                None,
-            ),
-            factor(
-                "c0f0d4d4d4d44d4d8d4dd4d4d4d4d4d4",
-                Some("conformance@example.com"),
-                &[Method::Email],
-                None,
-            ),
-            factor(
-                "SecurityQuestions",
-                None,
-                &[Method::SecurityQuestions],
-                None,
-            ),
-            factor("BypassCode", None, &[Method::Bypasscode], None),
-        ],
-        preferred_factor_id: Some("c0f0b2b2b2b24b2b8b2bb2b2b2b2b2b2".to_owned()),
-        preferred_method: Some(Method::Sms),
-        security_questions: vec![QuestionFixture {
-            id: "FirstCar".to_owned(),
-            localized_text: "What's the model of your first car?".to_owned(),
-            hint_text: Some("Found on road".to_owned()),
-            answer: Secret::new("Ford Pinto"),
-        }],
-        bypass_codes: (1..=64)
-            .map(|n| Secret::new(format!("39754194{n:04}")))
-            .collect(),
-    }
-}
-
-/// The embedded mock's fixture: the default one plus [`conformance_user`].
-pub fn fixture() -> Fixture {
-    let mut fixture = Fixture::default();
-    fixture.users.push(conformance_user());
-    fixture
-}
-
 /// Starts a mock tenant with `faults` switched on and returns it with its target.
-pub async fn start(faults: Vec<Fault>) -> Result<(MockHandle, Target), ProfileError> {
+pub async fn start(faults: Vec<Fault>) -> Result<(MockTenant, Target), ProfileError> {
     start_with(faults, Vec::new(), Timing::default()).await
 }
 
@@ -98,8 +27,8 @@ pub async fn start_with(
     faults: Vec<Fault>,
     behaviours: Vec<Behaviour>,
     timing: Timing,
-) -> Result<(MockHandle, Target), ProfileError> {
-    let fixture = fixture();
+) -> Result<(MockTenant, Target), ProfileError> {
+    let fixture = Fixture::default();
     let delayed_push = behaviours.contains(&Behaviour::DelayedPush);
     let config = MockConfig {
         fixture: fixture.clone(),
@@ -109,7 +38,7 @@ pub async fn start_with(
         ..MockConfig::default()
     };
     let max_attempts = config.max_attempts;
-    let handle = mock::spawn(config).await.map_err(|e| {
+    let handle = MockTenant::start_with(config).await.map_err(|e| {
         ProfileError::Invalid(format!("cannot start the embedded mock tenant: {e}"))
     })?;
     let mut target =

@@ -29,7 +29,7 @@ use std::fmt;
 use idcs_mfa::{Initiate, Method};
 use serde::Serialize;
 
-use crate::target::{Ctx, Target};
+use crate::{harness::Ctx, target::Target};
 
 /// The maximum assumed when the profile does not give one. The documents give no
 /// default and no range ("After the user meets their maximum login attempts"); 3 is

@@ -3,7 +3,7 @@
 //!
 //! Every exchange of the run (the generated client's, raw requests, property cases,
 //! the runner's own resets) is fed to [`Ledger::observe`], which turns it into events of
-//! the model's rule ([`crate::model::attempts`]) and applies them to one
+//! the model's rule ([`idcs_mfa_mock::model::attempts`]) and applies them to one
 //! [`Counter`]: the count the tenant should now hold for the test user. The runner
 //! consults it before each check, so it never lets the count reach the maximum unless
 //! told to.
@@ -33,11 +33,11 @@
 
 use std::{collections::HashMap, sync::Mutex};
 
-use idcs_mfa::{Exchange, Method};
+use idcs_mfa::{Exchange, Method, Operation};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::attempts::{Counter, Effect, Event, Rules};
+use idcs_mfa_mock::model::attempts::{Counter, Effect, Event, Rules};
 
 /// Whose credential a request carried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,7 +212,7 @@ impl Ledger {
         let path = exchange.url.split('?').next().unwrap_or(&exchange.url);
         let request_id = path.rsplit('/').next().unwrap_or("").to_owned();
         match exchange.operation {
-            "initiate_verification" => {
+            Some(Operation::InitiateVerification) => {
                 let body: Option<Value> = serde_json::from_slice(&exchange.request_body).ok();
                 if status == Some(200) {
                     let Some(answer) = response.as_ref() else {
@@ -248,7 +248,7 @@ impl Ledger {
                     self.apply(&mut inner, Event::Sent(method));
                 }
             }
-            "complete_verification" => {
+            Some(Operation::CompleteVerification) => {
                 let Some(info) = inner.requests.get(&request_id) else {
                     return;
                 };
@@ -281,7 +281,7 @@ impl Ledger {
                     None => {}
                 }
             }
-            "get_verification_status" => {
+            Some(Operation::GetVerificationStatus) => {
                 let locked = inner.counter.locked;
                 let Some(info) = inner.requests.get_mut(&request_id) else {
                     return;
@@ -373,7 +373,7 @@ mod tests {
     }
 
     fn exchange(
-        op: &'static str,
+        op: Option<Operation>,
         url: &str,
         body: &str,
         status: Option<u16>,
@@ -400,7 +400,7 @@ mod tests {
         );
         l.observe(
             &exchange(
-                "initiate_verification",
+                Some(Operation::InitiateVerification),
                 "/mfa/v1/requests",
                 "{}",
                 Some(200),
@@ -413,7 +413,7 @@ mod tests {
     fn patch(l: &Ledger, id: &str, body: &str, status: Option<u16>, answer: &str, who: Credential) {
         l.observe(
             &exchange(
-                "complete_verification",
+                Some(Operation::CompleteVerification),
                 &format!("/mfa/v1/requests/{id}"),
                 body,
                 status,
@@ -502,7 +502,7 @@ mod tests {
             patch(&l, "r1", verify, Some(status), "{}", Credential::Run);
         }
         let mut unreached = exchange(
-            "complete_verification",
+            Some(Operation::CompleteVerification),
             "/mfa/v1/requests/r1",
             verify,
             None,
@@ -534,7 +534,7 @@ mod tests {
         // An initiate for the test user (by name) that timed out may have sent an OTP.
         l.observe(
             &exchange(
-                "initiate_verification",
+                Some(Operation::InitiateVerification),
                 "/mfa/v1/requests",
                 r#"{"userId":"me@example.com"}"#,
                 None,
@@ -546,7 +546,7 @@ mod tests {
         // For another user it did not count.
         l.observe(
             &exchange(
-                "initiate_verification",
+                Some(Operation::InitiateVerification),
                 "/mfa/v1/requests",
                 r#"{"userId":"you@example.com"}"#,
                 None,
@@ -566,7 +566,7 @@ mod tests {
         let poll = |answer: &str, status| {
             l.observe(
                 &exchange(
-                    "get_verification_status",
+                    Some(Operation::GetVerificationStatus),
                     "/mfa/v1/requests/p1",
                     "",
                     Some(status),
@@ -582,7 +582,7 @@ mod tests {
         assert_eq!(l.state().count, 1, "not before the tenant says success");
         l.observe(
             &exchange(
-                "get_verification_status",
+                Some(Operation::GetVerificationStatus),
                 "/mfa/v1/requests/p2",
                 "",
                 Some(200),
@@ -604,7 +604,7 @@ mod tests {
         initiate(&l, "r2", "EMAIL");
         l.observe(
             &exchange(
-                "get_verification_status",
+                Some(Operation::GetVerificationStatus),
                 "/mfa/v1/requests/p1",
                 "",
                 Some(200),

@@ -1,12 +1,10 @@
 //! Conformance suite and stateful mock tenant for the IDCS MFA verification API.
-pub mod check;
 pub mod checks;
 pub mod diff;
 pub mod embedded;
 pub mod guard;
+pub mod harness;
 pub mod ledger;
-pub mod mock;
-pub mod model;
 pub mod normalise;
 pub mod observe;
 pub mod preflight;
@@ -16,5 +14,4 @@ pub mod runner;
 pub mod snapshot;
 pub mod suite;
 pub mod target;
-pub mod totp;
 pub mod validate;

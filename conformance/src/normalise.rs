@@ -94,7 +94,7 @@ pub fn exchanges(exchanges: &[Exchange], named: &Named) -> String {
     let blocks: Vec<(String, String)> = exchanges
         .iter()
         .filter(|e| is_an_answer(e))
-        .map(|e| (e.operation.to_owned(), p.exchange(e)))
+        .map(|e| (operation_name(e), p.exchange(e)))
         .collect();
     // Collapse runs of identical blocks.
     let mut collapsed: Vec<(String, String, bool)> = Vec::new();
@@ -120,6 +120,11 @@ pub fn exchanges(exchanges: &[Exchange], named: &Named) -> String {
         out.push_str("(no exchange)\n");
     }
     out
+}
+
+/// The `operationId` an exchange exercised (`raw` for a request to no operation).
+fn operation_name(e: &Exchange) -> String {
+    e.operation.map_or("raw", |o| o.operation_id()).to_owned()
 }
 
 /// Whether an exchange is the tenant's answer to the check: a 429 (rate limited; the
@@ -495,7 +500,7 @@ mod tests {
 
     fn exchange(method: &str, url: &str, body: &str, status: u16, answer: &str) -> Exchange {
         Exchange {
-            operation: "complete_verification",
+            operation: Some(idcs_mfa::Operation::CompleteVerification),
             method: method.into(),
             url: url.into(),
             authorized: true,

@@ -121,11 +121,10 @@ fn percentile(sorted: &[u64], p: usize) -> Option<f64> {
 /// Makes the run's 429 policy give up a little before `deadline` (a second, or a tenth
 /// of the time left when that is shorter), so that a check waiting out a 429 sees it
 /// and is skipped, instead of being cut off by the deadline as unfinished.
-pub fn give_up_before(target: &crate::target::Target, deadline: std::time::Instant) {
+pub fn give_up_before(client: &idcs_mfa::Client, deadline: std::time::Instant) {
     let left = deadline.saturating_duration_since(std::time::Instant::now());
     let margin = Duration::from_secs(1).min(left / 10);
-    target
-        .client
+    client
         .rate_limit_policy()
         .give_up_at(tokio::time::Instant::from_std(deadline - margin));
 }

@@ -18,7 +18,10 @@ use std::sync::Arc;
 
 use idcs_mfa::{AuthCode, Error, Initiate, Method, UserRef, types};
 
-use crate::target::{Ctx, Source, Target};
+use crate::{
+    harness::Ctx,
+    target::{Source, Target},
+};
 
 /// Runs the preflight; `Ok` carries notes for the report.
 pub async fn preflight(target: &Arc<Target>) -> Result<Vec<String>, String> {

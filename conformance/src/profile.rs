@@ -394,7 +394,7 @@ impl Profile {
                 )
             })?;
             let secret = required_env(env, var, "fixtures.totp_secret_env")?;
-            crate::totp::code(&secret, 0).map_err(|e| {
+            idcs_mfa_mock::totp::code(&secret, 0).map_err(|e| {
                 ProfileError::Invalid(format!(
                     "the TOTP secret in ${var} is not usable base32: {e}"
                 ))
@@ -489,9 +489,9 @@ async fn from_mock_control(
     let control = format!(
         "{}{}",
         mock_url.trim_end_matches('/'),
-        crate::mock::CONTROL_PREFIX
+        idcs_mfa_mock::CONTROL_PREFIX
     );
-    let fixture: crate::mock::Fixture = serde_json::from_value(
+    let fixture: idcs_mfa_mock::Fixture = serde_json::from_value(
         mock_json(
             target,
             reqwest::Method::GET,
@@ -582,8 +582,8 @@ async fn mock_json(
 /// resolved by the same code as a profile file (its `[mock_control]` gives the
 /// fixtures).
 pub async fn embedded_target(
-    handle: &crate::mock::MockHandle,
-    fixture: &crate::mock::Fixture,
+    handle: &idcs_mfa_mock::MockTenant,
+    fixture: &idcs_mfa_mock::Fixture,
     user_guid: &str,
     max_attempts: u32,
 ) -> Result<Target, ProfileError> {
@@ -591,14 +591,14 @@ pub async fn embedded_target(
         ProfileError::Invalid(format!("the mock's fixture has no user {user_guid}"))
     })?;
     let vars: BTreeMap<&str, String> = BTreeMap::from([
-        ("IDCS_TOKEN", handle.token.expose().to_owned()),
+        ("IDCS_TOKEN", handle.token().expose().to_owned()),
         (
             "MOCK_CONTROL_TOKEN",
-            handle.control_token.expose().to_owned(),
+            handle.control_token().expose().to_owned(),
         ),
     ]);
     let profile = Profile {
-        base_url: Some(handle.base_url.clone()),
+        base_url: Some(handle.base_url().to_owned()),
         user: Some(UserSection {
             guid: user.user_guid.clone(),
             name: Some(user.user_name.clone()),
@@ -883,21 +883,21 @@ max_attempts = 9
     // fill what the profile leaves out from the mock (here: its lockout threshold).
     #[tokio::test]
     async fn mock_control_keys_reach_the_sources() {
-        let handle = crate::mock::spawn(crate::mock::MockConfig {
-            fixture: crate::embedded::fixture(),
+        let handle = idcs_mfa_mock::MockTenant::start_with(idcs_mfa_mock::MockConfig {
+            fixture: idcs_mfa_mock::Fixture::default(),
             max_attempts: 7,
-            ..crate::mock::MockConfig::default()
+            ..idcs_mfa_mock::MockConfig::default()
         })
         .await
         .expect("mock");
         let profile = parse(&format!(
             "base_url = \"http://127.0.0.1:1\"\n[user]\nguid = \"{}\"\n[mock_control]\nbase_url = \"{}\"\ntoken_env = \"MY_CONTROL\"\n",
             crate::embedded::CONFORMANCE_USER_GUID,
-            handle.base_url
+            handle.base_url()
         ));
         let env = env_of(&[
-            ("IDCS_TOKEN", handle.token.expose()),
-            ("MY_CONTROL", handle.control_token.expose()),
+            ("IDCS_TOKEN", handle.token().expose()),
+            ("MY_CONTROL", handle.control_token().expose()),
         ]);
         let target = profile
             .into_target(&Overrides::default(), &env)
@@ -905,8 +905,8 @@ max_attempts = 9
             .expect("target");
         match &target.fixtures.unlock {
             Some(Source::Mock { base_url, token }) => {
-                assert_eq!(base_url, &handle.base_url);
-                assert_eq!(token.expose(), handle.control_token.expose());
+                assert_eq!(base_url, handle.base_url());
+                assert_eq!(token.expose(), handle.control_token().expose());
             }
             other => panic!("{other:?}"),
         }

@@ -6,12 +6,12 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
-use idcs_mfa::contract::Contract;
+use idcs_mfa_contract::Contract;
 use serde::Serialize;
 
 use crate::{
-    check::Operation,
     guard::MaxSource,
+    harness::Operation,
     observe::NetworkSummary,
     runner::{AttemptSummary, CheckReport, Outcome},
 };
@@ -152,10 +152,7 @@ fn status_counts(checks: &[CheckReport]) -> BTreeMap<u16, usize> {
 fn coverage(checks: &[CheckReport]) -> Vec<CoverageRow> {
     let mut seen: BTreeMap<Operation, Vec<u16>> = BTreeMap::new();
     for exchange in checks.iter().flat_map(|c| &c.exchanges) {
-        if let (Some(op), Some(status)) = (
-            Operation::from_exchange_name(exchange.operation),
-            exchange.status,
-        ) {
+        if let (Some(op), Some(status)) = (exchange.operation, exchange.status) {
             seen.entry(op).or_default().push(status);
         }
     }

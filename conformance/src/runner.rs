@@ -25,10 +25,10 @@ use idcs_mfa::Exchange;
 use serde::Serialize;
 
 use crate::{
-    check::{Check, Evidence, Fail, Need, Operation},
     guard::{self, Limits, Reset},
+    harness::{self, Check, Ctx, Evidence, Fail, Need, Operation},
     ledger::AttemptState,
-    target::{Ctx, Target},
+    target::Target,
     validate::validate_exchange,
 };
 
@@ -118,7 +118,7 @@ pub struct CheckReport {
     pub normalised: Option<String>,
     /// How its answers differ from the accepted snapshot ([`crate::snapshot`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub drift: Option<crate::snapshot::Drift>,
+    pub drift: Option<Drift>,
     /// Wall time in milliseconds.
     pub millis: u64,
 }
@@ -218,7 +218,7 @@ pub async fn run(
 ) -> RunOutcome {
     let started = Instant::now();
     let deadline = started + options.deadline;
-    crate::observe::give_up_before(&target, deadline);
+    crate::observe::give_up_before(&target.client, deadline);
     let checks = order(checks);
     let mut reports = Vec::with_capacity(checks.len());
     let mut failures = 0usize;
@@ -371,7 +371,7 @@ async fn admit(
     limits: Limits,
     summary: &mut AttemptSummary,
 ) -> Result<(), String> {
-    if let Some(reason) = target.missing(check.needs) {
+    if let Some(reason) = harness::missing(target, check.needs) {
         return Err(reason);
     }
     let state = target.ledger.state();
@@ -482,7 +482,7 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
         )),
     };
     let exchanges = cx.take_exchanges();
-    let normalised = crate::snapshot::is_snapshotted(check)
+    let normalised = crate::checks::is_snapshotted(check)
         .then(|| crate::normalise::exchanges(&exchanges, &crate::normalise::Named::of(&cx.target)));
     let mut schema_errors = Vec::new();
     let mut unknown_fields = Vec::new();
@@ -538,4 +538,21 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
         drift: None,
         millis: started.elapsed().as_millis() as u64,
     }
+}
+
+/// How a check's answers differ from its accepted snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    /// The first exchange that differs (1-based, as numbered in the snapshot), when
+    /// the difference is inside one.
+    pub exchange: Option<usize>,
+    /// That exchange's heading in the snapshot (or in the new text, for an exchange
+    /// that was not there before).
+    pub exchange_title: String,
+    /// A unified diff of the accepted snapshot (`-`) against this run (`+`).
+    pub diff: String,
+    /// The accepted snapshot.
+    pub snapshot: std::path::PathBuf,
+    /// The new text, written beside it for review.
+    pub pending: std::path::PathBuf,
 }

@@ -4,7 +4,7 @@
 //! `run --snapshots DIR` gives each check that ran a file `DIR/<id>.snap` (the id with
 //! `/` written `__`) holding its exchanges as [`crate::normalise`] renders them, in
 //! insta's snapshot file format, so that `cargo insta review` and `cargo insta accept`
-//! are the review workflow (see the README). The first run writes the files. A later
+//! are the review workflow (docs/running.md). The first run writes the files. A later
 //! run compares: an answer that changed is **drift**, a verdict of its own beside
 //! pass, fail and skip ([`Drift`]: which exchange first differs and a unified diff).
 //! The new text is written beside the accepted one as `<id>.snap.new`, exactly where
@@ -28,10 +28,7 @@ use std::{
 
 use serde::Serialize;
 
-use crate::{
-    check::Check,
-    runner::{CheckReport, Outcome},
-};
+use crate::runner::{CheckReport, Drift, Outcome};
 
 /// The extension of an accepted snapshot.
 pub const EXTENSION: &str = "snap";
@@ -39,32 +36,6 @@ pub const EXTENSION: &str = "snap";
 const SOURCE: &str = "idcs-mfa-conformance run --snapshots";
 /// Lines of context around each change in a drift's diff.
 const CONTEXT_LINES: usize = 3;
-
-/// Whether `check`'s exchanges are snapshotted: every check but the property and
-/// sequence checks, whose requests come from a per-run seed.
-pub fn is_snapshotted(check: &Check) -> bool {
-    !crate::checks::properties::CHECKS
-        .iter()
-        .chain(crate::checks::sequences::CHECKS)
-        .any(|p| p.id == check.id)
-}
-
-/// How a check's answers differ from its accepted snapshot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Drift {
-    /// The first exchange that differs (1-based, as numbered in the snapshot), when
-    /// the difference is inside one.
-    pub exchange: Option<usize>,
-    /// That exchange's heading in the snapshot (or in the new text, for an exchange
-    /// that was not there before).
-    pub exchange_title: String,
-    /// A unified diff of the accepted snapshot (`-`) against this run (`+`).
-    pub diff: String,
-    /// The accepted snapshot.
-    pub snapshot: PathBuf,
-    /// The new text, written beside it for review.
-    pub pending: PathBuf,
-}
 
 /// What a run did with its snapshots.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

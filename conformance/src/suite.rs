@@ -3,14 +3,15 @@
 
 use std::{sync::Arc, time::Instant};
 
+use idcs_mfa_mock::{Behaviour, Fault, Timing};
+
 use crate::{
-    checks::{self, properties::PropConfig},
-    embedded,
-    mock::{Behaviour, Fault, Timing},
+    checks, embedded,
     preflight::preflight,
     profile::{Overrides, Profile, ProfileError, process_env},
     report::{RunReport, Settings},
     runner::{self, CheckReport, RunOptions},
+    target::PropConfig,
     target::Target,
 };
 
@@ -86,7 +87,7 @@ pub async fn run_suite(
     let selected = runner::select(&all, options);
     let target = Arc::new(target);
     // The preflight's requests give a 429 up by the run's deadline too.
-    crate::observe::give_up_before(&target, std::time::Instant::now() + options.deadline);
+    crate::observe::give_up_before(&target.client, std::time::Instant::now() + options.deadline);
     let notes = if options.preflight {
         match preflight(&target).await {
             Ok(notes) => notes,

@@ -1,7 +1,7 @@
 //! Response-schema conformance: every exchange of every check, validated against the
 //! contract's schema for its operation and status.
 //!
-//! Driven by `openapi/idcs-mfa.yaml` itself (through [`idcs_mfa::contract`]), not by a
+//! Driven by `openapi/idcs-mfa.yaml` itself (through [`idcs_mfa_contract`]), not by a
 //! second copy of the shapes. An undocumented status, a body that breaks the schema,
 //! and an enum value the contract does not list are failures; properties the schema
 //! does not declare are reported as notes (objects are open in OpenAPI).
@@ -12,13 +12,9 @@
 
 use std::collections::HashSet;
 
-use idcs_mfa::{
-    Exchange,
-    contract::{self, Contract},
-};
+use idcs_mfa::Exchange;
+use idcs_mfa_contract::{self as contract, Contract};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-
-use crate::check::Operation;
 
 /// What validation found in one exchange.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -34,10 +30,7 @@ pub struct Findings {
 /// exchanges without a response are not validated.
 pub fn validate_exchange(exchange: &Exchange) -> Findings {
     let mut findings = Findings::default();
-    let (Some(op), Some(status)) = (
-        Operation::from_exchange_name(exchange.operation),
-        exchange.status,
-    ) else {
+    let (Some(op), Some(status)) = (exchange.operation, exchange.status) else {
         return findings;
     };
     let contract = Contract::get();
@@ -198,7 +191,7 @@ mod tests {
 
     fn factors_exchange(content_type: Option<&str>, body: &str) -> Exchange {
         Exchange {
-            operation: "get_user_factors",
+            operation: Some(idcs_mfa::Operation::GetUserFactors),
             method: "GET".into(),
             url: "http://tenant/mfa/v1/users/u/factors".into(),
             authorized: true,

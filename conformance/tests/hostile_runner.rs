@@ -1,10 +1,9 @@
-//! The runner against hostile tenants (the library's `tests/support/hostile.rs`): for
+//! The runner against hostile tenants (`idcs_mfa_test_support::hostile`): for
 //! every broken, slow or malicious answer the suite reports failing checks, passes none
 //! it should not, finishes within its deadline, holds a 20 MB answer in bounded memory,
 //! never sends the token to another host, and the binary exits 1 without a panic.
 
-#[path = "../../tests/support/hostile.rs"]
-mod hostile;
+use idcs_mfa_test_support::{alloc, hostile};
 
 use std::{
     sync::Arc,
@@ -13,14 +12,15 @@ use std::{
 
 use hostile::{Hostile, HostileServer};
 use idcs_mfa_conformance::{
-    checks::{self, properties::PropConfig},
+    checks,
     profile::{Overrides, Profile, UserSection},
     report::{RunReport, Settings},
     runner::{self, Outcome, RunOptions},
+    target::PropConfig,
 };
 
 #[global_allocator]
-static ALLOCATOR: hostile::Counting = hostile::Counting;
+static ALLOCATOR: alloc::Counting = alloc::Counting;
 
 const GUID: &str = "cc327268ff4d4e4a9b3e9f676215cfc7";
 const TOKEN: &str = "hostile-runner-token-51b0";
@@ -209,7 +209,7 @@ async fn redirects_never_take_the_token_elsewhere() {
 fn huge_answers_are_held_in_bounded_memory() {
     for declared in [false, true] {
         let how = Hostile::Huge { declared };
-        let ((report, took), peak) = hostile::peak_during(async {
+        let ((report, took), peak) = alloc::peak_during(async {
             let server = HostileServer::start(how.clone()).await;
             run_suite_against(&server.base_url).await
         });

@@ -5,15 +5,16 @@ use idcs_mfa::{
     Answer, AuthCode, ContentType, Initiate, Method, Secret, Status, Verification, types,
 };
 
+use idcs_mfa_mock::model::attempts::send_counts;
+
 use crate::{
     check,
-    check::{
+    checks::unknown_id,
+    harness::{Auth, Ctx},
+    harness::{
         Check, CheckResult, Fail, describe, describe_error, ensure, expect_error, expect_ok,
         expect_status_member,
     },
-    checks::unknown_id,
-    model::attempts::send_counts,
-    target::{Auth, Ctx},
 };
 
 /// The checks of this operation.
@@ -497,7 +498,7 @@ async fn raw_patch(
     cx: &Ctx,
     request_id: &str,
     payload: &[u8],
-) -> Result<crate::target::RawResponse, Fail> {
+) -> Result<crate::harness::RawResponse, Fail> {
     cx.raw(
         reqwest::Method::PATCH,
         &format!("/mfa/v1/requests/{request_id}"),

@@ -4,9 +4,9 @@ use idcs_mfa::{AuthCode, Initiate, Method, Status, UserRef};
 
 use crate::{
     check,
-    check::{Check, CheckResult, Fail, describe_error, ensure, expect_error},
     checks::unknown_id,
-    target::{Auth, Ctx},
+    harness::{Auth, Ctx},
+    harness::{Check, CheckResult, Fail, describe_error, ensure, expect_error},
 };
 
 /// The checks of this operation.

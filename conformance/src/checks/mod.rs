@@ -13,7 +13,7 @@
 //! Ids are `<resource>.<method>/<statement>`; they are stable: reports and CI
 //! configurations refer to them.
 
-use crate::check::Check;
+use crate::harness::Check;
 
 pub(crate) mod complete;
 mod initiate;
@@ -40,6 +40,15 @@ pub fn all() -> Vec<&'static Check> {
 /// A GUID-shaped id that no tenant has issued (random, so it cannot collide).
 pub(crate) fn unknown_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Whether `check`'s exchanges are snapshotted: every check but the property and
+/// sequence checks, whose requests come from a per-run seed.
+pub fn is_snapshotted(check: &Check) -> bool {
+    !properties::CHECKS
+        .iter()
+        .chain(sequences::CHECKS)
+        .any(|p| p.id == check.id)
 }
 
 #[cfg(test)]
@@ -98,11 +107,11 @@ mod tests {
         for c in super::all() {
             cited.push((c.id.to_owned(), c.source.to_owned()));
         }
-        for r in crate::model::rules::ALL {
+        for r in idcs_mfa_mock::model::rules::ALL {
             cited.push((r.id.to_owned(), r.source.to_owned()));
         }
         let mut spec = Vec::new();
-        x_sources(idcs_mfa::contract::Contract::get().document(), &mut spec);
+        x_sources(idcs_mfa_contract::Contract::get().document(), &mut spec);
         assert!(spec.len() > 40, "{} x-source values", spec.len());
         for s in spec {
             cited.push(("the contract".to_owned(), s));

@@ -21,48 +21,18 @@ use proptest::{
 
 use crate::{
     check,
-    check::{Check, CheckResult, Fail},
-    target::{Auth, Ctx, RawResponse},
+    harness::{Auth, Ctx, RawResponse},
+    harness::{Check, CheckResult, Fail},
+    target::PropConfig,
     validate::validate_exchange,
 };
-
-/// How many cases each property runs, and from which seed; how many sequences the
-/// sequence checks draw, how long, and whether inferred rules are judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PropConfig {
-    /// Cases per property.
-    pub cases: u32,
-    /// The RNG seed.
-    pub seed: u64,
-    /// Sequences the sequence checks draw.
-    pub sequences: u32,
-    /// Steps per sequence at most.
-    pub max_steps: usize,
-    /// Judge the rules this project decided (`--strict`).
-    pub strict: bool,
-}
-
-/// Cases per property when not told otherwise.
-pub const DEFAULT_CASES: u32 = 64;
-
-impl Default for PropConfig {
-    fn default() -> Self {
-        Self {
-            cases: DEFAULT_CASES,
-            seed: 0x1dc5_0f1a,
-            sequences: super::sequences::DEFAULT_SEQUENCES,
-            max_steps: super::sequences::DEFAULT_MAX_STEPS,
-            strict: false,
-        }
-    }
-}
 
 /// Shrinking stops after this many re-sent candidates.
 const MAX_SHRINK_STEPS: u32 = 128;
 
 /// Cases sent at once. Against a rate-limited tenant this only changes how requests
 /// queue for the limiter; against the embedded mock it overlaps the client's work with
-/// the server's (README, Performance: with the regexes parsed once, 1,200 → 1,950 cases
+/// the server's (docs/performance.md: with the regexes parsed once, 1,200 → 1,950 cases
 /// per second in a debug build on 2 cores; 8 at once was slower).
 pub const IN_FLIGHT: usize = 4;
 

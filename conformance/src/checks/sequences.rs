@@ -1,5 +1,5 @@
 //! Sequence checks: generated sequences of operations on the test user, each step
-//! held to what the [model](crate::model::machine) allows after the history so far.
+//! held to what the [model](idcs_mfa_mock::model::machine) allows after the history so far.
 //!
 //! A tenant that keeps every single-request rule can still break the rules that only
 //! show across a sequence: the attempt count, which requestState opens which request,
@@ -26,15 +26,16 @@ use proptest::{
     test_runner::{Config, RngAlgorithm, TestRng, TestRunner},
 };
 
+use idcs_mfa_mock::model::machine::{
+    Answer, Bypass, Code, Factor, LATEST, Model, Pick, StateRef, Step, User, Verdict, Who,
+};
+
 use crate::{
     check,
-    check::{Check, CheckResult, Fail},
     checks::unknown_id,
     guard::{self, Limits},
-    model::machine::{
-        Answer, Bypass, Code, Factor, LATEST, Model, Pick, StateRef, Step, User, Verdict, Who,
-    },
-    target::Ctx,
+    harness::Ctx,
+    harness::{Check, CheckResult, Fail},
 };
 
 /// The sequence checks.
@@ -48,10 +49,6 @@ pub const CHECKS: &[Check] = &[check! {
     run: sequences,
 }];
 
-/// Sequences per run when not told otherwise.
-pub const DEFAULT_SEQUENCES: u32 = 32;
-/// Steps per sequence at most, when not told otherwise.
-pub const DEFAULT_MAX_STEPS: usize = 12;
 /// Shrinking stops after this many candidate sequences.
 const MAX_SHRINK_RUNS: u32 = 64;
 

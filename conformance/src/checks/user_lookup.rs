@@ -5,9 +5,9 @@ use idcs_mfa::{Status, types::UserIdType};
 
 use crate::{
     check,
-    check::{Check, CheckResult, Fail, ensure, expect_error, expect_ok, expect_status_member},
     checks::unknown_id,
-    target::{Auth, Ctx},
+    harness::{Auth, Ctx},
+    harness::{Check, CheckResult, Fail, ensure, expect_error, expect_ok, expect_status_member},
 };
 
 /// The checks of this operation.

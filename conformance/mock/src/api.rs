@@ -1,0 +1,345 @@
+//! The /mfa/v1 handlers: authenticate, parse, apply the state's rules, render.
+//!
+//! Statuses per operation, exactly those the contract documents:
+//!
+//! | operation | statuses the mock answers |
+//! | --- | --- |
+//! | `GET /mfa/v1/users/{userGUID}/factors` | 200, 401, 404 |
+//! | `GET /mfa/v1/users` | 200, 400, 401, 404 |
+//! | `POST /mfa/v1/requests` | 200, 400, 401, 404, 413 |
+//! | `GET /mfa/v1/requests/{requestId}` | 200, 401, 404 |
+//! | `PATCH /mfa/v1/requests/{requestId}` | 200, 400, 401, 404, 413 |
+//!
+//! Any other path is 404 and a wrong method on a known path is 405, both in the error
+//! shape (AUTH-1111). The mock rate-limits (429) only under a rate-limit behaviour
+//! (`mock::behaviour`) and answers 500 only under the fault `unknown_request_500`.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{
+        Path, Query, State,
+        rejection::{PathRejection, QueryRejection},
+    },
+    http::{HeaderMap, StatusCode, header},
+    response::Response,
+    routing::get,
+};
+use idcs_mfa::{AuthCode, Status, types};
+
+use super::{
+    Shared, body,
+    fault::Fault,
+    reply::{ApiError, finish},
+};
+
+type Shr = State<Arc<Shared>>;
+
+/// The whole server: /mfa/v1, the token endpoint and the control API.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/mfa/v1/users/{userGUID}/factors", get(get_user_factors))
+        .route("/mfa/v1/users", get(lookup_user_factors))
+        .route("/mfa/v1/requests", axum::routing::post(initiate))
+        .route("/mfa/v1/requests/{requestId}", get(poll).patch(complete))
+        .route("/oauth2/v1/token", axum::routing::post(super::oauth::token))
+        .nest(super::CONTROL_PREFIX, super::control::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            super::behaviour::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            read_ahead,
+        ))
+        .with_state(shared)
+}
+
+/// Bodies up to this size are read whole before any handler runs (the largest any
+/// route accepts: the control API's).
+const READ_AHEAD_BYTES: usize = super::CONTROL_MAX_BODY_BYTES;
+/// Past that, up to this much more is read and dropped before the 413.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads every request body before the handler runs.
+///
+/// Many answers come before a handler would read the body: 401 for a bad token, 404,
+/// 405, 413 for a declared length over the limit. hyper then closes the connection with
+/// the body unread in the socket, the kernel answers the client's next segment with a
+/// reset, and a client still writing its body sees a broken pipe instead of the answer
+/// (found by `tests/mock/fuzz.rs`). Reading the body first (and past the limit, reading
+/// and dropping it) lets every answer arrive; the handlers' own limits still apply.
+async fn read_ahead(
+    State(shared): Shr,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::body::HttpBody;
+    let (parts, mut body) = request.into_parts();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let Ok(Ok(data)) = frame.map(|f| f.into_data()) else {
+            // A broken upload (or trailers): nothing sensible can be answered to it.
+            break;
+        };
+        seen += data.len();
+        if seen <= READ_AHEAD_BYTES {
+            kept.extend_from_slice(&data);
+        } else if seen > READ_AHEAD_BYTES + DRAIN_BYTES {
+            break;
+        }
+    }
+    if seen > READ_AHEAD_BYTES {
+        let faults = shared.lock().faults;
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            AuthCode::InvalidRequest,
+            format!("The request body is larger than {READ_AHEAD_BYTES} bytes."),
+        )
+        .render(faults);
+    }
+    next.run(axum::extract::Request::from_parts(parts, Body::from(kept)))
+        .await
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Checks the token; returns the faults in force, or the refusal to render.
+fn authorize(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<super::Faults, (ApiError, super::Faults)> {
+    let state = shared.lock();
+    let faults = state.faults;
+    state
+        .authorize(authorization(headers), Instant::now())
+        .map(|()| faults)
+        .map_err(|e| (e, faults))
+}
+
+fn render<T: serde::Serialize>(result: Result<T, ApiError>, faults: super::Faults) -> Response {
+    match result {
+        Ok(body) => finish(StatusCode::OK, &body, faults),
+        Err(e) => e.render(faults),
+    }
+}
+
+fn path_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        AuthCode::InvalidRequest,
+        "The path is not valid.",
+    )
+}
+
+async fn get_user_factors(
+    State(shared): Shr,
+    headers: HeaderMap,
+    guid: Result<Path<String>, PathRejection>,
+) -> Response {
+    let faults = match authorize(&shared, &headers) {
+        Ok(f) => f,
+        Err((e, faults)) => return e.render(faults),
+    };
+    let Ok(Path(guid)) = guid else {
+        return path_not_found().render(faults);
+    };
+    let result = {
+        let state = shared.lock();
+        state.user_factors(state.fixture.user_by_guid(&guid), &guid)
+    };
+    // Variations (conforming changes, for drift tests).
+    let result = match result.map(|body| super::variation::factor_list(&shared.variations, body)) {
+        Ok(Ok(varied)) => return finish(StatusCode::OK, &varied, faults),
+        Ok(Err(body)) => Ok(body),
+        Err(e) => Err(e),
+    };
+    render(result, faults)
+}
+
+async fn lookup_user_factors(
+    State(shared): Shr,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let faults = match authorize(&shared, &headers) {
+        Ok(f) => f,
+        Err((e, faults)) => return e.render(faults),
+    };
+    let result = (|| {
+        let Query(pairs) = query.map_err(|_| {
+            ApiError::bad_request(AuthCode::InvalidRequest, "The query string is not valid.")
+        })?;
+        let param = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some((unknown, _)) = pairs
+            .iter()
+            .find(|(k, _)| !matches!(k.as_str(), "userId" | "userIdType" | "attributes"))
+        {
+            return Err(ApiError::bad_request(
+                AuthCode::InvalidRequest,
+                format!("Unknown query parameter {unknown:?}."),
+            ));
+        }
+        let user_id = param("userId").filter(|v| !v.is_empty()).ok_or_else(|| {
+            // Fault `lookup_missing_user_id_404`.
+            if faults.has(Fault::LookupMissingUserId404) {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    AuthCode::UserNotFound,
+                    "User not found.",
+                )
+            } else {
+                ApiError::bad_request(AuthCode::MissingParameter, "userId is required.")
+            }
+        })?;
+        let kind = match param("userIdType") {
+            None => types::UserIdType::UserName,
+            Some(v) => v.parse::<types::UserIdType>().map_err(|_| {
+                ApiError::bad_request(
+                    AuthCode::InvalidRequest,
+                    "userIdType must be USER_NAME or USER_GUID.",
+                )
+            })?,
+        };
+        if let Some(v) = param("attributes") {
+            v.parse::<types::LookupAttributes>().map_err(|_| {
+                ApiError::bad_request(AuthCode::InvalidRequest, "attributes must be factors.")
+            })?;
+        }
+        let state = shared.lock();
+        let user = match kind {
+            types::UserIdType::UserGuid => state.fixture.user_by_guid(user_id),
+            types::UserIdType::UserName => state.fixture.user_by_name(user_id),
+        };
+        state.user_factors(user, user_id)
+    })();
+    render(result, faults)
+}
+
+async fn initiate(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response {
+    let faults = match authorize(&shared, &headers) {
+        Ok(f) => f,
+        Err((e, faults)) => return e.render(faults),
+    };
+    let parsed = body::read_object(&headers, raw, shared.max_body_bytes)
+        .await
+        .and_then(body::initiate)
+        // Fault `malformed_initiate_500`.
+        .map_err(|e| {
+            if e.status == StatusCode::BAD_REQUEST && faults.has(Fault::MalformedInitiate500) {
+                crate::reply::internal_error()
+            } else {
+                e
+            }
+        });
+    let result = parsed.and_then(|request| {
+        shared
+            .lock()
+            .initiate(&shared.settings, &shared.key, request, Instant::now())
+    });
+    render(result, faults)
+}
+
+async fn poll(
+    State(shared): Shr,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let faults = match authorize(&shared, &headers) {
+        Ok(f) => f,
+        Err((e, faults)) => return e.render(faults),
+    };
+    let Ok(Path(id)) = id else {
+        return path_not_found().render(faults);
+    };
+    let result = shared.lock().poll(&shared.settings, &id, Instant::now());
+    match result {
+        Ok((status, body)) => finish(status, &body, faults),
+        Err(e) => e.render(faults),
+    }
+}
+
+async fn complete(
+    State(shared): Shr,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    raw: Body,
+) -> Response {
+    let faults = match authorize(&shared, &headers) {
+        Ok(f) => f,
+        Err((e, faults)) => return e.render(faults),
+    };
+    let Ok(Path(id)) = id else {
+        return path_not_found().render(faults);
+    };
+    // Fault `scim_json_refused`.
+    let scim = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/scim+json")
+        });
+    if scim && faults.has(Fault::ScimJsonRefused) {
+        return ApiError::bad_request(AuthCode::InvalidRequest, "Unsupported Content-Type.")
+            .render(faults);
+    }
+    let parsed = body::read_object(&headers, raw, shared.max_body_bytes)
+        .await
+        .and_then(body::complete);
+    let (action, request_state) = match parsed {
+        Ok(parsed) => parsed,
+        // Fault `malformed_payload_200`: an invalid payload is not refused.
+        Err(e) if e.status == StatusCode::BAD_REQUEST && faults.has(Fault::MalformedPayload200) => {
+            let ok = types::VerificationStatus {
+                status: Status::Success,
+                cause: Vec::new(),
+            };
+            return finish(StatusCode::OK, &ok, faults);
+        }
+        Err(e) => return e.render(faults),
+    };
+    // The HMAC is checked outside the lock.
+    let sealed = shared.key.open(request_state.expose());
+    let result = shared.lock().complete(
+        &shared.settings,
+        &shared.key,
+        &id,
+        sealed,
+        action,
+        Instant::now(),
+    );
+    render(result, faults)
+}
+
+async fn not_found(State(shared): Shr) -> Response {
+    let faults = shared.lock().faults;
+    path_not_found().render(faults)
+}
+
+async fn method_not_allowed(State(shared): Shr) -> Response {
+    let faults = shared.lock().faults;
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        AuthCode::InvalidRequest,
+        "The method is not allowed on this path.",
+    )
+    .render(faults)
+}

@@ -1,0 +1,318 @@
+//! The control API: what lets a test play the user's phone and inbox. Apart from the
+//! IDCS paths (prefix `/_mock/v1`) and with its own credential
+//! (`Authorization: Bearer <control token>`; /mfa/v1 tokens are not accepted here, nor
+//! the control token on /mfa/v1).
+//!
+//! | route | does |
+//! | --- | --- |
+//! | `POST /_mock/v1/push/{requestId}/approve` | the user approves the PUSH → 200 `{"requestId","decision":"approved"}` |
+//! | `POST /_mock/v1/push/{requestId}/reject` | the user rejects it → 200 `{"requestId","decision":"rejected"}` |
+//! | `GET /_mock/v1/outbox?requestId=&userGUID=` | the OTPs sent, oldest first: `[{requestId, userGUID, method, destination, otp, sentAt}]` |
+//! | `GET /_mock/v1/users/{userGUID}` | `{userGUID, userName, attempts, locked, maxAttempts, bypassCodesLeft}` |
+//! | `POST /_mock/v1/users/{userGUID}/unlock` | unlocks the user and sets attempts to 0; answers the new status |
+//! | `GET /_mock/v1/fixture` | the current fixture (used bypass codes are gone from it) |
+//! | `PUT /_mock/v1/fixture` | replaces it (validated; 400 when invalid); forgets requests, attempts, outbox |
+//! | `POST /_mock/v1/tokens` `{"roles": [...], "expiresIn"?: secs}` | mints a /mfa/v1 token → `{access_token, token_type, expires_in?}` |
+//! | `GET /_mock/v1/faults` | the faults on: `["no_auth", ...]` |
+//! | `PUT /_mock/v1/faults` `["name", ...]` | switches exactly these on (400 names the unknown ones) |
+//! | `POST /_mock/v1/reset` | the configured fixture and faults again; no requests, attempts or outbox; tokens stay valid |
+//!
+//! Under the behaviour `delayed_push` the two push routes answer 202 at once (with
+//! `delayMs`) and the decision reaches the state that much later.
+//!
+//! Errors: `{"error": "unauthorized" | "not_found" | "conflict" | "bad_request" |
+//! "payload_too_large", "message": "..."}` with 401, 404, 409, 400, 413. A PUSH that is
+//! not pending any more (decided, expired) or a request that is not a PUSH is 409.
+
+use std::{sync::Arc, time::Duration, time::Instant};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::Response,
+    routing::{get, post},
+};
+use idcs_mfa::Secret;
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::{
+    CONTROL_MAX_BODY_BYTES, Fault, Fixture, Shared, body::read_limited, random, reply::json,
+    state::ControlRefusal,
+};
+
+type Shr = State<Arc<Shared>>;
+
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/push/{requestId}/approve", post(approve))
+        .route("/push/{requestId}/reject", post(reject))
+        .route("/outbox", get(outbox))
+        .route("/users/{userGUID}", get(user))
+        .route("/users/{userGUID}/unlock", post(unlock))
+        .route("/users/{userGUID}/lock", post(lock))
+        .route("/fixture", get(get_fixture).put(put_fixture))
+        .route("/tokens", post(mint_token))
+        .route("/faults", get(get_faults).put(put_faults))
+        .route("/reset", post(reset))
+}
+
+fn error(status: StatusCode, kind: &str, message: impl std::fmt::Display) -> Response {
+    json(
+        status,
+        &json!({"error": kind, "message": message.to_string()}),
+    )
+}
+
+/// Checks the control token in constant time.
+fn check(shared: &Shared, headers: &HeaderMap) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    match given {
+        Some(token) => token
+            .as_bytes()
+            .ct_eq(shared.control_token.expose().as_bytes())
+            .into(),
+        None => false,
+    }
+}
+
+macro_rules! guard {
+    ($shared:expr, $headers:expr) => {
+        if !check(&$shared, &$headers) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the control API needs `Authorization: Bearer <control token>`",
+            );
+        }
+    };
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    headers: &HeaderMap,
+    raw: Body,
+) -> Result<T, Response> {
+    let bytes = read_limited(headers, raw, CONTROL_MAX_BODY_BYTES)
+        .await
+        .map_err(|e| error(e.status, "payload_too_large", e.message))?;
+    serde_json::from_slice(&bytes).map_err(|e| error(StatusCode::BAD_REQUEST, "bad_request", e))
+}
+
+/// The user's decision on a PUSH. Under the behaviour `delayed_push` it reaches the
+/// state later, and the delay is returned (a refusal then, because the PUSH expired
+/// meanwhile, is the phone's problem); otherwise it applies now.
+pub(crate) fn decide_push(
+    shared: &Arc<Shared>,
+    id: &str,
+    approve: bool,
+) -> Result<Option<Duration>, ControlRefusal> {
+    if shared
+        .behaviours
+        .has(super::behaviour::Behaviour::DelayedPush)
+    {
+        let delay = shared.behaviours.timing.push_delay;
+        let later = shared.clone();
+        let request = id.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = later
+                .lock()
+                .decide_push(&later.settings, &request, approve, Instant::now());
+        });
+        return Ok(Some(delay));
+    }
+    shared
+        .lock()
+        .decide_push(&shared.settings, id, approve, Instant::now())
+        .map(|()| None)
+}
+
+async fn decide(shared: Arc<Shared>, headers: HeaderMap, id: String, approve: bool) -> Response {
+    guard!(shared, headers);
+    let decision = if approve { "approved" } else { "rejected" };
+    match decide_push(&shared, &id, approve) {
+        Ok(Some(delay)) => json(
+            StatusCode::ACCEPTED,
+            &json!({"requestId": id, "decision": decision, "delayMs": delay.as_millis() as u64}),
+        ),
+        Ok(None) => json(
+            StatusCode::OK,
+            &json!({"requestId": id, "decision": decision}),
+        ),
+        Err(ControlRefusal::NotFound) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no request {id}"),
+        ),
+        Err(ControlRefusal::Conflict(why)) => error(StatusCode::CONFLICT, "conflict", why),
+    }
+}
+
+async fn approve(State(shared): Shr, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    decide(shared, headers, id, true).await
+}
+
+async fn reject(State(shared): Shr, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    decide(shared, headers, id, false).await
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    #[serde(rename = "requestId")]
+    request_id: Option<String>,
+    #[serde(rename = "userGUID")]
+    user_guid: Option<String>,
+}
+
+async fn outbox(
+    State(shared): Shr,
+    headers: HeaderMap,
+    query: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    guard!(shared, headers);
+    let Ok(Query(q)) = query else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "query parameters: requestId, userGUID",
+        );
+    };
+    let entries = shared
+        .lock()
+        .outbox(q.request_id.as_deref(), q.user_guid.as_deref());
+    json(StatusCode::OK, &entries)
+}
+
+async fn user(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
+    guard!(shared, headers);
+    let status = shared.lock().user_status(&shared.settings, &guid);
+    match status {
+        Some(status) => json(StatusCode::OK, &status),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no user {guid}"),
+        ),
+    }
+}
+
+async fn unlock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
+    guard!(shared, headers);
+    user_status_after(&shared, &guid, |state| state.unlock(&guid))
+}
+
+/// Locks a user as if they had met the maximum (an administrator's lock, or a test's
+/// starting point).
+async fn lock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
+    guard!(shared, headers);
+    user_status_after(&shared, &guid, |state| {
+        state.lock_user(&shared.settings, &guid)
+    })
+}
+
+/// Applies `change` (false: no such user) and answers the user's status, or 404.
+fn user_status_after(
+    shared: &Shared,
+    guid: &str,
+    change: impl FnOnce(&mut super::state::State) -> bool,
+) -> Response {
+    let status = {
+        let mut state = shared.lock();
+        change(&mut state)
+            .then(|| state.user_status(&shared.settings, guid))
+            .flatten()
+    };
+    match status {
+        Some(status) => json(StatusCode::OK, &status),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no user {guid}"),
+        ),
+    }
+}
+
+async fn get_fixture(State(shared): Shr, headers: HeaderMap) -> Response {
+    guard!(shared, headers);
+    let fixture = shared.lock().fixture.clone();
+    json(StatusCode::OK, &fixture)
+}
+
+async fn put_fixture(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response {
+    guard!(shared, headers);
+    let fixture: Fixture = match read_json(&headers, raw).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(reason) = fixture.validate() {
+        return error(StatusCode::BAD_REQUEST, "bad_request", reason);
+    }
+    shared.lock().replace_fixture(fixture.clone());
+    json(StatusCode::OK, &fixture)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct MintRequest {
+    roles: Vec<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+async fn mint_token(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response {
+    guard!(shared, headers);
+    let request: MintRequest = match read_json(&headers, raw).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let token: Secret = random::token();
+    shared.lock().add_token(
+        &token,
+        request.roles,
+        request.expires_in.map(Duration::from_secs),
+    );
+    let mut body = json!({"access_token": token.expose(), "token_type": "Bearer"});
+    if let Some(secs) = request.expires_in {
+        body["expires_in"] = json!(secs);
+    }
+    json(StatusCode::OK, &body)
+}
+
+async fn get_faults(State(shared): Shr, headers: HeaderMap) -> Response {
+    guard!(shared, headers);
+    let faults = shared.lock().faults.list();
+    json(StatusCode::OK, &faults)
+}
+
+async fn put_faults(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response {
+    guard!(shared, headers);
+    let names: Vec<String> = match read_json(&headers, raw).await {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let parsed: Result<Vec<Fault>, _> = names.iter().map(|n| n.parse::<Fault>()).collect();
+    match parsed {
+        Ok(faults) => {
+            let set = faults.into_iter().collect::<super::Faults>();
+            shared.lock().faults = set;
+            json(StatusCode::OK, &set.list())
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e),
+    }
+}
+
+async fn reset(State(shared): Shr, headers: HeaderMap) -> Response {
+    guard!(shared, headers);
+    shared
+        .lock()
+        .reset(shared.initial_fixture.clone(), shared.initial_faults);
+    json(StatusCode::OK, &json!({"reset": true}))
+}

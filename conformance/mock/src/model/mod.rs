@@ -1,0 +1,70 @@
+//! The executable model of the documented behaviour: pure, deterministic state machines
+//! (no I/O, no clock) that the mock tenant runs and the runner predicts with.
+//!
+//! One description of a rule, two uses: the mock tenant applies it to answer requests
+//! (its faults are deviations applied around it, never inside it), and the runner
+//! feeds every exchange it makes through the same rule to know what the tenant should
+//! now hold, so that it never harms the test user.
+//!
+//! - [`attempts`]: the attempt count and lockout (the mock counts with it; the runner's
+//!   ledger predicts with it);
+//! - [`machine`]: the request life cycle of the test user and the answers a tenant may
+//!   give to each step (the sequence checks hold a tenant to it);
+//! - [`rules`]: the documented rules, each with its sentence, source and evidence;
+//! - [`diagram`]: both drawn as mermaid state diagrams (`docs/model.md`).
+
+pub mod attempts;
+pub mod diagram;
+pub mod machine;
+pub mod rules;
+
+use serde::Serialize;
+
+/// The model in words and pictures: every rule (id, evidence, source, sentence) and the
+/// two diagrams in mermaid code blocks. `docs/model.md` holds this text verbatim.
+pub fn describe() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "## Rules\n\n| rule | evidence | source | sentence |\n| --- | --- | --- | --- |\n",
+    );
+    for rule in rules::ALL {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            rule.id,
+            rule.evidence.as_str(),
+            rule.source.replace('[', "\\[").replace(']', "\\]"),
+            rule.quote.replace('|', "\\|")
+        );
+    }
+    let _ = write!(
+        out,
+        "\n## The request life cycle\n\n```mermaid\n{}```\n\n## The attempt counter (a maximum of 3)\n\n```mermaid\n{}```\n",
+        diagram::request_lifecycle(),
+        diagram::attempt_counter()
+    );
+    out
+}
+
+/// How strongly the documents support what a rule or a check asserts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Evidence {
+    /// Stated in a seed document.
+    Stated,
+    /// Shown in Oracle's captured responses or other public Oracle material.
+    Captured,
+    /// Decided by this project where the documents are silent (run with `--strict`).
+    Inferred,
+}
+
+impl Evidence {
+    /// The label used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Stated => "stated",
+            Evidence::Captured => "captured",
+            Evidence::Inferred => "inferred",
+        }
+    }
+}

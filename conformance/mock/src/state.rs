@@ -1,0 +1,1015 @@
+//! Everything the mock remembers, behind one `Mutex`, and every rule that changes it.
+//!
+//! Handlers (`mock::api`, `mock::control`) parse and render; the rules live here, as
+//! plain synchronous methods on `State`, called with the lock held and never across an
+//! `.await`. One lock for everything keeps each operation atomic: a bypass code
+//! presented by many clients at once is checked and consumed under the same lock, so
+//! exactly one of them succeeds.
+//!
+//! # Attempts and lockout
+//!
+//! Each user has an attempt count, kept by the model's rule
+//! ([`crate::model::attempts`], which lists every event and what it does): OTPs sent by
+//! SMS, EMAIL or PHONE_CALL (initiate and resend) and failed verifications (a rejected
+//! PUSH included) add 1; a successful verification sets it back to 0. The attempt
+//! faults (`sends_not_counted`, `success_keeps_count`, `lock_one_late`, `no_lockout`)
+//! are applied around that rule, never inside it.
+//!
+//! When an addition makes the count reach `max_attempts` (default
+//! [`crate::DEFAULT_MAX_ATTEMPTS`] = 5), the user is locked. The request that
+//! reached the maximum still gets its own answer (the OTP is sent; the wrong code gets
+//! 401 AUTH-1105); from then on every initiate, poll and PATCH for that user answers
+//! 401 AUTH-1010 until the control API unlocks the user (which also sets the count to
+//! 0). Listing factors is not affected. So with the default, an SMS initiate and four
+//! wrong codes lock the user, and a fifth try, even with the right code, gets
+//! AUTH-1010.
+//!
+//! # Other decisions where the documents are silent
+//!
+//! - A request that already succeeded (or whose PUSH was rejected or expired) refuses
+//!   further PATCHes with 401 AUTH-1120: its requestState is spent.
+//! - Only the latest OTP of a request is valid; a resend makes the previous code wrong.
+//! - Polling a request that is not a PUSH answers 200 `pending` (AUTH-1108, the only
+//!   pending body documented) until it is verified, then 200 `success`.
+//! - A PUSH left undecided for `push_expiry` (default 120 s, inferred from Oracle's
+//!   authentication API) is answered like a rejection: 401, `failed`, AUTH-1108,
+//!   message "Expired" (the contract's `x-expiry`).
+//! - Replacing the fixture forgets all requests, attempts and the outbox.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use axum::http::StatusCode;
+use idcs_mfa::{AuthCode, Method, Secret, Status, types};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::model::attempts::{Counter, Event, Rules};
+
+use super::{
+    fault::{Fault, Faults},
+    fixture::{Fixture, ROLE_AUTHENTICATOR_CLIENT, ROLE_MFA_CLIENT, UserFixture},
+    random,
+    reply::{ApiError, cause},
+    seal::Sealed,
+};
+
+/// The limits and timings a server runs with (from [`crate::MockConfig`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) push_expiry: Duration,
+    pub(crate) max_attempts: u32,
+    pub(crate) token_lifetime: Duration,
+}
+
+/// One OTP the mock "sent". Read it with `GET /_mock/v1/outbox`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    /// The request it was sent for.
+    pub request_id: String,
+    /// The user it was sent to.
+    #[serde(rename = "userGUID")]
+    pub user_guid: String,
+    /// SMS, EMAIL or PHONE_CALL.
+    pub method: Method,
+    /// Where it went: the factor's display name.
+    pub destination: String,
+    /// The code.
+    pub otp: Secret,
+    /// When, as RFC 3339 UTC.
+    pub sent_at: String,
+}
+
+/// A user's attempt count and lock, as `GET /_mock/v1/users/{userGUID}` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStatus {
+    /// The user's GUID.
+    #[serde(rename = "userGUID")]
+    pub user_guid: String,
+    /// The user's name.
+    pub user_name: String,
+    /// Attempts counted since the last success or unlock.
+    pub attempts: u32,
+    /// Whether the user is locked.
+    pub locked: bool,
+    /// The maximum in force.
+    pub max_attempts: u32,
+    /// Bypass codes not used yet.
+    pub bypass_codes_left: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Open,
+    Succeeded,
+    Rejected,
+    Expired,
+}
+
+#[derive(Debug)]
+struct Request {
+    user_guid: String,
+    factor_id: String,
+    method: Method,
+    display_name: Option<String>,
+    generation: u32,
+    outcome: Outcome,
+    /// The latest OTP sent (SMS, EMAIL, PHONE_CALL).
+    otp: Option<Secret>,
+    /// The questions asked (SECURITY_QUESTIONS).
+    questions: Vec<String>,
+    created: Instant,
+}
+
+#[derive(Debug)]
+struct TokenInfo {
+    roles: Vec<String>,
+    expires_at: Option<Instant>,
+}
+
+/// What a PATCH asks for (exactly one of these, checked by the parser).
+#[derive(Debug)]
+pub(crate) enum Action {
+    Otp(Secret),
+    BypassCode(Secret),
+    Answers(Vec<types::SecQuesVerification>),
+    Resend,
+}
+
+impl Action {
+    fn name(&self) -> &'static str {
+        match self {
+            Action::Otp(_) => "otpCode",
+            Action::BypassCode(_) => "bypassCode",
+            Action::Answers(_) => "securityQuestions",
+            Action::Resend => "resendOtp",
+        }
+    }
+
+    fn fits(&self, method: &Method) -> bool {
+        match self {
+            Action::Otp(_) => method.takes_otp(),
+            Action::BypassCode(_) => *method == Method::Bypasscode,
+            Action::Answers(_) => *method == Method::SecurityQuestions,
+            Action::Resend => method.can_resend(),
+        }
+    }
+}
+
+/// The answer of a PUSH poll that is not an error.
+pub(crate) type PollAnswer = (StatusCode, types::VerificationStatus);
+
+/// Why a control-API action on a request was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ControlRefusal {
+    NotFound,
+    Conflict(String),
+}
+
+/// The whole mutable state. See the [module docs](self).
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) fixture: Fixture,
+    pub(crate) faults: Faults,
+    users: HashMap<String, Counter>,
+    requests: HashMap<String, Request>,
+    outbox: Vec<OutboxEntry>,
+    /// Keyed by SHA-256 of the token, so looking one up reveals nothing through timing.
+    tokens: HashMap<[u8; 32], TokenInfo>,
+}
+
+fn token_key(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+const PENDING_MESSAGE: &str = "Push Notification approval is pending.";
+
+fn invalid_state() -> ApiError {
+    ApiError::unauthorized(
+        AuthCode::RequestStateInvalid,
+        "The requestState is invalid or expired.",
+    )
+}
+
+fn user_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        AuthCode::UserNotFound,
+        "User not found.",
+    )
+    .with_ec_id()
+}
+
+/// RFC 3339 UTC, to the second, without a date crate.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn normalise_answer(answer: &str) -> String {
+    answer.trim().to_ascii_lowercase()
+}
+
+impl State {
+    pub(crate) fn new(fixture: Fixture, faults: Faults) -> Self {
+        State {
+            fixture,
+            faults,
+            users: HashMap::new(),
+            requests: HashMap::new(),
+            outbox: Vec::new(),
+            tokens: HashMap::new(),
+        }
+    }
+
+    /// Forgets requests, attempts and the outbox; tokens stay valid.
+    pub(crate) fn reset(&mut self, fixture: Fixture, faults: Faults) {
+        self.fixture = fixture;
+        self.faults = faults;
+        self.users.clear();
+        self.requests.clear();
+        self.outbox.clear();
+    }
+
+    /// Replaces the fixture; forgets requests, attempts and the outbox.
+    pub(crate) fn replace_fixture(&mut self, fixture: Fixture) {
+        let faults = self.faults;
+        self.reset(fixture, faults);
+    }
+
+    // ---- tokens -------------------------------------------------------------------
+
+    /// Registers `token` with `roles`; it expires after `lifetime` when given.
+    pub(crate) fn add_token(
+        &mut self,
+        token: &Secret,
+        roles: Vec<String>,
+        lifetime: Option<Duration>,
+    ) {
+        self.tokens.insert(
+            token_key(token.expose()),
+            TokenInfo {
+                roles,
+                expires_at: lifetime.map(|l| Instant::now() + l),
+            },
+        );
+    }
+
+    /// Checks the `Authorization` header of a /mfa/v1 request.
+    ///
+    /// - no header, not `Bearer`, or an unknown token: 401 AUTH-1007;
+    /// - an expired token: 401 AUTH-1110;
+    /// - a token with neither "MFA Client" nor "Authenticator Client": 401 AUTH-1007
+    ///   (the contract has no 403). Both roles may use all five operations of the
+    ///   contract ([ROLE]: Authenticator Client may GET /mfa/v1/users, and the contract
+    ///   has only GETs there).
+    ///
+    /// Fault `no_auth` skips all of it.
+    pub(crate) fn authorize(&self, header: Option<&str>, now: Instant) -> Result<(), ApiError> {
+        if self.faults.has(Fault::NoAuth) {
+            return Ok(());
+        }
+        let token = header
+            .and_then(|h| {
+                let (scheme, rest) = h.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    AuthCode::AuthenticationFailed,
+                    "Authentication failed: a bearer token is required.",
+                )
+            })?;
+        let info = self.tokens.get(&token_key(token)).ok_or_else(|| {
+            ApiError::unauthorized(
+                AuthCode::AuthenticationFailed,
+                "Authentication failed: the bearer token is not valid.",
+            )
+        })?;
+        if info.expires_at.is_some_and(|at| now >= at) {
+            return Err(ApiError::unauthorized(
+                AuthCode::TokenExpired,
+                "The authentication token has expired.",
+            ));
+        }
+        let allowed = info
+            .roles
+            .iter()
+            .any(|r| r == ROLE_MFA_CLIENT || r == ROLE_AUTHENTICATOR_CLIENT);
+        if !allowed {
+            return Err(ApiError::unauthorized(
+                AuthCode::AuthenticationFailed,
+                "Authentication failed: the token holds neither the 'MFA Client' nor the 'Authenticator Client' app role.",
+            ));
+        }
+        Ok(())
+    }
+
+    // ---- attempts -----------------------------------------------------------------
+
+    fn check_locked(users: &HashMap<String, Counter>, guid: &str) -> Result<(), ApiError> {
+        if users.get(guid).is_some_and(|u| u.locked) {
+            return Err(ApiError::unauthorized(
+                AuthCode::AccountLocked,
+                "Your account is locked. Contact your administrator.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Feeds `event` to the user's counter: the model's rule
+    /// ([`crate::model::attempts`]), with the attempt faults applied around it as
+    /// deviations: `no_lockout` (no maximum), `lock_one_late` (the maximum plus one),
+    /// `sends_not_counted` (OTP sends dropped) and `success_keeps_count` (successes
+    /// dropped).
+    fn attempt_event(
+        users: &mut HashMap<String, Counter>,
+        faults: Faults,
+        max: u32,
+        guid: &str,
+        event: Event,
+    ) {
+        let dropped = match event {
+            Event::Sent(_) => faults.has(Fault::SendsNotCounted),
+            Event::Succeeded => faults.has(Fault::SuccessKeepsCount),
+            _ => false,
+        };
+        if dropped {
+            return;
+        }
+        let max_attempts = if faults.has(Fault::NoLockout) {
+            u32::MAX
+        } else if faults.has(Fault::LockOneLate) {
+            max.saturating_add(1)
+        } else {
+            max
+        };
+        users
+            .entry(guid.to_owned())
+            .or_default()
+            .apply(Rules { max_attempts }, &event);
+    }
+
+    // ---- users --------------------------------------------------------------------
+
+    /// `GET /mfa/v1/users/{userGUID}/factors` and the look-up by name: the listing,
+    /// as the faults make it (`deviate`).
+    pub(crate) fn user_factors(
+        &self,
+        user: Option<&UserFixture>,
+        asked_id: &str,
+    ) -> Result<types::UserFactors, ApiError> {
+        self.faults
+            .factors_answer(asked_id, Self::documented_factors(user))
+    }
+
+    /// The documented listing.
+    fn documented_factors(user: Option<&UserFixture>) -> Result<types::UserFactors, ApiError> {
+        let user = user.ok_or_else(user_not_found)?;
+        let factors: Vec<types::Factor> = user
+            .factors
+            .iter()
+            .map(|f| types::Factor {
+                factor_id: f.factor_id.clone(),
+                display_name: f.display_name.clone(),
+                methods: f.methods.clone(),
+            })
+            .collect();
+        Ok(types::UserFactors {
+            status: Status::Success,
+            user_guid: user.user_guid.clone(),
+            factors,
+            preferred_factor_id: user.preferred_factor_id.clone(),
+            preferred_method: user.preferred_method.clone(),
+        })
+    }
+
+    // ---- initiate -----------------------------------------------------------------
+
+    /// `POST /mfa/v1/requests`, as the faults make its answer (`deviate`).
+    pub(crate) fn initiate(
+        &mut self,
+        settings: &Settings,
+        key: &super::seal::Key,
+        body: types::InitiateVerificationRequest,
+        now: Instant,
+    ) -> Result<types::InitiatedVerification, ApiError> {
+        let answer = self.documented_initiate(settings, key, body, now);
+        self.faults.initiate_answer(answer)
+    }
+
+    /// The documented initiate (and the faults that change which factor it opens).
+    fn documented_initiate(
+        &mut self,
+        settings: &Settings,
+        key: &super::seal::Key,
+        body: types::InitiateVerificationRequest,
+        now: Instant,
+    ) -> Result<types::InitiatedVerification, ApiError> {
+        let user = match body.user_id_type {
+            types::UserIdType::UserGuid => self.fixture.user_by_guid(&body.user_id),
+            types::UserIdType::UserName => self.fixture.user_by_name(&body.user_id),
+        }
+        .ok_or_else(user_not_found)?;
+        Self::check_locked(&self.users, &user.user_guid)?;
+        if user.factors.is_empty() {
+            return Err(ApiError::unauthorized(
+                AuthCode::NoFactorsEnabled,
+                "The user has no MFA factor enabled.",
+            ));
+        }
+        if let Some(m) = body.method.as_ref().filter(|m| !m.is_known()) {
+            return Err(ApiError::bad_request(
+                AuthCode::InvalidRequest,
+                format!("method {m:?} is not one of the documented methods."),
+            ));
+        }
+        let (factor, method) = match (&body.factor_id, &body.method) {
+            // Fault `initiate_ignores_preferred`: the first factor instead.
+            (None, None) if self.faults.has(Fault::InitiateIgnoresPreferred) => {
+                let first = &user.factors[0];
+                (Some(first), first.methods[0].clone())
+            }
+            (None, None) => match (&user.preferred_factor_id, &user.preferred_method) {
+                (Some(id), Some(m)) => (user.factor(id), m.clone()),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        AuthCode::MissingParameter,
+                        "The user has no preferred factor: factorId and method are required.",
+                    ));
+                }
+            },
+            (Some(id), None) => {
+                let factor = user.factor(id).ok_or_else(|| not_enrolled(id))?;
+                match factor.methods.as_slice() {
+                    [only] => (Some(factor), only.clone()),
+                    _ => {
+                        return Err(ApiError::bad_request(
+                            AuthCode::MissingParameter,
+                            format!("Factor {id} has several methods: method is required."),
+                        ));
+                    }
+                }
+            }
+            (None, Some(m)) => (
+                user.factors.iter().find(|f| f.methods.contains(m)),
+                m.clone(),
+            ),
+            // Fault `named_factor_ignored`: the preferred factor instead of the named one.
+            (Some(_), Some(_)) if self.faults.has(Fault::NamedFactorIgnored) => {
+                match (&user.preferred_factor_id, &user.preferred_method) {
+                    (Some(id), Some(m)) => (user.factor(id), m.clone()),
+                    _ => (Some(&user.factors[0]), user.factors[0].methods[0].clone()),
+                }
+            }
+            (Some(id), Some(m)) => (
+                Some(user.factor(id).ok_or_else(|| not_enrolled(id))?),
+                m.clone(),
+            ),
+        };
+        let factor = factor.ok_or_else(|| {
+            ApiError::bad_request(
+                AuthCode::InvalidRequest,
+                format!("The user has no factor with method {method}."),
+            )
+        })?;
+        if !factor.methods.contains(&method) {
+            return Err(ApiError::bad_request(
+                AuthCode::InvalidRequest,
+                format!(
+                    "Factor {} cannot be verified with method {method}.",
+                    factor.factor_id
+                ),
+            ));
+        }
+        let request_id = random::request_id();
+        let user_guid = user.user_guid.clone();
+        let mut questions = Vec::new();
+        let mut otp = None;
+        let display_name = match method {
+            Method::Bypasscode | Method::SecurityQuestions => None,
+            _ => factor.display_name.clone(),
+        };
+        let mut answer_questions = Vec::new();
+        match method {
+            Method::Sms | Method::Email | Method::PhoneCall => {
+                let destination = factor
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| factor.factor_id.clone());
+                otp = Some(send_otp(
+                    &mut self.outbox,
+                    &request_id,
+                    &user_guid,
+                    &method,
+                    destination,
+                ));
+                Self::attempt_event(
+                    &mut self.users,
+                    self.faults,
+                    settings.max_attempts,
+                    &user_guid,
+                    Event::Sent(method.clone()),
+                );
+            }
+            Method::SecurityQuestions => {
+                for q in &user.security_questions {
+                    questions.push(q.id.clone());
+                    answer_questions.push(types::SecurityQuestion {
+                        id: q.id.clone(),
+                        localized_text: q.localized_text.clone(),
+                        hint_text: q.hint_text.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        let factor_id = factor.factor_id.clone();
+        let request_state = key.seal(&request_id, &user_guid, 0);
+        self.requests.insert(
+            request_id.clone(),
+            Request {
+                user_guid: user_guid.clone(),
+                factor_id: factor_id.clone(),
+                method: method.clone(),
+                display_name: display_name.clone(),
+                generation: 0,
+                outcome: Outcome::Open,
+                otp,
+                questions,
+                created: now,
+            },
+        );
+        Ok(types::InitiatedVerification {
+            status: Status::Success,
+            request_id,
+            user_guid,
+            factor_id,
+            method,
+            display_name,
+            request_state,
+            security_questions: answer_questions,
+        })
+    }
+
+    // ---- requests -----------------------------------------------------------------
+
+    /// The error for an unknown requestId.
+    fn unknown_request() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            AuthCode::InvalidRequest,
+            "The requestId is invalid.",
+        )
+    }
+
+    fn expire(request: &mut Request, settings: &Settings, now: Instant) {
+        if request.method == Method::Push
+            && request.outcome == Outcome::Open
+            && now.duration_since(request.created) >= settings.push_expiry
+        {
+            request.outcome = Outcome::Expired;
+        }
+    }
+
+    /// `GET /mfa/v1/requests/{requestId}` (\[STATUS\]), as the faults make its answer
+    /// (`deviate`).
+    pub(crate) fn poll(
+        &mut self,
+        settings: &Settings,
+        request_id: &str,
+        now: Instant,
+    ) -> Result<PollAnswer, ApiError> {
+        let answer = self.documented_poll(settings, request_id, now);
+        self.faults.poll_answer(answer)
+    }
+
+    /// The documented poll.
+    fn documented_poll(
+        &mut self,
+        settings: &Settings,
+        request_id: &str,
+        now: Instant,
+    ) -> Result<PollAnswer, ApiError> {
+        let Some(request) = self.requests.get_mut(request_id) else {
+            return Err(Self::unknown_request());
+        };
+        Self::check_locked(&self.users, &request.user_guid)?;
+        Self::expire(request, settings, now);
+        let failed = |message: &str| {
+            Ok((
+                StatusCode::UNAUTHORIZED,
+                types::VerificationStatus {
+                    status: Status::Failed,
+                    cause: vec![cause(&AuthCode::PushPending, message)],
+                },
+            ))
+        };
+        match request.outcome {
+            Outcome::Succeeded => Ok((
+                StatusCode::OK,
+                types::VerificationStatus {
+                    status: Status::Success,
+                    cause: Vec::new(),
+                },
+            )),
+            Outcome::Rejected => failed("Rejected"),
+            Outcome::Expired => failed("Expired"),
+            Outcome::Open => Ok((
+                StatusCode::OK,
+                types::VerificationStatus {
+                    status: Status::Pending,
+                    cause: vec![cause(&AuthCode::PushPending, PENDING_MESSAGE)],
+                },
+            )),
+        }
+    }
+
+    /// `PATCH /mfa/v1/requests/{requestId}` (\[VERIFY\]), after the payload was parsed.
+    /// `sealed` is what the requestState says, or `None` when it did not verify.
+    ///
+    /// Order of checks: unknown request (404), locked user (401 AUTH-1010), requestState
+    /// (401 AUTH-1120), request already finished (401 AUTH-1120), action does not fit
+    /// the method (400 AUTH-1111), then the verification itself. The answer is as the
+    /// faults make it (`deviate`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn complete(
+        &mut self,
+        settings: &Settings,
+        key: &super::seal::Key,
+        request_id: &str,
+        sealed: Option<Sealed>,
+        action: Action,
+        now: Instant,
+    ) -> Result<types::CompletedVerification, ApiError> {
+        let answer = self.documented_complete(settings, key, request_id, sealed, action, now);
+        self.faults.complete_answer(answer)
+    }
+
+    /// The documented verification (and the faults that change what it remembers).
+    fn documented_complete(
+        &mut self,
+        settings: &Settings,
+        key: &super::seal::Key,
+        request_id: &str,
+        sealed: Option<Sealed>,
+        action: Action,
+        now: Instant,
+    ) -> Result<types::CompletedVerification, ApiError> {
+        let faults = self.faults;
+        let max = settings.max_attempts;
+        let Some(request) = self.requests.get_mut(request_id) else {
+            return Err(Self::unknown_request());
+        };
+        Self::check_locked(&self.users, &request.user_guid)?;
+        Self::expire(request, settings, now);
+        let sealed = sealed.ok_or_else(invalid_state)?;
+        let generation_ok = sealed.generation == request.generation
+            || (faults.has(Fault::StaleRequestStateAccepted)
+                && sealed.generation <= request.generation);
+        // Faults `foreign_request_state_accepted` (the state of another request of the
+        // same user works) and `completed_request_reopens` (a verified request can be
+        // verified again).
+        let foreign_ok = faults.has(Fault::ForeignRequestStateAccepted);
+        let bound = sealed.request_id == request_id && generation_ok;
+        let open = request.outcome == Outcome::Open
+            || (faults.has(Fault::CompletedRequestReopens)
+                && request.outcome == Outcome::Succeeded);
+        if !(bound || foreign_ok) || sealed.user_guid != request.user_guid || !open {
+            return Err(invalid_state());
+        }
+        if !action.fits(&request.method) {
+            return Err(ApiError::bad_request(
+                AuthCode::InvalidRequest,
+                format!(
+                    "{} does not apply to a {} request.",
+                    action.name(),
+                    request.method
+                ),
+            ));
+        }
+        let guid = request.user_guid.clone();
+        let success = types::CompletedVerification {
+            status: Status::Success,
+            request_id: None,
+            user_guid: None,
+            factor_id: None,
+            method: None,
+            display_name: None,
+            request_state: None,
+        };
+        let user = self.fixture.users.iter_mut().find(|u| u.user_guid == guid);
+        let verified = match action {
+            Action::Resend => {
+                let destination = request
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| request.factor_id.clone());
+                request.otp = Some(send_otp(
+                    &mut self.outbox,
+                    request_id,
+                    &guid,
+                    &request.method,
+                    destination,
+                ));
+                let same_state = faults.has(Fault::ResendSameState);
+                if !same_state {
+                    request.generation += 1;
+                }
+                Self::attempt_event(
+                    &mut self.users,
+                    faults,
+                    max,
+                    &guid,
+                    Event::Sent(request.method.clone()),
+                );
+                return Ok(types::CompletedVerification {
+                    request_id: Some(request_id.to_owned()),
+                    user_guid: Some(guid.clone()),
+                    factor_id: Some(request.factor_id.clone()),
+                    method: Some(request.method.clone()),
+                    display_name: request.display_name.clone(),
+                    request_state: (!same_state)
+                        .then(|| key.seal(request_id, &guid, request.generation)),
+                    ..success
+                });
+            }
+            Action::Otp(code) => match request.method {
+                Method::Totp => {
+                    let secret = user
+                        .and_then(|u| u.factors.iter().find(|f| f.factor_id == request.factor_id))
+                        .and_then(|f| f.totp_secret.clone());
+                    let unix = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    secret.is_some_and(|s| totp_matches(s.expose(), code.expose(), unix))
+                }
+                // Fault `sent_otp_rejected`: the delivered code never matches.
+                _ => {
+                    !faults.has(Fault::SentOtpRejected)
+                        && request
+                            .otp
+                            .as_ref()
+                            .is_some_and(|sent| sent.ct_eq(code.expose()))
+                }
+            },
+            Action::BypassCode(code) => match user {
+                Some(user) => {
+                    // Compare with every code (no early exit), then consume the match.
+                    let mut found = None;
+                    for (i, c) in user.bypass_codes.iter().enumerate() {
+                        if c.ct_eq(code.expose()) && found.is_none() {
+                            found = Some(i);
+                        }
+                    }
+                    if let Some(i) = found
+                        && !faults.has(Fault::ReusableBypassCode)
+                    {
+                        user.bypass_codes.remove(i);
+                    }
+                    found.is_some()
+                }
+                None => false,
+            },
+            Action::Answers(answers) => {
+                let enrolled = user.map(|u| u.security_questions.as_slice()).unwrap_or(&[]);
+                let every_answer_right = answers.iter().all(|a| {
+                    request.questions.contains(&a.id)
+                        && enrolled.iter().any(|q| {
+                            q.id == a.id
+                                && bool::from(
+                                    normalise_answer(q.answer.expose())
+                                        .as_bytes()
+                                        .ct_eq(normalise_answer(a.answer.expose()).as_bytes()),
+                                )
+                        })
+                });
+                let all_answered = request
+                    .questions
+                    .iter()
+                    .all(|q| answers.iter().any(|a| &a.id == q));
+                if !(every_answer_right && all_answered) {
+                    Self::attempt_event(&mut self.users, faults, max, &guid, Event::Failed);
+                    return Err(ApiError::unauthorized(
+                        AuthCode::InvalidRequest,
+                        "You entered invalid answer(s). Authentication failed.",
+                    )
+                    .with_ec_id());
+                }
+                true
+            }
+        };
+        if verified {
+            request.outcome = Outcome::Succeeded;
+            Self::attempt_event(&mut self.users, faults, max, &guid, Event::Succeeded);
+            Ok(success)
+        } else {
+            Self::attempt_event(&mut self.users, faults, max, &guid, Event::Failed);
+            Err(ApiError::unauthorized(
+                AuthCode::InvalidPasscode,
+                "Invalid passcode.",
+            ))
+        }
+    }
+
+    // ---- control ------------------------------------------------------------------
+
+    /// Approves or rejects a pending PUSH (the user's phone).
+    pub(crate) fn decide_push(
+        &mut self,
+        settings: &Settings,
+        request_id: &str,
+        approve: bool,
+        now: Instant,
+    ) -> Result<(), ControlRefusal> {
+        let faults = self.faults;
+        let request = self
+            .requests
+            .get_mut(request_id)
+            .ok_or(ControlRefusal::NotFound)?;
+        if request.method != Method::Push {
+            return Err(ControlRefusal::Conflict(format!(
+                "request {request_id} is a {} request, not a PUSH",
+                request.method
+            )));
+        }
+        Self::expire(request, settings, now);
+        if request.outcome != Outcome::Open {
+            return Err(ControlRefusal::Conflict(format!(
+                "the PUSH of request {request_id} is no longer pending ({:?})",
+                request.outcome
+            )));
+        }
+        let guid = request.user_guid.clone();
+        if approve && faults.has(Fault::ApprovalIgnored) {
+            return Ok(());
+        }
+        if approve {
+            request.outcome = Outcome::Succeeded;
+            Self::attempt_event(
+                &mut self.users,
+                faults,
+                settings.max_attempts,
+                &guid,
+                Event::Succeeded,
+            );
+        } else {
+            request.outcome = Outcome::Rejected;
+            Self::attempt_event(
+                &mut self.users,
+                faults,
+                settings.max_attempts,
+                &guid,
+                Event::PushRejected,
+            );
+        }
+        Ok(())
+    }
+
+    /// The outbox, filtered.
+    pub(crate) fn outbox(
+        &self,
+        request_id: Option<&str>,
+        user_guid: Option<&str>,
+    ) -> Vec<OutboxEntry> {
+        self.outbox
+            .iter()
+            .filter(|e| request_id.is_none_or(|id| e.request_id == id))
+            .filter(|e| user_guid.is_none_or(|g| e.user_guid == g))
+            .cloned()
+            .collect()
+    }
+
+    /// A user's attempt count and lock.
+    pub(crate) fn user_status(&self, settings: &Settings, guid: &str) -> Option<UserStatus> {
+        let user = self.fixture.user_by_guid(guid)?;
+        let state = self.users.get(guid).cloned().unwrap_or_default();
+        Some(UserStatus {
+            user_guid: user.user_guid.clone(),
+            user_name: user.user_name.clone(),
+            attempts: state.count,
+            locked: state.locked,
+            max_attempts: settings.max_attempts,
+            bypass_codes_left: user.bypass_codes.len(),
+        })
+    }
+
+    /// Locks a user: the count at the maximum, locked.
+    pub(crate) fn lock_user(&mut self, settings: &Settings, guid: &str) -> bool {
+        if self.fixture.user_by_guid(guid).is_none() {
+            return false;
+        }
+        self.users.insert(
+            guid.to_owned(),
+            Counter {
+                count: settings.max_attempts,
+                locked: true,
+            },
+        );
+        true
+    }
+
+    /// Unlocks a user and sets the attempt count to 0.
+    pub(crate) fn unlock(&mut self, guid: &str) -> bool {
+        if self.fixture.user_by_guid(guid).is_none() {
+            return false;
+        }
+        self.users.remove(guid);
+        true
+    }
+}
+
+/// "Sends" a fresh OTP: appends it to the outbox and returns it.
+fn send_otp(
+    outbox: &mut Vec<OutboxEntry>,
+    request_id: &str,
+    user_guid: &str,
+    method: &Method,
+    destination: String,
+) -> Secret {
+    let otp = random::otp();
+    outbox.push(OutboxEntry {
+        request_id: request_id.to_owned(),
+        user_guid: user_guid.to_owned(),
+        method: method.clone(),
+        destination,
+        otp: otp.clone(),
+        sent_at: rfc3339(SystemTime::now()),
+    });
+    otp
+}
+
+fn not_enrolled(factor_id: &str) -> ApiError {
+    ApiError::bad_request(
+        AuthCode::InvalidRequest,
+        format!("The user has no enrolled factor {factor_id}."),
+    )
+}
+
+/// Whether `code` is the TOTP of `secret` at `unix`, or one 30-second step before or
+/// after it (clock skew).
+fn totp_matches(secret: &str, code: &str, unix: u64) -> bool {
+    let mut matched = false;
+    for t in [
+        unix.saturating_sub(crate::totp::STEP_SECONDS),
+        unix,
+        unix + crate::totp::STEP_SECONDS,
+    ] {
+        if let Ok(expected) = crate::totp::code(secret, t) {
+            matched |= bool::from(expected.as_bytes().ct_eq(code.as_bytes()));
+        }
+    }
+    matched
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_111_111_109)),
+            "2005-03-18T01:58:29Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn totp_accepts_one_step_of_skew_and_no_more() {
+        let secret = crate::fixture::DEFAULT_TOTP_SECRET;
+        let now = 1_234_567_890;
+        let code = |t| crate::totp::code(secret, t).unwrap();
+        assert!(totp_matches(secret, &code(now), now));
+        assert!(totp_matches(secret, &code(now - 30), now));
+        assert!(totp_matches(secret, &code(now + 30), now));
+        assert!(!totp_matches(secret, &code(now - 90), now));
+        assert!(!totp_matches(secret, &code(now + 90), now));
+    }
+}

@@ -1,0 +1,302 @@
+//! Each fault changes exactly what its name says (the correct behaviour is pinned in
+//! the other mock_* tests).
+
+use crate::support::*;
+use idcs_mfa::Method;
+use idcs_mfa_mock::Fault;
+use serde_json::json;
+
+/// The faults with a test in this file. The others (added with the conformance runner)
+/// are pinned by its fault-matrix test.
+const TESTED_HERE: [Fault; 20] = [
+    Fault::PushPendingUnauthorized,
+    Fault::WrongOtp400,
+    Fault::MissingStatusField,
+    Fault::UnknownMethod,
+    Fault::NoAuth,
+    Fault::ReusableBypassCode,
+    Fault::StaleRequestStateAccepted,
+    Fault::UnknownRequest500,
+    Fault::UnknownUser200,
+    Fault::MalformedPayload200,
+    Fault::WrongAnswersNoEcId,
+    Fault::ResendSameState,
+    Fault::NoLockout,
+    Fault::Html404,
+    Fault::Empty401,
+    Fault::UndocumentedStatus,
+    Fault::RejectedPush200,
+    Fault::SendsNotCounted,
+    Fault::SuccessKeepsCount,
+    Fault::LockOneLate,
+];
+
+// Test case: each fault tested here has a distinct name that parses back.
+#[test]
+fn faults_tested_here_have_distinct_names() {
+    let names: std::collections::HashSet<_> = TESTED_HERE.iter().map(|f| f.name()).collect();
+    assert_eq!(names.len(), TESTED_HERE.len());
+    for f in TESTED_HERE {
+        assert_eq!(f.name().parse::<Fault>().unwrap(), f);
+    }
+}
+
+#[tokio::test]
+async fn push_pending_401_answers_a_pending_poll_with_401() {
+    let m = start_with_faults(&[Fault::PushPendingUnauthorized]).await;
+    let v = initiate(&m, TOM, TOM_PHONE, Method::Push).await;
+    let (status, body) = poll(&m, v.request_id()).await;
+    assert_eq!(
+        (status.as_u16(), body["status"].as_str()),
+        (401, Some("pending"))
+    );
+}
+
+#[tokio::test]
+async fn wrong_otp_400_answers_a_wrong_otp_with_400() {
+    let m = start_with_faults(&[Fault::WrongOtp400]).await;
+    let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let wrong = if otp == "000000" { "111111" } else { "000000" };
+    let (status, body) = patch(
+        &m,
+        v.request_id(),
+        json!({"otpCode": wrong, "requestState": v.request_state().expose()}),
+    )
+    .await;
+    assert_eq!((status.as_u16(), code(&body)), (400, "AUTH-1105"));
+}
+
+#[tokio::test]
+async fn missing_status_field_drops_status_from_success_bodies() {
+    let m = start_with_faults(&[Fault::MissingStatusField]).await;
+    let (status, body) = send(
+        http()
+            .get(format!("{}/mfa/v1/users/{TOM}/factors", m.base_url()))
+            .bearer_auth(m.token().expose()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.get("status").is_none() && body.get("factors").is_some());
+    // Errors keep it.
+    let (_, body) = poll(&m, "unknown").await;
+    assert_eq!(body["status"], "failed");
+}
+
+#[tokio::test]
+async fn unknown_method_lists_a_method_outside_the_enum() {
+    let m = start_with_faults(&[Fault::UnknownMethod]).await;
+    let f = client(&m).get_user_factors(TOM).await.unwrap().value;
+    assert!(
+        f.factors
+            .iter()
+            .flat_map(|f| &f.methods)
+            .any(|m| !m.is_known())
+    );
+}
+
+#[tokio::test]
+async fn no_auth_accepts_missing_and_invalid_tokens() {
+    let m = start_with_faults(&[Fault::NoAuth]).await;
+    let url = format!("{}/mfa/v1/users/{TOM}/factors", m.base_url());
+    assert_eq!(send(http().get(&url)).await.0, 200);
+    assert_eq!(send(http().get(&url).bearer_auth("junk")).await.0, 200);
+}
+
+#[tokio::test]
+async fn reusable_bypass_code_lets_a_code_work_twice() {
+    let m = start_with_faults(&[Fault::ReusableBypassCode]).await;
+    let c = client(&m);
+    for _ in 0..2 {
+        let mut v = initiate(&m, USER1, "BypassCode", Method::Bypasscode).await;
+        c.verify_bypass_code(&mut v, "397541940949").await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn stale_request_state_accepted_keeps_the_old_state_working() {
+    let m = start_with_faults(&[Fault::StaleRequestStateAccepted]).await;
+    let c = client(&m);
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    let old = v.request_state().expose().to_owned();
+    c.resend_otp(&mut v).await.unwrap();
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let (status, _) = patch(
+        &m,
+        v.request_id(),
+        json!({"otpCode": otp, "requestState": old}),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn unknown_request_500_answers_unknown_ids_with_500() {
+    let m = start_with_faults(&[Fault::UnknownRequest500]).await;
+    let (status, body) = poll(&m, "unknown").await;
+    assert_eq!(status, 500);
+    assert_error_shape(&body);
+}
+
+#[tokio::test]
+async fn unknown_user_200_answers_unknown_users_with_200() {
+    let m = start_with_faults(&[Fault::UnknownUser200]).await;
+    let f = client(&m).get_user_factors("nobody").await.unwrap().value;
+    assert!(f.factors.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_payload_200_accepts_invalid_patch_payloads() {
+    let m = start_with_faults(&[Fault::MalformedPayload200]).await;
+    let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
+    let (status, body) = patch(&m, v.request_id(), json!({"nonsense": true})).await;
+    assert_eq!(
+        (status.as_u16(), body["status"].as_str()),
+        (200, Some("success"))
+    );
+}
+
+#[tokio::test]
+async fn wrong_answers_no_ec_id_drops_the_ec_id() {
+    let m = start_with_faults(&[Fault::WrongAnswersNoEcId]).await;
+    let v = initiate(&m, USER1, "SecurityQuestions", Method::SecurityQuestions).await;
+    let (status, body) = patch(&m, v.request_id(), json!({"securityQuestions": [{"id": "FirstCar", "answer": "no"}], "requestState": v.request_state().expose()})).await;
+    assert_eq!((status.as_u16(), code(&body)), (401, "AUTH-1111"));
+    assert!(body.get("ecId").is_none());
+}
+
+#[tokio::test]
+async fn resend_same_state_answers_without_a_new_state() {
+    let m = start_with_faults(&[Fault::ResendSameState]).await;
+    let v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    let (status, body) = patch(
+        &m,
+        v.request_id(),
+        json!({"resendOtp": true, "requestState": v.request_state().expose()}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.get("requestState").is_none());
+}
+
+#[tokio::test]
+async fn no_lockout_never_locks() {
+    let m = start_with_faults(&[Fault::NoLockout]).await;
+    let c = client(&m);
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    for _ in 0..6 {
+        c.resend_otp(&mut v).await.unwrap();
+    }
+    let status = Control(&m).user(USER1).await;
+    assert_eq!((status.attempts, status.locked), (7, false));
+}
+
+#[tokio::test]
+async fn sends_not_counted_leaves_the_count_after_otp_sends() {
+    let m = start_with_faults(&[Fault::SendsNotCounted]).await;
+    let c = client(&m);
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    c.resend_otp(&mut v).await.unwrap();
+    assert_eq!(Control(&m).user(USER1).await.attempts, 0);
+    // Failures still count.
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let wrong = if otp == "000000" { "111111" } else { "000000" };
+    assert!(c.verify_otp(&mut v, wrong).await.is_err());
+    assert_eq!(Control(&m).user(USER1).await.attempts, 1);
+}
+
+#[tokio::test]
+async fn success_keeps_count_does_not_reset_on_success() {
+    let m = start_with_faults(&[Fault::SuccessKeepsCount]).await;
+    let c = client(&m);
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    c.verify_otp(&mut v, otp).await.unwrap();
+    assert_eq!(Control(&m).user(USER1).await.attempts, 1);
+}
+
+#[tokio::test]
+async fn lock_one_late_locks_one_attempt_past_the_maximum() {
+    let m = start_with_faults(&[Fault::LockOneLate]).await;
+    let c = client(&m);
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    for _ in 0..4 {
+        c.resend_otp(&mut v).await.unwrap();
+    }
+    let status = Control(&m).user(USER1).await;
+    assert_eq!(
+        (status.attempts, status.locked),
+        (5, false),
+        "the maximum is 5"
+    );
+    c.resend_otp(&mut v).await.unwrap();
+    let status = Control(&m).user(USER1).await;
+    assert_eq!((status.attempts, status.locked), (6, true));
+}
+
+#[tokio::test]
+async fn html_404_answers_404_with_html() {
+    let m = start_with_faults(&[Fault::Html404]).await;
+    let r = http()
+        .get(format!("{}/mfa/v1/requests/unknown", m.base_url()))
+        .bearer_auth(m.token().expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text().await.unwrap().starts_with("<!DOCTYPE html>"));
+}
+
+#[tokio::test]
+async fn empty_401_answers_401_with_an_empty_body() {
+    let m = start_with_faults(&[Fault::Empty401]).await;
+    let r = http()
+        .get(format!("{}/mfa/v1/requests/x", m.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn undocumented_status_answers_unknown_ids_with_418() {
+    let m = start_with_faults(&[Fault::UndocumentedStatus]).await;
+    assert_eq!(poll(&m, "unknown").await.0, 418);
+    assert_eq!(
+        patch(&m, "unknown", json!({"otpCode": "1", "requestState": "x"}))
+            .await
+            .0,
+        418
+    );
+}
+
+#[tokio::test]
+async fn rejected_push_200_answers_a_rejection_with_200() {
+    let m = start_with_faults(&[Fault::RejectedPush200]).await;
+    let v = initiate(&m, TOM, TOM_PHONE, Method::Push).await;
+    Control(&m).reject(v.request_id()).await;
+    let (status, body) = poll(&m, v.request_id()).await;
+    assert_eq!(
+        (status.as_u16(), body["status"].as_str()),
+        (200, Some("failed"))
+    );
+}
+
+// Test case: faults switch at run time through the control API.
+#[tokio::test]
+async fn faults_switch_at_run_time() {
+    let m = start_default().await;
+    let url = format!("{}/mfa/v1/users/{TOM}/factors", m.base_url());
+    assert_eq!(send(http().get(&url)).await.0, 401);
+    assert_eq!(Control(&m).set_faults(&["no_auth"]).await, 200);
+    assert_eq!(send(http().get(&url)).await.0, 200);
+    assert_eq!(Control(&m).set_faults(&[]).await, 200);
+    assert_eq!(send(http().get(&url)).await.0, 401);
+}
