@@ -3,15 +3,19 @@
 //! The mock serves its default fixture: the users of the seed examples and one user
 //! made for the suite, [`CONFORMANCE_USER_GUID`], who has every method enrolled, so
 //! that every check has something to work on. The runner reaches the mock's fixtures
-//! through the same profile code as a real tenant's (see
-//! [`crate::profile::embedded_target`]).
+//! through the same profile code as a real tenant's ([`embedded_target`]).
+
+use std::collections::BTreeMap;
 
 use idcs_mfa_mock::{Behaviour, Fault, Fixture, MockConfig, MockTenant, Timing};
 
 pub use idcs_mfa_mock::fixture::CONFORMANCE_USER_GUID;
 
 use crate::{
-    profile::{ProfileError, embedded_target},
+    profile::{
+        AuthSection, FixtureSection, MockControlSection, Overrides, Profile, ProfileError,
+        SafetySection, UserSection,
+    },
     target::Target,
 };
 
@@ -52,4 +56,62 @@ pub async fn start_with(
             .max(std::time::Duration::from_millis(10));
     }
     Ok((handle, target))
+}
+
+/// The target of an embedded mock tenant: a profile built from the mock's handle,
+/// resolved by the same code as a profile file (its `[mock_control]` gives the
+/// fixtures).
+pub async fn embedded_target(
+    handle: &idcs_mfa_mock::MockTenant,
+    fixture: &idcs_mfa_mock::Fixture,
+    user_guid: &str,
+    max_attempts: u32,
+) -> Result<Target, ProfileError> {
+    let user = fixture.user_by_guid(user_guid).ok_or_else(|| {
+        ProfileError::Invalid(format!("the mock's fixture has no user {user_guid}"))
+    })?;
+    let vars: BTreeMap<&str, String> = BTreeMap::from([
+        ("IDCS_TOKEN", handle.token().expose().to_owned()),
+        (
+            "MOCK_CONTROL_TOKEN",
+            handle.control_token().expose().to_owned(),
+        ),
+    ]);
+    let profile = Profile {
+        base_url: Some(handle.base_url().to_owned()),
+        user: Some(UserSection {
+            guid: user.user_guid.clone(),
+            name: Some(user.user_name.clone()),
+        }),
+        auth: AuthSection {
+            roles: Some(vec!["MFA Client".into()]),
+            ..AuthSection::default()
+        },
+        // A mock in this process answers at once: poll and retry on its time scale.
+        fixtures: FixtureSection {
+            push_poll_secs: Some(0.05),
+            push_decision_secs: Some(2.0),
+            otp_retry_secs: Some(1.0),
+            ..FixtureSection::default()
+        },
+        mock_control: Some(MockControlSection::default()),
+        safety: SafetySection {
+            rate_limit: Some(0.0),
+            timeout_secs: Some(10),
+            attempt_budget: None,
+            max_attempts: Some(max_attempts),
+            backoff_secs: Some(0.05),
+        },
+        content_type: None,
+    };
+    let env = move |var: &str| vars.get(var).cloned();
+    profile
+        .into_target(
+            &Overrides {
+                allow_lockout: true,
+                ..Overrides::default()
+            },
+            &env,
+        )
+        .await
 }

@@ -10,6 +10,7 @@
 //! | `GET /_mock/v1/outbox?requestId=&userGUID=` | the OTPs sent, oldest first: `[{requestId, userGUID, method, destination, otp, sentAt}]` |
 //! | `GET /_mock/v1/users/{userGUID}` | `{userGUID, userName, attempts, locked, maxAttempts, bypassCodesLeft}` |
 //! | `POST /_mock/v1/users/{userGUID}/unlock` | unlocks the user and sets attempts to 0; answers the new status |
+//! | `POST /_mock/v1/users/{userGUID}/lock` | locks the user as if they had met the maximum; answers the new status |
 //! | `GET /_mock/v1/fixture` | the current fixture (used bypass codes are gone from it) |
 //! | `PUT /_mock/v1/fixture` | replaces it (validated; 400 when invalid); forgets requests, attempts, outbox |
 //! | `POST /_mock/v1/tokens` `{"roles": [...], "expiresIn"?: secs}` | mints a /mfa/v1 token → `{access_token, token_type, expires_in?}` |

@@ -11,7 +11,7 @@ use std::{path::PathBuf, process::Output, sync::Arc};
 
 use idcs_mfa::Secret;
 use idcs_mfa_conformance::{
-    checks, embedded, profile,
+    checks, embedded,
     report::{self, RunReport, Settings, Style},
     runner::{self, RunOptions},
     target::PropConfig,
@@ -100,7 +100,7 @@ async fn no_canary_in_reports_or_debug() {
     for faults in [Vec::new(), Fault::ALL.to_vec()] {
         let (handle, config) = canary_mock(faults.clone()).await;
         let fixture = canary_fixture();
-        let mut target = profile::embedded_target(
+        let mut target = embedded::embedded_target(
             &handle,
             &fixture,
             embedded::CONFORMANCE_USER_GUID,

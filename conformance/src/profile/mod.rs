@@ -42,6 +42,8 @@
 //! Secrets never sit in the file itself: the file names environment variables (or a
 //! token file) that hold them, so a profile can be committed.
 
+mod mock_control;
+
 use std::{
     collections::{BTreeMap, VecDeque},
     path::{Path, PathBuf},
@@ -317,7 +319,7 @@ impl Profile {
         let (fixtures, mock) = self.fixtures(&base_url, env)?;
         target.fixtures = fixtures;
         if let Some(Source::Mock { base_url, token }) = mock {
-            from_mock_control(&mut target, &base_url, &token).await?;
+            mock_control::fill(&mut target, &base_url, &token).await?;
         }
         Ok(target)
     }
@@ -475,169 +477,6 @@ fn required_env(
 pub fn process_env(var: &str) -> Option<String> {
     std::env::var(var).ok()
 }
-
-/// With `[mock_control]`, what the profile leaves out comes from the mock itself:
-/// the test user's TOTP secret, bypass codes and security answers (from
-/// `GET /_mock/v1/fixture`), its lockout threshold (`GET /_mock/v1/users/{guid}`), and a
-/// token with only the "Authenticator Client" role (`POST /_mock/v1/tokens`). Lockout
-/// checks are allowed: the mock unlocks the user after them.
-async fn from_mock_control(
-    target: &mut Target,
-    mock_url: &str,
-    token: &Secret,
-) -> Result<(), ProfileError> {
-    let control = format!(
-        "{}{}",
-        mock_url.trim_end_matches('/'),
-        idcs_mfa_mock::CONTROL_PREFIX
-    );
-    let fixture: idcs_mfa_mock::Fixture = serde_json::from_value(
-        mock_json(
-            target,
-            reqwest::Method::GET,
-            &format!("{control}/fixture"),
-            token,
-            None,
-        )
-        .await?,
-    )
-    .map_err(|e| ProfileError::Invalid(format!("the mock's fixture does not parse: {e}")))?;
-    let guid = target.user.guid.clone();
-    let user = fixture.user_by_guid(&guid).ok_or_else(|| {
-        ProfileError::Invalid(format!(
-            "the mock tenant has no user {guid}; name one of its users in [user] guid"
-        ))
-    })?;
-    let fixtures = &mut target.fixtures;
-    if fixtures.totp.is_none() {
-        fixtures.totp = user
-            .factors
-            .iter()
-            .find_map(|f| Some((f.factor_id.clone(), f.totp_secret.clone()?)));
-    }
-    if let Ok(mut codes) = fixtures.bypass_codes.lock()
-        && codes.is_empty()
-    {
-        codes.extend(user.bypass_codes.iter().cloned());
-    }
-    if fixtures.answers.is_empty() {
-        fixtures.answers = user
-            .security_questions
-            .iter()
-            .map(|q| (q.id.clone(), q.answer.clone()))
-            .collect();
-    }
-    if target.max_attempts.is_none() {
-        let status = mock_json(
-            target,
-            reqwest::Method::GET,
-            &format!("{control}/users/{guid}"),
-            token,
-            None,
-        )
-        .await?;
-        target.max_attempts = status
-            .get("maxAttempts")
-            .and_then(serde_json::Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok());
-    }
-    if target.authenticator_token.is_none() {
-        let body = serde_json::json!({ "roles": ["Authenticator Client"] });
-        let minted = mock_json(
-            target,
-            reqwest::Method::POST,
-            &format!("{control}/tokens"),
-            token,
-            Some(body),
-        )
-        .await?;
-        target.authenticator_token = Some(
-            minted
-                .get("access_token")
-                .and_then(serde_json::Value::as_str)
-                .map(Secret::new)
-                .ok_or_else(|| {
-                    ProfileError::Invalid("the mock's token answer has no access_token".into())
-                })?,
-        );
-    }
-    target.allow_lockout = true;
-    Ok(())
-}
-
-/// One JSON request to the mock's control API, through the target's client.
-async fn mock_json(
-    target: &Target,
-    method: reqwest::Method,
-    url: &str,
-    token: &Secret,
-    body: Option<serde_json::Value>,
-) -> Result<serde_json::Value, ProfileError> {
-    crate::target::control_json(&target.client, method, url, token, body.as_ref())
-        .await
-        .map_err(ProfileError::Invalid)
-}
-
-/// The target of an embedded mock tenant: a profile built from the mock's handle,
-/// resolved by the same code as a profile file (its `[mock_control]` gives the
-/// fixtures).
-pub async fn embedded_target(
-    handle: &idcs_mfa_mock::MockTenant,
-    fixture: &idcs_mfa_mock::Fixture,
-    user_guid: &str,
-    max_attempts: u32,
-) -> Result<Target, ProfileError> {
-    let user = fixture.user_by_guid(user_guid).ok_or_else(|| {
-        ProfileError::Invalid(format!("the mock's fixture has no user {user_guid}"))
-    })?;
-    let vars: BTreeMap<&str, String> = BTreeMap::from([
-        ("IDCS_TOKEN", handle.token().expose().to_owned()),
-        (
-            "MOCK_CONTROL_TOKEN",
-            handle.control_token().expose().to_owned(),
-        ),
-    ]);
-    let profile = Profile {
-        base_url: Some(handle.base_url().to_owned()),
-        user: Some(UserSection {
-            guid: user.user_guid.clone(),
-            name: Some(user.user_name.clone()),
-        }),
-        auth: AuthSection {
-            roles: Some(vec!["MFA Client".into()]),
-            ..AuthSection::default()
-        },
-        // A mock in this process answers at once: poll and retry on its time scale.
-        fixtures: FixtureSection {
-            push_poll_secs: Some(0.05),
-            push_decision_secs: Some(2.0),
-            otp_retry_secs: Some(1.0),
-            ..FixtureSection::default()
-        },
-        mock_control: Some(MockControlSection::default()),
-        safety: SafetySection {
-            rate_limit: Some(0.0),
-            timeout_secs: Some(10),
-            attempt_budget: None,
-            max_attempts: Some(max_attempts),
-            backoff_secs: Some(0.05),
-        },
-        content_type: None,
-    };
-    let env = move |var: &str| vars.get(var).cloned();
-    profile
-        .into_target(
-            &Overrides {
-                allow_lockout: true,
-                ..Overrides::default()
-            },
-            &env,
-        )
-        .await
-}
-
-/// Shared handle to a target.
-pub type SharedTarget = Arc<Target>;
 
 #[cfg(test)]
 mod tests {

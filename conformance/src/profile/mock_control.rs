@@ -1,0 +1,109 @@
+//! The `[mock_control]` source: what a profile leaves out, read from a mock tenant's
+//! control API (`serve` in another process, or the embedded mock).
+
+use idcs_mfa::Secret;
+
+use super::ProfileError;
+use crate::target::Target;
+
+/// With `[mock_control]`, what the profile leaves out comes from the mock itself:
+/// the test user's TOTP secret, bypass codes and security answers (from
+/// `GET /_mock/v1/fixture`), its lockout threshold (`GET /_mock/v1/users/{guid}`), and a
+/// token with only the "Authenticator Client" role (`POST /_mock/v1/tokens`). Lockout
+/// checks are allowed: the mock unlocks the user after them.
+pub(super) async fn fill(
+    target: &mut Target,
+    mock_url: &str,
+    token: &Secret,
+) -> Result<(), ProfileError> {
+    let control = format!(
+        "{}{}",
+        mock_url.trim_end_matches('/'),
+        idcs_mfa_mock::CONTROL_PREFIX
+    );
+    let fixture: idcs_mfa_mock::Fixture = serde_json::from_value(
+        mock_json(
+            target,
+            reqwest::Method::GET,
+            &format!("{control}/fixture"),
+            token,
+            None,
+        )
+        .await?,
+    )
+    .map_err(|e| ProfileError::Invalid(format!("the mock's fixture does not parse: {e}")))?;
+    let guid = target.user.guid.clone();
+    let user = fixture.user_by_guid(&guid).ok_or_else(|| {
+        ProfileError::Invalid(format!(
+            "the mock tenant has no user {guid}; name one of its users in [user] guid"
+        ))
+    })?;
+    let fixtures = &mut target.fixtures;
+    if fixtures.totp.is_none() {
+        fixtures.totp = user
+            .factors
+            .iter()
+            .find_map(|f| Some((f.factor_id.clone(), f.totp_secret.clone()?)));
+    }
+    if let Ok(mut codes) = fixtures.bypass_codes.lock()
+        && codes.is_empty()
+    {
+        codes.extend(user.bypass_codes.iter().cloned());
+    }
+    if fixtures.answers.is_empty() {
+        fixtures.answers = user
+            .security_questions
+            .iter()
+            .map(|q| (q.id.clone(), q.answer.clone()))
+            .collect();
+    }
+    if target.max_attempts.is_none() {
+        let status = mock_json(
+            target,
+            reqwest::Method::GET,
+            &format!("{control}/users/{guid}"),
+            token,
+            None,
+        )
+        .await?;
+        target.max_attempts = status
+            .get("maxAttempts")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok());
+    }
+    if target.authenticator_token.is_none() {
+        let body = serde_json::json!({ "roles": ["Authenticator Client"] });
+        let minted = mock_json(
+            target,
+            reqwest::Method::POST,
+            &format!("{control}/tokens"),
+            token,
+            Some(body),
+        )
+        .await?;
+        target.authenticator_token = Some(
+            minted
+                .get("access_token")
+                .and_then(serde_json::Value::as_str)
+                .map(Secret::new)
+                .ok_or_else(|| {
+                    ProfileError::Invalid("the mock's token answer has no access_token".into())
+                })?,
+        );
+    }
+    target.allow_lockout = true;
+    Ok(())
+}
+
+/// One JSON request to the mock's control API, through the target's client.
+async fn mock_json(
+    target: &Target,
+    method: reqwest::Method,
+    url: &str,
+    token: &Secret,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, ProfileError> {
+    crate::target::control_json(&target.client, method, url, token, body.as_ref())
+        .await
+        .map_err(ProfileError::Invalid)
+}
