@@ -205,7 +205,7 @@ impl Target {
     pub async fn unlock_user(&self) -> Result<(), String> {
         match &self.fixtures.unlock {
             Some(Source::Mock { base_url, token }) => {
-                let url = format!("{base_url}/_mock/v1/users/{}/unlock", self.user.guid);
+                let url = idcs_mfa_mock::routes::unlock_user(base_url, &self.user.guid);
                 control_post(&self.client, &url, token).await?;
             }
             Some(Source::Command(cmd)) => {

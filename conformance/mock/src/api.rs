@@ -225,7 +225,10 @@ async fn lookup_user_factors(
         let state = shared.lock();
         let user = match kind {
             types::UserIdType::UserGuid => state.fixture.user_by_guid(user_id),
-            types::UserIdType::UserName => state.fixture.user_by_name(user_id),
+            types::UserIdType::UserName => state
+                .faults
+                .lookup_user(&state.fixture, user_id)
+                .or_else(|| state.fixture.user_by_name(user_id)),
         };
         state.user_factors(user, user_id)
     })();

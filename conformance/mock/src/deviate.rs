@@ -10,6 +10,7 @@ use idcs_mfa::{AuthCode, Method, Status, types};
 
 use super::{
     fault::{Fault, Faults},
+    fixture::{Fixture, UserFixture},
     reply::{ApiError, internal_error},
     state::PollAnswer,
 };
@@ -43,6 +44,19 @@ impl Faults {
             }
             other => other,
         }
+    }
+
+    /// The user a look-up by name finds: `lookup_lists_another_user` finds a user with
+    /// another name (`None`: the documented one).
+    pub(crate) fn lookup_user<'a>(
+        self,
+        fixture: &'a Fixture,
+        name: &str,
+    ) -> Option<&'a UserFixture> {
+        if !self.has(Fault::LookupListsAnotherUser) {
+            return None;
+        }
+        fixture.users.iter().find(|u| u.user_name != name)
     }
 
     /// The initiate answer: `display_name_everywhere` gives a bypass-code or

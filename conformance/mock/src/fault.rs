@@ -97,6 +97,8 @@ faults! {
     CompletedRequestReopens = "completed_request_reopens",
     /// An initiate naming a factor and a method uses the preferred factor instead.
     NamedFactorIgnored = "named_factor_ignored",
+    /// A look-up by user name answers another user's factors.
+    LookupListsAnotherUser = "lookup_lists_another_user",
 }
 
 impl std::fmt::Display for Fault {

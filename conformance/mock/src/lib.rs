@@ -57,6 +57,7 @@
 //!   the tenant counts attempts with it, and the conformance runner predicts with it.
 //! - `oauth`: the token endpoint.
 //! - `reply`: the error shape and body-level faults.
+//! - [`routes`]: the control API's URLs, for a client in another process.
 //! - `seal`: the tamper-evident `requestState`.
 //! - [`totp`]: RFC 6238 codes, shared with the conformance runner.
 //! - `state`: everything remembered, and the documented rules (attempts counted with
@@ -82,6 +83,7 @@ pub mod model;
 mod oauth;
 mod random;
 mod reply;
+pub mod routes;
 mod seal;
 pub mod state;
 pub mod totp;

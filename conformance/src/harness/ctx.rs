@@ -11,6 +11,7 @@ use bytes::Bytes;
 use idcs_mfa::{
     Client, Exchange, Initiate, Method, Recorder, Secret, UserRef, Verification, types,
 };
+use idcs_mfa_mock::routes;
 
 use super::Fail;
 use crate::{
@@ -272,7 +273,7 @@ impl Ctx {
             .ok_or_else(|| Fail::skip("no OTP source"))?;
         match source {
             Source::Mock { base_url, token } => {
-                let url = format!("{base_url}/_mock/v1/outbox?requestId={}", v.request_id());
+                let url = routes::outbox_for_request(base_url, v.request_id());
                 let body = control_json(&self.client, reqwest::Method::GET, &url, token, None)
                     .await
                     .map_err(Fail::skip)?;
@@ -335,7 +336,7 @@ impl Ctx {
             .ok_or_else(|| Fail::skip("no PUSH control"))?;
         match source {
             Source::Mock { base_url, token } => {
-                let url = format!("{base_url}/_mock/v1/push/{}/{action}", v.request_id());
+                let url = routes::decide_push(base_url, v.request_id(), action == "approve");
                 control_post(&self.client, &url, token)
                     .await
                     .map_err(Fail::skip)?;

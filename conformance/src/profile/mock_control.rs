@@ -2,6 +2,7 @@
 //! control API (`serve` in another process, or the embedded mock).
 
 use idcs_mfa::Secret;
+use idcs_mfa_mock::routes;
 
 use super::ProfileError;
 use crate::target::Target;
@@ -16,16 +17,11 @@ pub(super) async fn fill(
     mock_url: &str,
     token: &Secret,
 ) -> Result<(), ProfileError> {
-    let control = format!(
-        "{}{}",
-        mock_url.trim_end_matches('/'),
-        idcs_mfa_mock::CONTROL_PREFIX
-    );
     let fixture: idcs_mfa_mock::Fixture = serde_json::from_value(
         mock_json(
             target,
             reqwest::Method::GET,
-            &format!("{control}/fixture"),
+            &routes::fixture(mock_url),
             token,
             None,
         )
@@ -61,7 +57,7 @@ pub(super) async fn fill(
         let status = mock_json(
             target,
             reqwest::Method::GET,
-            &format!("{control}/users/{guid}"),
+            &routes::user(mock_url, &guid),
             token,
             None,
         )
@@ -76,7 +72,7 @@ pub(super) async fn fill(
         let minted = mock_json(
             target,
             reqwest::Method::POST,
-            &format!("{control}/tokens"),
+            &routes::tokens(mock_url),
             token,
             Some(body),
         )

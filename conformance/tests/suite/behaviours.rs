@@ -60,9 +60,6 @@ async fn strict_run_unbounded(behaviours: Vec<Behaviour>, timing: Timing) -> Out
         ..PropConfig::default()
     };
     let observations = target.observations.clone();
-    let client = target.client.clone();
-    let control = handle.control_url();
-    let control_token = handle.control_token().clone();
     let guid = target.user.guid.clone();
     let target = Arc::new(target);
     let options = RunOptions {
@@ -103,23 +100,13 @@ async fn strict_run_unbounded(behaviours: Vec<Behaviour>, timing: Timing) -> Out
                 .map(move |e| format!("{}: {} {}", r.id, e.method, e.url))
         })
         .collect();
-    let request = client
-        .http()
-        .get(format!("{control}/users/{guid}"))
-        .bearer_auth(control_token.expose())
-        .build()
-        .expect("a request");
-    let (_, _, body) = client
-        .execute(request)
-        .await
-        .expect("the control API answers");
-    let status: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    let locked = handle.user(&guid).expect("the test user").locked;
     handle.shutdown().await.expect("shutdown");
     Outcome_ {
         not_passed,
         network: observations.summary(),
         locked_outside_lockout_checks,
-        locked_at_end: runner_left_locked || status["locked"] != serde_json::Value::Bool(false),
+        locked_at_end: runner_left_locked || locked,
     }
 }
 

@@ -273,6 +273,7 @@ const STATE_RULE_FAULTS: &[(Fault, usize)] = &[
     (Fault::InitiateIgnoresPreferred, 1),
     (Fault::NamedFactorIgnored, 1),
     (Fault::UnknownUser200, 1),
+    (Fault::LookupListsAnotherUser, 1),
 ];
 
 // Test case: the sequence checks alone (every named check switched off) catch every

@@ -41,12 +41,6 @@ async fn the_ledger_bounds_the_tenants_count_after_every_check() {
     let (handle, mut target) = embedded::start(Vec::new()).await.expect("embedded mock");
     target.props.cases = 4;
     let target = Arc::new(target);
-    let control = reqwest::Client::new();
-    let user_url = format!(
-        "{}/_mock/v1/users/{}",
-        handle.base_url(),
-        embedded::CONFORMANCE_USER_GUID
-    );
     let mut exact = 0;
     let mut checked = 0;
     for check in checks::all() {
@@ -62,16 +56,9 @@ async fn the_ledger_bounds_the_tenants_count_after_every_check() {
         target.unlock_user().await.expect("unlock");
         let cx = idcs_mfa_conformance::harness::Ctx::new(target.clone());
         let _ = (check.run)(&cx).await;
-        let status: serde_json::Value = control
-            .get(&user_url)
-            .bearer_auth(handle.control_token().expose())
-            .send()
-            .await
-            .expect("control")
-            .json()
-            .await
-            .expect("json");
-        let actual = status["attempts"].as_u64().expect("attempts") as u32;
+        let actual = handle
+            .attempts(embedded::CONFORMANCE_USER_GUID)
+            .expect("the test user");
         let predicted = target.ledger.state().count;
         assert!(
             predicted >= actual,

@@ -44,7 +44,7 @@ async fn outbox_filters_by_request_and_user() {
     let m = start_default().await;
     let a = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
     let b = initiate(&m, TOM, TOM_CALL, Method::PhoneCall).await;
-    let control = Control(&m);
+    let control = ControlApi(&m);
     let all: Vec<Value> = control
         .req(M::GET, "/outbox")
         .send()
@@ -83,7 +83,7 @@ async fn outbox_filters_by_request_and_user() {
 #[tokio::test]
 async fn push_decisions_need_a_pending_push() {
     let m = start_default().await;
-    let control = Control(&m);
+    let control = ControlApi(&m);
     assert_eq!(control.approve("unknown").await, 404);
     let sms = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
     assert_eq!(control.approve(sms.request_id()).await, 409);
@@ -96,7 +96,7 @@ async fn push_decisions_need_a_pending_push() {
 #[tokio::test]
 async fn minted_tokens_carry_their_roles() {
     let m = start_default().await;
-    let control = Control(&m);
+    let control = ControlApi(&m);
     for (roles, expected) in [
         (vec!["MFA Client"], 200),
         (vec!["Authenticator Client"], 200),
@@ -120,7 +120,7 @@ async fn minted_tokens_carry_their_roles() {
 #[tokio::test]
 async fn fixture_can_be_read_and_replaced() {
     let m = start_default().await;
-    let control = Control(&m);
+    let control = ControlApi(&m);
     let current: Fixture = control
         .req(M::GET, "/fixture")
         .send()
@@ -164,7 +164,7 @@ async fn reset_forgets_requests_attempts_outbox_and_fixture_changes() {
         ..MockConfig::default()
     })
     .await;
-    let control = Control(&m);
+    let control = ControlApi(&m);
     let c = client(&m);
     let mut v = c
         .initiate(&idcs_mfa::Initiate::bypass_code(idcs_mfa::UserRef::Guid(
@@ -201,7 +201,12 @@ async fn reset_forgets_requests_attempts_outbox_and_fixture_changes() {
 #[tokio::test]
 async fn unknown_fault_names_are_refused() {
     let m = start_default().await;
-    let (status, body) = send(Control(&m).req(M::PUT, "/faults").json(&json!(["no_such"]))).await;
+    let (status, body) = send(
+        ControlApi(&m)
+            .req(M::PUT, "/faults")
+            .json(&json!(["no_such"])),
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(body["message"].as_str().unwrap().contains("no_auth"));
 }
@@ -255,7 +260,7 @@ async fn token_endpoint_checks_client_and_grant() {
 #[tokio::test]
 async fn lock_locks_and_unlock_unlocks() {
     let m = start_default().await;
-    let control = Control(&m);
+    let control = ControlApi(&m);
     let (status, body) = send(control.req(M::POST, &format!("/users/{USER1}/lock"))).await;
     assert_eq!(status, 200);
     assert_eq!(

@@ -60,7 +60,7 @@ async fn call(
 async fn every_operation_refuses_bad_tokens_with_401() {
     let m = start_default().await;
     let v = initiate(&m, TOM, TOM_PHONE, Method::Push).await;
-    let control = Control(&m);
+    let control = ControlApi(&m);
     let no_role = control.mint(&["Some Other Role"]).await;
     let expired: Value = control
         .req(reqwest::Method::POST, "/tokens")

@@ -8,7 +8,7 @@ use serde_json::json;
 
 /// The faults with a test in this file. The others (added with the conformance runner)
 /// are pinned by its fault-matrix test.
-const TESTED_HERE: [Fault; 20] = [
+const TESTED_HERE: [Fault; 21] = [
     Fault::PushPendingUnauthorized,
     Fault::WrongOtp400,
     Fault::MissingStatusField,
@@ -29,6 +29,7 @@ const TESTED_HERE: [Fault; 20] = [
     Fault::SendsNotCounted,
     Fault::SuccessKeepsCount,
     Fault::LockOneLate,
+    Fault::LookupListsAnotherUser,
 ];
 
 // Test case: each fault tested here has a distinct name that parses back.
@@ -289,14 +290,31 @@ async fn rejected_push_200_answers_a_rejection_with_200() {
     );
 }
 
+#[tokio::test]
+async fn lookup_lists_another_user_answers_a_name_with_another_listing() {
+    let m = start_with_faults(&[Fault::LookupListsAnotherUser]).await;
+    let lookup = |id: &str, kind: &str| {
+        http()
+            .get(format!("{}/mfa/v1/users", m.base_url()))
+            .query(&[("userId", id), ("userIdType", kind)])
+            .bearer_auth(m.token().expose())
+    };
+    let (status, body) = send(lookup(USER1_NAME, "USER_NAME")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(body["userGUID"], USER1, "{body}");
+    // By GUID it still finds the user.
+    let (_, body) = send(lookup(USER1, "USER_GUID")).await;
+    assert_eq!(body["userGUID"], USER1, "{body}");
+}
+
 // Test case: faults switch at run time through the control API.
 #[tokio::test]
 async fn faults_switch_at_run_time() {
     let m = start_default().await;
     let url = format!("{}/mfa/v1/users/{TOM}/factors", m.base_url());
     assert_eq!(send(http().get(&url)).await.0, 401);
-    assert_eq!(Control(&m).set_faults(&["no_auth"]).await, 200);
+    assert_eq!(ControlApi(&m).set_faults(&["no_auth"]).await, 200);
     assert_eq!(send(http().get(&url)).await.0, 200);
-    assert_eq!(Control(&m).set_faults(&[]).await, 200);
+    assert_eq!(ControlApi(&m).set_faults(&[]).await, 200);
     assert_eq!(send(http().get(&url)).await.0, 401);
 }

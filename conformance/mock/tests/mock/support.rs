@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use idcs_mfa::{Client, Initiate, Method, UserRef, Verification};
-use idcs_mfa_mock::{Fault, MockConfig, MockTenant, OutboxEntry, UserStatus};
+use idcs_mfa_mock::{ControlError, Fault, MockConfig, MockTenant, OutboxEntry, UserStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -127,10 +127,61 @@ pub async fn poll(m: &MockTenant, request_id: &str) -> (StatusCode, Value) {
     .await
 }
 
-/// The control API of one mock.
+/// The user's phone and inbox and the administrator's console of one mock, through its
+/// typed handle. The status codes are the control API's for the same outcome (200, 404
+/// for an unknown request, 409 for a PUSH that is not pending), so that a test reads the
+/// same either way; `ControlApi` drives the control API itself over HTTP.
 pub struct Control<'a>(pub &'a MockTenant);
 
 impl Control<'_> {
+    pub async fn outbox(&self, request_id: &str) -> Vec<OutboxEntry> {
+        self.0.outbox_for_request(request_id)
+    }
+
+    /// The latest OTP sent for a request.
+    pub async fn last_otp(&self, request_id: &str) -> String {
+        self.0
+            .outbox_for_request(request_id)
+            .last()
+            .expect("an OTP was sent")
+            .otp
+            .expose()
+            .to_owned()
+    }
+
+    pub async fn approve(&self, request_id: &str) -> StatusCode {
+        status_of(self.0.approve_push(request_id).map(|_| ()))
+    }
+
+    pub async fn reject(&self, request_id: &str) -> StatusCode {
+        status_of(self.0.reject_push(request_id).map(|_| ()))
+    }
+
+    pub async fn user(&self, guid: &str) -> UserStatus {
+        self.0.user(guid).expect("the user exists")
+    }
+
+    pub async fn unlock(&self, guid: &str) -> UserStatus {
+        self.0.unlock_user(guid).expect("the user exists")
+    }
+
+    pub async fn mint(&self, roles: &[&str]) -> String {
+        self.0.mint_token(roles, None).expose().to_owned()
+    }
+}
+
+fn status_of(result: Result<(), ControlError>) -> StatusCode {
+    match result {
+        Ok(()) => StatusCode::OK,
+        Err(ControlError::NotFound(_)) => StatusCode::NOT_FOUND,
+        Err(_) => StatusCode::CONFLICT,
+    }
+}
+
+/// The control API of one mock, over HTTP (`/_mock/v1`).
+pub struct ControlApi<'a>(pub &'a MockTenant);
+
+impl ControlApi<'_> {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.0.control_url())
     }
