@@ -333,9 +333,9 @@ impl Client {
         &self.config.on_429
     }
 
-    /// Sends a request built with [`Client::http`] (nothing added to it: no token)
-    /// under this client's rate limit, 429 policy and connection policy
-    /// ([`crate::policy`]), and reads the body under the size limit
+    /// Sends a request built by the caller (`reqwest::Request::new`; nothing is added to
+    /// it: no token) on this client's connections, under its rate limit, 429 policy and
+    /// connection policy ([`crate::policy`]), and reads the body under the size limit
     /// ([`Error::BodyTooLarge`] past it). For requests the operations cannot express:
     /// malformed bodies, other tokens, a mock's control API.
     pub async fn execute(
@@ -386,7 +386,7 @@ impl Client {
 
     /// The underlying `reqwest` client (timeouts and TLS as configured, no token), for
     /// requests outside the contract such as the token endpoint.
-    pub fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
 

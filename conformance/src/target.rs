@@ -282,6 +282,36 @@ pub(crate) async fn control_post(
     control(client, reqwest::Method::POST, url, token, None).await
 }
 
+/// A request for [`Client::execute`] (which sends it on the client's own connections,
+/// under its policy): `method url`, a bearer token (a header marked sensitive, so it is
+/// never recorded), a `Content-Type`, a body.
+pub(crate) fn raw_request(
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&Secret>,
+    content_type: Option<&str>,
+    body: Option<Bytes>,
+) -> Result<reqwest::Request, String> {
+    use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url} is not a URL: {e}"))?;
+    let mut request = reqwest::Request::new(method, parsed);
+    if let Some(token) = token {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| "the token is not a valid header value".to_owned())?;
+        value.set_sensitive(true);
+        request.headers_mut().insert(AUTHORIZATION, value);
+    }
+    if let Some(ct) = content_type {
+        let value = HeaderValue::from_str(ct)
+            .map_err(|_| format!("{ct:?} is not a valid Content-Type value"))?;
+        request.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    if let Some(body) = body {
+        *request.body_mut() = Some(body.into());
+    }
+    Ok(request)
+}
+
 /// One request to the mock's control API (with a JSON body when given); a non-2xx
 /// answer is an error.
 pub(crate) async fn control(
@@ -291,15 +321,9 @@ pub(crate) async fn control(
     token: &Secret,
     body: Option<&serde_json::Value>,
 ) -> Result<Bytes, String> {
-    let mut request = client
-        .http()
-        .request(method.clone(), url)
-        .bearer_auth(token.expose());
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let request = request
-        .build()
+    let body = body.map(|b| Bytes::from(b.to_string()));
+    let content_type = body.as_ref().map(|_| "application/json");
+    let request = raw_request(method.clone(), url, Some(token), content_type, body)
         .map_err(|e| format!("cannot build a control API request: {e}"))?;
     // Through the client's policy too: a control call is a request like any other.
     let (status, _, answer) = client

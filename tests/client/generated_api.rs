@@ -1,7 +1,7 @@
 //! The code progenitor generates from the contract, pinned: every spec change (or
 //! generator upgrade) shows up as a reviewable diff of this snapshot.
 //!
-//! After an intended change: `INSTA_UPDATE=always cargo test --test generated_api`, then
+//! After an intended change: `INSTA_UPDATE=always cargo test -p idcs-mfa --test client generated_api`, then
 //! read the diff of `tests/snapshots/generated_api__generated_api.snap`.
 
 // Test case: the generated client and types are exactly the reviewed ones.

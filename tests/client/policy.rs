@@ -182,11 +182,12 @@ async fn execute_goes_through_the_same_policy() {
     let server = Server::sequence(vec![too_many().header("Retry-After", "0"), factors_ok()]).await;
     let events = Arc::new(Events::default());
     let client = client_with(&server, RateLimitPolicy::default(), &events);
-    let request = client
-        .http()
-        .get(format!("{}/mfa/v1/users/{GUID}/factors", server.base_url))
-        .build()
-        .unwrap();
+    let request = reqwest::Request::new(
+        reqwest::Method::GET,
+        format!("{}/mfa/v1/users/{GUID}/factors", server.base_url)
+            .parse()
+            .unwrap(),
+    );
     let (status, _, body) = client.execute(request).await.unwrap();
     assert_eq!(status.as_u16(), 200);
     assert!(String::from_utf8_lossy(&body).contains("success"));
@@ -303,13 +304,15 @@ async fn a_post_on_a_closed_connection_is_not_resent() {
         .build()
         .unwrap();
     client.get_user_factors(GUID).await.expect("first GET");
-    let post = client
-        .http()
-        .post(format!("{url}/mfa/v1/requests"))
-        .header("content-type", "application/json")
-        .body(r#"{"userId":"u","userIdType":"USER_NAME"}"#)
-        .build()
-        .unwrap();
+    let mut post = reqwest::Request::new(
+        reqwest::Method::POST,
+        format!("{url}/mfa/v1/requests").parse().unwrap(),
+    );
+    post.headers_mut().insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    *post.body_mut() = Some(r#"{"userId":"u","userIdType":"USER_NAME"}"#.into());
     let e = client.execute(post).await.unwrap_err();
     assert!(e.status().is_none(), "no answer: {e}");
     let seen = seen.lock().unwrap().clone();

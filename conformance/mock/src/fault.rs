@@ -6,8 +6,10 @@
 //! with `serve --fault NAME`, or at run time with `PUT /_mock/v1/faults`) and prove that
 //! the matching check notices. Each fault is tested in `tests/mock/faults.rs`.
 //!
-//! Each fault is consulted in one place: the handler step that owns the behaviour
-//! (for body-level faults, the response post-processing of `mock::api`).
+//! Each fault is consulted in one place: the rules' faults (answers, requestStates,
+//! codes, attempts) in `deviate`, which the rules in `state` ask; the faults of the
+//! HTTP layer (request parsing) in `api`; the body-level ones (HTML, empty bodies, a
+//! missing `status`) in `reply`.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

@@ -1,4 +1,7 @@
-//! Everything the mock remembers, behind one `Mutex`, and every rule that changes it.
+//! Everything the mock remembers, behind one `Mutex`, and every rule that changes it:
+//! the documented behaviour in one piece. No fault is named here; where a fault can
+//! bend a rule, the rule asks `deviate` (which returns the documented outcome when the
+//! fault is off).
 //!
 //! Handlers (`mock::api`, `mock::control`) parse and render; the rules live here, as
 //! plain synchronous methods on `State`, called with the lock held and never across an
@@ -13,7 +16,7 @@
 //! SMS, EMAIL or PHONE_CALL (initiate and resend) and failed verifications (a rejected
 //! PUSH included) add 1; a successful verification sets it back to 0. The attempt
 //! faults (`sends_not_counted`, `success_keeps_count`, `lock_one_late`, `no_lockout`)
-//! are applied around that rule, never inside it.
+//! are applied around that rule (`deviate`), never inside it.
 //!
 //! When an addition makes the count reach `max_attempts` (default
 //! [`crate::DEFAULT_MAX_ATTEMPTS`] = 5), the user is locked. The request that
@@ -50,7 +53,8 @@ use subtle::ConstantTimeEq;
 use crate::model::attempts::{Counter, Event, Rules};
 
 use super::{
-    fault::{Fault, Faults},
+    deviate::Presented,
+    fault::Faults,
     fixture::{Fixture, ROLE_AUTHENTICATOR_CLIENT, ROLE_MFA_CLIENT, UserFixture},
     random,
     reply::{ApiError, cause},
@@ -285,11 +289,14 @@ impl State {
     ///   contract ([ROLE]: Authenticator Client may GET /mfa/v1/users, and the contract
     ///   has only GETs there).
     ///
-    /// Fault `no_auth` skips all of it.
+    /// The answer is as the faults make it (`deviate`: `no_auth` lets every request in).
     pub(crate) fn authorize(&self, header: Option<&str>, now: Instant) -> Result<(), ApiError> {
-        if self.faults.has(Fault::NoAuth) {
-            return Ok(());
-        }
+        self.faults
+            .authorization(self.documented_authorization(header, now))
+    }
+
+    /// The documented authorization.
+    fn documented_authorization(&self, header: Option<&str>, now: Instant) -> Result<(), ApiError> {
         let token = header
             .and_then(|h| {
                 let (scheme, rest) = h.split_once(' ')?;
@@ -340,10 +347,8 @@ impl State {
     }
 
     /// Feeds `event` to the user's counter: the model's rule
-    /// ([`crate::model::attempts`]), with the attempt faults applied around it as
-    /// deviations: `no_lockout` (no maximum), `lock_one_late` (the maximum plus one),
-    /// `sends_not_counted` (OTP sends dropped) and `success_keeps_count` (successes
-    /// dropped).
+    /// ([`crate::model::attempts`]), with the attempt faults applied around it
+    /// (`deviate`: which events count, where the lock falls).
     fn attempt_event(
         users: &mut HashMap<String, Counter>,
         faults: Faults,
@@ -351,21 +356,10 @@ impl State {
         guid: &str,
         event: Event,
     ) {
-        let dropped = match event {
-            Event::Sent(_) => faults.has(Fault::SendsNotCounted),
-            Event::Succeeded => faults.has(Fault::SuccessKeepsCount),
-            _ => false,
-        };
-        if dropped {
+        if !faults.counts(&event) {
             return;
         }
-        let max_attempts = if faults.has(Fault::NoLockout) {
-            u32::MAX
-        } else if faults.has(Fault::LockOneLate) {
-            max.saturating_add(1)
-        } else {
-            max
-        };
+        let max_attempts = faults.lock_threshold(max);
         users
             .entry(guid.to_owned())
             .or_default()
@@ -446,48 +440,43 @@ impl State {
                 format!("method {m:?} is not one of the documented methods."),
             ));
         }
-        let (factor, method) = match (&body.factor_id, &body.method) {
-            // Fault `initiate_ignores_preferred`: the first factor instead.
-            (None, None) if self.faults.has(Fault::InitiateIgnoresPreferred) => {
-                let first = &user.factors[0];
-                (Some(first), first.methods[0].clone())
-            }
-            (None, None) => match (&user.preferred_factor_id, &user.preferred_method) {
-                (Some(id), Some(m)) => (user.factor(id), m.clone()),
-                _ => {
-                    return Err(ApiError::bad_request(
-                        AuthCode::MissingParameter,
-                        "The user has no preferred factor: factorId and method are required.",
-                    ));
-                }
-            },
-            (Some(id), None) => {
-                let factor = user.factor(id).ok_or_else(|| not_enrolled(id))?;
-                match factor.methods.as_slice() {
-                    [only] => (Some(factor), only.clone()),
+        let chosen =
+            self.faults
+                .factor_choice(user, body.factor_id.as_deref(), body.method.as_ref());
+        let (factor, method) = if let Some(choice) = chosen {
+            choice
+        } else {
+            match (&body.factor_id, &body.method) {
+                (None, None) => match (&user.preferred_factor_id, &user.preferred_method) {
+                    (Some(id), Some(m)) => (user.factor(id), m.clone()),
                     _ => {
                         return Err(ApiError::bad_request(
                             AuthCode::MissingParameter,
-                            format!("Factor {id} has several methods: method is required."),
+                            "The user has no preferred factor: factorId and method are required.",
                         ));
                     }
+                },
+                (Some(id), None) => {
+                    let factor = user.factor(id).ok_or_else(|| not_enrolled(id))?;
+                    match factor.methods.as_slice() {
+                        [only] => (Some(factor), only.clone()),
+                        _ => {
+                            return Err(ApiError::bad_request(
+                                AuthCode::MissingParameter,
+                                format!("Factor {id} has several methods: method is required."),
+                            ));
+                        }
+                    }
                 }
+                (None, Some(m)) => (
+                    user.factors.iter().find(|f| f.methods.contains(m)),
+                    m.clone(),
+                ),
+                (Some(id), Some(m)) => (
+                    Some(user.factor(id).ok_or_else(|| not_enrolled(id))?),
+                    m.clone(),
+                ),
             }
-            (None, Some(m)) => (
-                user.factors.iter().find(|f| f.methods.contains(m)),
-                m.clone(),
-            ),
-            // Fault `named_factor_ignored`: the preferred factor instead of the named one.
-            (Some(_), Some(_)) if self.faults.has(Fault::NamedFactorIgnored) => {
-                match (&user.preferred_factor_id, &user.preferred_method) {
-                    (Some(id), Some(m)) => (user.factor(id), m.clone()),
-                    _ => (Some(&user.factors[0]), user.factors[0].methods[0].clone()),
-                }
-            }
-            (Some(id), Some(m)) => (
-                Some(user.factor(id).ok_or_else(|| not_enrolled(id))?),
-                m.clone(),
-            ),
         };
         let factor = factor.ok_or_else(|| {
             ApiError::bad_request(
@@ -686,18 +675,17 @@ impl State {
         Self::check_locked(&self.users, &request.user_guid)?;
         Self::expire(request, settings, now);
         let sealed = sealed.ok_or_else(invalid_state)?;
-        let generation_ok = sealed.generation == request.generation
-            || (faults.has(Fault::StaleRequestStateAccepted)
-                && sealed.generation <= request.generation);
-        // Faults `foreign_request_state_accepted` (the state of another request of the
-        // same user works) and `completed_request_reopens` (a verified request can be
-        // verified again).
-        let foreign_ok = faults.has(Fault::ForeignRequestStateAccepted);
-        let bound = sealed.request_id == request_id && generation_ok;
-        let open = request.outcome == Outcome::Open
-            || (faults.has(Fault::CompletedRequestReopens)
-                && request.outcome == Outcome::Succeeded);
-        if !(bound || foreign_ok) || sealed.user_guid != request.user_guid || !open {
+        // The requestState opens its own request, at its latest generation, while the
+        // request is open.
+        let presented = Presented {
+            same_request: sealed.request_id == request_id,
+            same_user: sealed.user_guid == request.user_guid,
+            generation: sealed.generation,
+            latest: request.generation,
+            open: request.outcome == Outcome::Open,
+            verified: request.outcome == Outcome::Succeeded,
+        };
+        if !faults.opens(&presented) {
             return Err(invalid_state());
         }
         if !action.fits(&request.method) {
@@ -734,7 +722,7 @@ impl State {
                     &request.method,
                     destination,
                 ));
-                let same_state = faults.has(Fault::ResendSameState);
+                let same_state = !faults.resend_renews_state();
                 if !same_state {
                     request.generation += 1;
                 }
@@ -766,14 +754,12 @@ impl State {
                         .map_or(0, |d| d.as_secs());
                     secret.is_some_and(|s| totp_matches(s.expose(), code.expose(), unix))
                 }
-                // Fault `sent_otp_rejected`: the delivered code never matches.
-                _ => {
-                    !faults.has(Fault::SentOtpRejected)
-                        && request
-                            .otp
-                            .as_ref()
-                            .is_some_and(|sent| sent.ct_eq(code.expose()))
-                }
+                _ => faults.sent_otp_matches(
+                    request
+                        .otp
+                        .as_ref()
+                        .is_some_and(|sent| sent.ct_eq(code.expose())),
+                ),
             },
             Action::BypassCode(code) => match user {
                 Some(user) => {
@@ -785,7 +771,7 @@ impl State {
                         }
                     }
                     if let Some(i) = found
-                        && !faults.has(Fault::ReusableBypassCode)
+                        && faults.bypass_code_used_up()
                     {
                         user.bypass_codes.remove(i);
                     }
@@ -863,7 +849,7 @@ impl State {
             )));
         }
         let guid = request.user_guid.clone();
-        if approve && faults.has(Fault::ApprovalIgnored) {
+        if approve && !faults.approval_reaches_tenant() {
             return Ok(());
         }
         if approve {

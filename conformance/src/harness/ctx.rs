@@ -16,7 +16,7 @@ use idcs_mfa_mock::routes;
 use super::Fail;
 use crate::{
     ledger::Credential,
-    target::{Source, Target, control_json, control_post, request_env, run_command},
+    target::{Source, Target, control_json, control_post, raw_request, request_env, run_command},
 };
 
 /// Collects a check's exchanges, and feeds each to the run's [`Ledger`](crate::ledger::Ledger) as it happens.
@@ -389,22 +389,19 @@ impl Ctx {
         body: Option<Vec<u8>>,
     ) -> Result<RawResponse, Fail> {
         let url = format!("{}{path}", self.target.base_url);
-        let mut request = self.client.http().request(method.clone(), &url);
         let token = match &auth {
             Auth::Token => self.target.token.clone(),
             Auth::None => None,
             Auth::Bearer(t) => Some(t.clone()),
         };
-        if let Some(token) = &token {
-            request = request.bearer_auth(token.expose());
-        }
-        if let Some(ct) = content_type {
-            request = request.header(reqwest::header::CONTENT_TYPE, ct);
-        }
         let body_bytes = Bytes::from(body.unwrap_or_default());
-        if !body_bytes.is_empty() {
-            request = request.body(body_bytes.clone());
-        }
+        let request = raw_request(
+            method.clone(),
+            &url,
+            token.as_ref(),
+            content_type,
+            (!body_bytes.is_empty()).then(|| body_bytes.clone()),
+        );
         let mut exchange = Exchange {
             operation: idcs_mfa::Operation::matching(method.as_str(), path),
             method: method.to_string(),
@@ -427,7 +424,7 @@ impl Ctx {
         let mut unreached = false;
         // Through the client's policy: rate limit, 429 waits, a GET resent once on a
         // new connection; the body read under the size limit.
-        let result = match request.build() {
+        let result = match request {
             Ok(request) => self
                 .client
                 .execute(request)
@@ -448,7 +445,7 @@ impl Ctx {
                     unreached = e.is_unreached();
                     e.to_string()
                 }),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         };
         match result {
             Ok((status, headers, body)) => {

@@ -164,7 +164,7 @@ async fn the_strict_suite_passes_against_all_behaviours_together() {
 // Test case: the same at the default (real-tenant) timings: 429 waits of a second,
 // answers 300 ms slow, PUSH decisions 2 s late. Ignored by default: about two minutes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "full-delay run, about two minutes: cargo test -p idcs-mfa-conformance --test behaviours -- --ignored"]
+#[ignore = "full-delay run, about two minutes: cargo test -p idcs-mfa-conformance --test suite behaviours:: -- --ignored"]
 async fn full_timing_all_behaviours() {
     let o = strict_run(Behaviour::ALL.to_vec(), Timing::default()).await;
     assert_clean("all behaviours, full timing", &o);
