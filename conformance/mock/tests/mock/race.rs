@@ -12,7 +12,7 @@ use std::{
 
 use crate::support::*;
 use idcs_mfa::Method;
-use idcs_mfa_mock::MockConfig;
+use idcs_mfa_mock::{MockConfig, MockTenant};
 use serde_json::json;
 use tokio::sync::Barrier;
 
@@ -117,7 +117,7 @@ async fn concurrent_resends_and_verifications_keep_the_attempt_count_exact() {
 /// Every answer a PUSH poll gave, in order, as (status, status member, message).
 type Answers = Vec<(u16, String, String)>;
 
-async fn poll_until(m: &MockHandleRef, id: &str, until: Instant) -> Answers {
+async fn poll_until(m: &MockTenant, id: &str, until: Instant) -> Answers {
     let mut answers = Vec::new();
     while Instant::now() < until {
         let (status, body) = poll(m, id).await;
@@ -133,8 +133,6 @@ async fn poll_until(m: &MockHandleRef, id: &str, until: Instant) -> Answers {
     }
     answers
 }
-
-type MockHandleRef = idcs_mfa_mock::MockTenant;
 
 /// The poll answers are pending, then one final answer that never changes; returns it.
 fn settled(answers: &Answers) -> &(u16, String, String) {
