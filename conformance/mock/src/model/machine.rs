@@ -15,6 +15,11 @@
 //! maximum and merely possible when `hi` does. Rules decided by this project
 //! (evidence `inferred`) are judged only in strict mode; otherwise
 //! [`Model::resolve`] never picks a step whose expectation would rest on one.
+//!
+//! Strict mode narrows every set to this project's decision: each step then has
+//! exactly one allowed answer and the count is exact (`lo == hi`). Those decisions are
+//! the mock tenant's, so the strict sequence checks hold the mock to the model answer
+//! for answer, not only to the set the documents allow.
 
 use idcs_mfa::Method;
 
@@ -710,7 +715,13 @@ impl Model {
                     return vec![a];
                 }
                 if r.outcome != Outcome::Open {
-                    // Decided here: a finished request accepts nothing (401 or 404).
+                    // A finished request accepts nothing: 401 or 404, counted or not,
+                    // where the documents are silent; strict mode holds the tenant to
+                    // this project's decision, the mock's: its requestState is spent
+                    // (401 AUTH-1120), and the refusal spends no attempt.
+                    if self.strict {
+                        return vec![Allowed::new(&rules::COMPLETED_CLOSED, 401).code("AUTH-1120")];
+                    }
                     return vec![
                         Allowed::new(&rules::COMPLETED_CLOSED, 401).effect(Effect::MaybeCount),
                         Allowed::new(&rules::COMPLETED_CLOSED, 404),
@@ -925,6 +936,81 @@ mod tests {
         let step = m.resolve(&step).expect("the step applies");
         let e = m.expect(&step).expect("an answer is expected");
         m.observe(&step, &e, a)
+    }
+
+    // Test case: strict mode is one decision per step. Over many pseudo-random
+    // sequences (every kind of step, every request reference, right and wrong codes,
+    // stale and foreign states, finished requests), each answered step allows exactly
+    // one answer, taking it holds, and the count stays exact.
+    #[test]
+    fn strict_mode_decides_every_step() {
+        let mut seed: u64 = 0x1dc5_0f1a;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) % n) as usize
+        };
+        let mut answered = 0;
+        for _ in 0..300 {
+            let mut m = Model::new(user(), 5, true);
+            for _ in 0..12 {
+                let state = [StateRef::Current, StateRef::Stale, StateRef::OfAnother][next(3)];
+                let code = [Code::Right, Code::Wrong][next(2)];
+                let req = [LATEST, next(4)][next(2)];
+                let method = [
+                    Method::Sms,
+                    Method::Totp,
+                    Method::Push,
+                    Method::Bypasscode,
+                    Method::SecurityQuestions,
+                ][next(5)]
+                .clone();
+                let step = match next(9) {
+                    0 => Step::Initiate {
+                        who: [Who::Guid, Who::Name, Who::Unknown][next(3)],
+                        pick: if next(2) == 0 {
+                            Pick::Preferred
+                        } else {
+                            Pick::Method(method)
+                        },
+                    },
+                    1 => Step::Resend { req, state },
+                    2 => Step::VerifyOtp { req, state, code },
+                    3 => Step::VerifyBypass {
+                        req,
+                        state,
+                        code: [Bypass::Fresh, Bypass::Reused, Bypass::Wrong][next(3)],
+                    },
+                    4 => Step::VerifyAnswers { req, state, code },
+                    5 => Step::Poll { req },
+                    6 => Step::Decide {
+                        req,
+                        approve: next(2) == 0,
+                    },
+                    7 => Step::Lookup {
+                        who: [Who::Guid, Who::Name, Who::Unknown][next(3)],
+                    },
+                    _ => Step::Initiate {
+                        who: Who::Guid,
+                        pick: Pick::Preferred,
+                    },
+                };
+                let Some(step) = m.resolve(&step) else {
+                    continue;
+                };
+                let Some(e) = m.expect(&step) else {
+                    continue;
+                };
+                assert_eq!(e.allowed.len(), 1, "{step:?}: {}", e.describe());
+                let answer = e.allowed[0].as_answer();
+                assert_eq!(m.observe(&step, &e, &answer), Verdict::Held, "{step:?}");
+                let (lo, hi) = m.attempts();
+                assert_eq!(lo, hi, "the count is exact after {step:?}");
+                answered += 1;
+            }
+        }
+        assert!(answered > 1000, "{answered} steps answered");
     }
 
     // Test case: the documents' own flow is a trace the model accepts: initiate the
