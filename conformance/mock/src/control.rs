@@ -41,8 +41,8 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::{
-    CONTROL_MAX_BODY_BYTES, Fault, Fixture, Shared, body::read_limited, random, reply::json,
-    state::ControlRefusal,
+    CONTROL_MAX_BODY_BYTES, Fault, Fixture, Shared, UserStatus, body::read_limited, random,
+    reply::json, state::ControlRefusal,
 };
 
 type Shr = State<Arc<Shared>>;
@@ -107,39 +107,92 @@ async fn read_json<T: for<'de> Deserialize<'de>>(
     serde_json::from_slice(&bytes).map_err(|e| error(StatusCode::BAD_REQUEST, "bad_request", e))
 }
 
-/// The user's decision on a PUSH. Under the behaviour `delayed_push` it reaches the
-/// state later, and the delay is returned (a refusal then, because the PUSH expired
-/// meanwhile, is the phone's problem); otherwise it applies now.
-pub(crate) fn decide_push(
-    shared: &Arc<Shared>,
-    id: &str,
-    approve: bool,
-) -> Result<Option<Duration>, ControlRefusal> {
-    if shared
-        .behaviours
-        .has(super::behaviour::Behaviour::DelayedPush)
-    {
-        let delay = shared.behaviours.timing.push_delay;
-        let later = shared.clone();
-        let request = id.to_owned();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let _ = later
-                .lock()
-                .decide_push(&later.settings, &request, approve, Instant::now());
-        });
-        return Ok(Some(delay));
+// ---- the control operations: the routes below and `MockTenant` both call these ----
+
+impl Shared {
+    /// The user's decision on a PUSH. Under the behaviour `delayed_push` it reaches the
+    /// state later, and the delay is returned (a refusal then, because the PUSH expired
+    /// meanwhile, is the phone's problem); otherwise it applies now.
+    pub(crate) fn decide_push(
+        self: &Arc<Self>,
+        id: &str,
+        approve: bool,
+    ) -> Result<Option<Duration>, ControlRefusal> {
+        if self
+            .behaviours
+            .has(super::behaviour::Behaviour::DelayedPush)
+        {
+            let delay = self.behaviours.timing.push_delay;
+            let later = self.clone();
+            let request = id.to_owned();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ =
+                    later
+                        .lock()
+                        .decide_push(&later.settings, &request, approve, Instant::now());
+            });
+            return Ok(Some(delay));
+        }
+        self.lock()
+            .decide_push(&self.settings, id, approve, Instant::now())
+            .map(|()| None)
     }
-    shared
-        .lock()
-        .decide_push(&shared.settings, id, approve, Instant::now())
-        .map(|()| None)
+
+    /// A user's attempt count and lock (`None`: no such user).
+    pub(crate) fn user_status(&self, guid: &str) -> Option<UserStatus> {
+        self.lock().user_status(&self.settings, guid)
+    }
+
+    /// Locks a user as if they had met the maximum (an administrator's lock, or a
+    /// test's starting point); answers the new status.
+    pub(crate) fn lock_user(&self, guid: &str) -> Option<UserStatus> {
+        self.user_status_after(guid, |state, settings| state.lock_user(settings, guid))
+    }
+
+    /// Unlocks a user and sets the count to 0; answers the new status.
+    pub(crate) fn unlock_user(&self, guid: &str) -> Option<UserStatus> {
+        self.user_status_after(guid, |state, _| state.unlock(guid))
+    }
+
+    /// Applies `change` (false: no such user) and answers the user's status.
+    fn user_status_after(
+        &self,
+        guid: &str,
+        change: impl FnOnce(&mut super::state::State, &super::state::Settings) -> bool,
+    ) -> Option<UserStatus> {
+        let mut state = self.lock();
+        change(&mut state, &self.settings)
+            .then(|| state.user_status(&self.settings, guid))
+            .flatten()
+    }
+
+    /// Replaces the fixture, validated first (the reason when it is invalid); forgets
+    /// requests, attempts and the outbox.
+    pub(crate) fn replace_fixture(&self, fixture: Fixture) -> Result<(), String> {
+        fixture.validate()?;
+        self.lock().replace_fixture(fixture);
+        Ok(())
+    }
+
+    /// Mints a /mfa/v1 token holding `roles`, valid for `lifetime` (`None`: forever).
+    pub(crate) fn mint_token(&self, roles: Vec<String>, lifetime: Option<Duration>) -> Secret {
+        let token = random::token();
+        self.lock().add_token(&token, roles, lifetime);
+        token
+    }
+
+    /// The configured fixture and faults again; no requests, attempts or outbox.
+    pub(crate) fn reset(&self) {
+        self.lock()
+            .reset(self.initial_fixture.clone(), self.initial_faults);
+    }
 }
 
 async fn decide(shared: Arc<Shared>, headers: HeaderMap, id: String, approve: bool) -> Response {
     guard!(shared, headers);
     let decision = if approve { "approved" } else { "rejected" };
-    match decide_push(&shared, &id, approve) {
+    match shared.decide_push(&id, approve) {
         Ok(Some(delay)) => json(
             StatusCode::ACCEPTED,
             &json!({"requestId": id, "decision": decision, "delayMs": delay.as_millis() as u64}),
@@ -194,43 +247,21 @@ async fn outbox(
 
 async fn user(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
     guard!(shared, headers);
-    let status = shared.lock().user_status(&shared.settings, &guid);
-    match status {
-        Some(status) => json(StatusCode::OK, &status),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no user {guid}"),
-        ),
-    }
+    user_answer(&guid, shared.user_status(&guid))
 }
 
 async fn unlock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
     guard!(shared, headers);
-    user_status_after(&shared, &guid, |state| state.unlock(&guid))
+    user_answer(&guid, shared.unlock_user(&guid))
 }
 
-/// Locks a user as if they had met the maximum (an administrator's lock, or a test's
-/// starting point).
 async fn lock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
     guard!(shared, headers);
-    user_status_after(&shared, &guid, |state| {
-        state.lock_user(&shared.settings, &guid)
-    })
+    user_answer(&guid, shared.lock_user(&guid))
 }
 
-/// Applies `change` (false: no such user) and answers the user's status, or 404.
-fn user_status_after(
-    shared: &Shared,
-    guid: &str,
-    change: impl FnOnce(&mut super::state::State) -> bool,
-) -> Response {
-    let status = {
-        let mut state = shared.lock();
-        change(&mut state)
-            .then(|| state.user_status(&shared.settings, guid))
-            .flatten()
-    };
+/// A user's status, or 404.
+fn user_answer(guid: &str, status: Option<UserStatus>) -> Response {
     match status {
         Some(status) => json(StatusCode::OK, &status),
         None => error(
@@ -253,11 +284,10 @@ async fn put_fixture(State(shared): Shr, headers: HeaderMap, raw: Body) -> Respo
         Ok(f) => f,
         Err(r) => return r,
     };
-    if let Err(reason) = fixture.validate() {
-        return error(StatusCode::BAD_REQUEST, "bad_request", reason);
+    match shared.replace_fixture(fixture.clone()) {
+        Ok(()) => json(StatusCode::OK, &fixture),
+        Err(reason) => error(StatusCode::BAD_REQUEST, "bad_request", reason),
     }
-    shared.lock().replace_fixture(fixture.clone());
-    json(StatusCode::OK, &fixture)
 }
 
 #[derive(Deserialize)]
@@ -274,12 +304,7 @@ async fn mint_token(State(shared): Shr, headers: HeaderMap, raw: Body) -> Respon
         Ok(r) => r,
         Err(r) => return r,
     };
-    let token: Secret = random::token();
-    shared.lock().add_token(
-        &token,
-        request.roles,
-        request.expires_in.map(Duration::from_secs),
-    );
+    let token = shared.mint_token(request.roles, request.expires_in.map(Duration::from_secs));
     let mut body = json!({"access_token": token.expose(), "token_type": "Bearer"});
     if let Some(secs) = request.expires_in {
         body["expires_in"] = json!(secs);
@@ -312,8 +337,6 @@ async fn put_faults(State(shared): Shr, headers: HeaderMap, raw: Body) -> Respon
 
 async fn reset(State(shared): Shr, headers: HeaderMap) -> Response {
     guard!(shared, headers);
-    shared
-        .lock()
-        .reset(shared.initial_fixture.clone(), shared.initial_faults);
+    shared.reset();
     json(StatusCode::OK, &json!({"reset": true}))
 }

@@ -10,8 +10,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use idcs_mfa::{Client, Secret};
 
 use crate::{
-    CONTROL_PREFIX, Fault, Fixture, MockConfig, OutboxEntry, Shared, UserStatus, control,
-    idle_close, random, serve_shared, state::ControlRefusal,
+    CONTROL_PREFIX, Fault, Fixture, MockConfig, OutboxEntry, Shared, UserStatus, idle_close,
+    random, serve_shared, state::ControlRefusal,
 };
 
 /// Why an action of the handle was refused.
@@ -126,12 +126,16 @@ impl MockTenant {
     /// The user approves the PUSH of `request_id` on their phone. Under the behaviour
     /// `delayed_push` the decision reaches the tenant later, and the delay is returned.
     pub fn approve_push(&self, request_id: &str) -> Result<Option<Duration>, ControlError> {
-        control::decide_push(&self.shared, request_id, true).map_err(refusal)
+        self.shared
+            .decide_push(request_id, true)
+            .map_err(|r| refusal(r, request_id))
     }
 
     /// The user rejects the PUSH of `request_id` (see [`MockTenant::approve_push`]).
     pub fn reject_push(&self, request_id: &str) -> Result<Option<Duration>, ControlError> {
-        control::decide_push(&self.shared, request_id, false).map_err(refusal)
+        self.shared
+            .decide_push(request_id, false)
+            .map_err(|r| refusal(r, request_id))
     }
 
     /// Every OTP sent (SMS, EMAIL, PHONE_CALL), oldest first.
@@ -155,9 +159,7 @@ impl MockTenant {
 
     /// The user's attempt count, lock and bypass codes left; `None` for an unknown user.
     pub fn user(&self, user_guid: &str) -> Option<UserStatus> {
-        self.shared
-            .lock()
-            .user_status(&self.shared.settings, user_guid)
+        self.shared.user_status(user_guid)
     }
 
     /// The user's attempt count since their last success or unlock.
@@ -167,33 +169,22 @@ impl MockTenant {
 
     /// Locks the user as if they had met the maximum (an administrator's lock).
     pub fn lock_user(&self, user_guid: &str) -> Result<UserStatus, ControlError> {
-        let mut state = self.shared.lock();
-        if !state.lock_user(&self.shared.settings, user_guid) {
-            return Err(ControlError::NotFound(format!("no user {user_guid}")));
-        }
-        state
-            .user_status(&self.shared.settings, user_guid)
-            .ok_or_else(|| ControlError::NotFound(format!("no user {user_guid}")))
+        self.shared
+            .lock_user(user_guid)
+            .ok_or_else(|| no_user(user_guid))
     }
 
     /// Unlocks the user and sets their attempt count to 0 (an administrator's unlock).
     pub fn unlock_user(&self, user_guid: &str) -> Result<UserStatus, ControlError> {
-        let mut state = self.shared.lock();
-        if !state.unlock(user_guid) {
-            return Err(ControlError::NotFound(format!("no user {user_guid}")));
-        }
-        state
-            .user_status(&self.shared.settings, user_guid)
-            .ok_or_else(|| ControlError::NotFound(format!("no user {user_guid}")))
+        self.shared
+            .unlock_user(user_guid)
+            .ok_or_else(|| no_user(user_guid))
     }
 
     /// The configured fixture and faults again; no requests, attempts or outbox. Tokens
     /// stay valid.
     pub fn reset(&self) {
-        self.shared.lock().reset(
-            self.shared.initial_fixture.clone(),
-            self.shared.initial_faults,
-        );
+        self.shared.reset();
     }
 
     /// The faults switched on.
@@ -213,22 +204,17 @@ impl MockTenant {
 
     /// Replaces the fixture (validated first); forgets requests, attempts and outbox.
     pub fn replace_fixture(&self, fixture: Fixture) -> Result<(), ControlError> {
-        fixture.validate().map_err(ControlError::Invalid)?;
-        self.shared.lock().replace_fixture(fixture);
-        Ok(())
+        self.shared
+            .replace_fixture(fixture)
+            .map_err(ControlError::Invalid)
     }
 
     /// Mints a /mfa/v1 bearer token holding `roles` ("MFA Client", "Authenticator
     /// Client", or others, which the tenant refuses), valid for `lifetime` (`None`:
     /// forever).
     pub fn mint_token(&self, roles: &[&str], lifetime: Option<Duration>) -> Secret {
-        let token = random::token();
-        self.shared.lock().add_token(
-            &token,
-            roles.iter().map(|r| (*r).to_owned()).collect(),
-            lifetime,
-        );
-        token
+        self.shared
+            .mint_token(roles.iter().map(|r| (*r).to_owned()).collect(), lifetime)
     }
 
     /// Stops the server and waits until it has stopped.
@@ -251,9 +237,13 @@ impl Drop for MockTenant {
     }
 }
 
-fn refusal(r: ControlRefusal) -> ControlError {
+fn refusal(r: ControlRefusal, request_id: &str) -> ControlError {
     match r {
-        ControlRefusal::NotFound => ControlError::NotFound("no such request".to_owned()),
+        ControlRefusal::NotFound => ControlError::NotFound(format!("no request {request_id}")),
         ControlRefusal::Conflict(why) => ControlError::Conflict(why),
     }
+}
+
+fn no_user(user_guid: &str) -> ControlError {
+    ControlError::NotFound(format!("no user {user_guid}"))
 }

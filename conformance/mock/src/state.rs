@@ -414,7 +414,7 @@ impl State {
         self.faults.initiate_answer(answer)
     }
 
-    /// The documented initiate (and the faults that change which factor it opens).
+    /// The documented initiate (asking `deviate` which factor a fault opens instead).
     fn documented_initiate(
         &mut self,
         settings: &Settings,
@@ -643,7 +643,6 @@ impl State {
     /// (401 AUTH-1120), request already finished (401 AUTH-1120), action does not fit
     /// the method (400 AUTH-1111), then the verification itself. The answer is as the
     /// faults make it (`deviate`).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn complete(
         &mut self,
         settings: &Settings,
@@ -657,7 +656,7 @@ impl State {
         self.faults.complete_answer(answer)
     }
 
-    /// The documented verification (and the faults that change what it remembers).
+    /// The documented verification (asking `deviate` where a fault can bend it).
     fn documented_complete(
         &mut self,
         settings: &Settings,

@@ -6,20 +6,11 @@
 //! - the report of a tenant that breaks the contract is pinned (console, JSON, JUnit),
 //!   redacted of what changes between runs, and no token reaches any output.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_idcs-mfa-conformance");
-
-fn bin() -> Command {
-    let mut c = Command::new(BIN);
-    c.env("NO_COLOR", "1")
-        .env_remove("IDCS_TOKEN")
-        .env_remove("MOCK_CONTROL_TOKEN");
-    c
-}
+use crate::served::{Served, bin, serve};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -55,61 +46,6 @@ fn usage_errors_exit_2() {
         text(&out.stderr).contains("/nonexistent/profile.toml"),
         "{out:?}"
     );
-}
-
-/// `serve` in a child process; killed on drop, also when a test panics.
-struct Served {
-    child: Child,
-    base_url: String,
-    token: String,
-    control_token: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `serve --listen 127.0.0.1:0` (plus `extra`) and reads what it prints.
-fn serve(extra: &[&str]) -> Served {
-    let mut child = bin()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut served = Served {
-        child,
-        base_url: String::new(),
-        token: String::new(),
-        control_token: String::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read serve's output");
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["base", "URL", url, ..] => served.base_url = url.to_string(),
-            ["bearer", "token", token, ..] => served.token = token.to_string(),
-            ["control", "token", token, ..] => {
-                served.control_token = token.to_string();
-                break;
-            }
-            _ => {}
-        }
-        assert!(Instant::now() < deadline, "serve did not start in 30 s");
-    }
-    assert!(
-        served.base_url.starts_with("http://127.0.0.1:")
-            && !served.token.is_empty()
-            && !served.control_token.is_empty(),
-        "serve printed no base URL or tokens"
-    );
-    served
 }
 
 /// The `mock.toml` of docs/running.md ("Against the mock tenant in another process"),

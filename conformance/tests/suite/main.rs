@@ -9,5 +9,6 @@ mod cli;
 mod fault_matrix;
 mod model;
 mod patience;
+mod served;
 mod suite_embedded;
 mod tenant_snapshots;

@@ -12,10 +12,8 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
-    time::{Duration, Instant},
+    process::{Command, Output},
 };
 
 use idcs_mfa_conformance::{
@@ -26,7 +24,7 @@ use idcs_mfa_conformance::{
     target::PropConfig,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_idcs-mfa-conformance");
+use crate::served::{BIN, Served, serve};
 
 /// The accepted snapshots of the mock tenant.
 fn committed() -> PathBuf {
@@ -65,54 +63,6 @@ fn copy_dir(from: &Path, to: &Path) {
 // ---------------------------------------------------------------------------------------
 // `serve` in another process, and `run --profile` against it.
 // ---------------------------------------------------------------------------------------
-
-struct Served {
-    child: Child,
-    base_url: String,
-    token: String,
-    control_token: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(extra: &[&str]) -> Served {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut served = Served {
-        child,
-        base_url: String::new(),
-        token: String::new(),
-        control_token: String::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read serve's output");
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["base", "URL", url, ..] => served.base_url = url.to_string(),
-            ["bearer", "token", token, ..] => served.token = token.to_string(),
-            ["control", "token", token, ..] => {
-                served.control_token = token.to_string();
-                break;
-            }
-            _ => {}
-        }
-        assert!(Instant::now() < deadline, "serve did not start in 30 s");
-    }
-    assert!(!served.base_url.is_empty() && !served.control_token.is_empty());
-    served
-}
 
 /// `run --profile` (the README's mock profile) against `served`, strict, snapshots in
 /// `snapshots`, with `args`.

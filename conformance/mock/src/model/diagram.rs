@@ -14,34 +14,8 @@ use idcs_mfa::Method;
 
 use super::{
     attempts::{Counter, Event, Rules},
-    machine::{Answer, Bypass, Code, Factor, Model, Outcome, Pick, StateRef, Step, User, Who},
+    machine::{Answer, Bypass, Code, Model, Outcome, Pick, StateRef, Step, Who, sample_user},
 };
-
-fn user() -> User {
-    User {
-        guid: "u".into(),
-        name: "u".into(),
-        factors: vec![
-            Factor {
-                id: "sms".into(),
-                methods: vec![Method::Sms],
-            },
-            Factor {
-                id: "phone".into(),
-                methods: vec![Method::Totp, Method::Push],
-            },
-            Factor {
-                id: "BypassCode".into(),
-                methods: vec![Method::Bypasscode],
-            },
-            Factor {
-                id: "SecurityQuestions".into(),
-                methods: vec![Method::SecurityQuestions],
-            },
-        ],
-        preferred: Some(("sms".into(), Method::Sms)),
-    }
-}
 
 /// The name of the state request 0 of `model` is in.
 fn state_name(model: &Model) -> String {
@@ -179,7 +153,7 @@ pub fn request_lifecycle() -> String {
             _ => "questions",
         };
         let _ = writeln!(out, "    state \"{title}\" as {prefix} {{");
-        let mut start = Model::new(user(), 99, true);
+        let mut start = Model::new(sample_user(), 99, true);
         let init = Step::Initiate {
             who: Who::Guid,
             pick: Pick::Method(method.clone()),

@@ -883,35 +883,37 @@ fn state_of(step: &Step) -> Option<StateRef> {
     }
 }
 
+/// A user with every kind of factor (SMS preferred; TOTP and PUSH on one phone; bypass
+/// codes; security questions): the one the diagrams draw and the tests drive.
+pub(crate) fn sample_user() -> User {
+    User {
+        guid: "u".into(),
+        name: "u".into(),
+        factors: vec![
+            Factor {
+                id: "sms".into(),
+                methods: vec![Method::Sms],
+            },
+            Factor {
+                id: "phone".into(),
+                methods: vec![Method::Totp, Method::Push],
+            },
+            Factor {
+                id: "BypassCode".into(),
+                methods: vec![Method::Bypasscode],
+            },
+            Factor {
+                id: "SecurityQuestions".into(),
+                methods: vec![Method::SecurityQuestions],
+            },
+        ],
+        preferred: Some(("sms".into(), Method::Sms)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn user() -> User {
-        User {
-            guid: "u".into(),
-            name: "u@example.com".into(),
-            factors: vec![
-                Factor {
-                    id: "phone".into(),
-                    methods: vec![Method::Totp, Method::Push],
-                },
-                Factor {
-                    id: "sms".into(),
-                    methods: vec![Method::Sms],
-                },
-                Factor {
-                    id: "BypassCode".into(),
-                    methods: vec![Method::Bypasscode],
-                },
-                Factor {
-                    id: "SecurityQuestions".into(),
-                    methods: vec![Method::SecurityQuestions],
-                },
-            ],
-            preferred: Some(("sms".into(), Method::Sms)),
-        }
-    }
 
     fn answer(status: u16, body: &str, code: Option<&str>) -> Answer {
         Answer {
@@ -953,7 +955,7 @@ mod tests {
         };
         let mut answered = 0;
         for _ in 0..300 {
-            let mut m = Model::new(user(), 5, true);
+            let mut m = Model::new(sample_user(), 5, true);
             for _ in 0..12 {
                 let state = [StateRef::Current, StateRef::Stale, StateRef::OfAnother][next(3)];
                 let code = [Code::Right, Code::Wrong][next(2)];
@@ -1018,7 +1020,7 @@ mod tests {
     // right code (200 success); PUSH pending, approved, polled 200 success; a look-up.
     #[test]
     fn the_documented_flow_is_accepted() {
-        let mut m = Model::new(user(), 5, true);
+        let mut m = Model::new(sample_user(), 5, true);
         let init = Step::Initiate {
             who: Who::Name,
             pick: Pick::Preferred,
@@ -1116,7 +1118,7 @@ mod tests {
     // Test case: each rule, broken, is a divergence naming it.
     #[test]
     fn a_broken_rule_is_a_divergence_naming_it() {
-        let mut m = Model::new(user(), 5, true);
+        let mut m = Model::new(sample_user(), 5, true);
         let init = Step::Initiate {
             who: Who::Guid,
             pick: Pick::Preferred,
@@ -1127,7 +1129,7 @@ mod tests {
             matches!(v, Verdict::Diverged { rule, .. } if rule.id == rules::PREFERRED.id),
             "{v:?}"
         );
-        let mut m = Model::new(user(), 5, true);
+        let mut m = Model::new(sample_user(), 5, true);
         run(&mut m, init, &initiated(Method::Sms, "sms"));
         // A wrong code answered 400.
         let wrong = Step::VerifyOtp {
@@ -1146,7 +1148,7 @@ mod tests {
     // locked user expects AUTH-1010.
     #[test]
     fn the_lock_comes_at_the_maximum() {
-        let mut m = Model::new(user(), 3, false);
+        let mut m = Model::new(sample_user(), 3, false);
         run(
             &mut m,
             Step::Initiate {
@@ -1194,7 +1196,7 @@ mod tests {
     // either answer then holds.
     #[test]
     fn silence_allows_each_outcome() {
-        let mut m = Model::new(user(), 2, false);
+        let mut m = Model::new(sample_user(), 2, false);
         run(
             &mut m,
             Step::Initiate {
@@ -1220,7 +1222,7 @@ mod tests {
             })
             .expect("answer");
         assert_eq!(e.describe(), "401 with AUTH-1010");
-        let mut m = Model::new(user(), 3, false);
+        let mut m = Model::new(sample_user(), 3, false);
         run(
             &mut m,
             Step::Initiate {
@@ -1284,7 +1286,7 @@ mod tests {
     #[test]
     fn outside_strict_mode_inferred_rules_are_not_exercised() {
         for strict in [false, true] {
-            let mut m = Model::new(user(), 5, strict);
+            let mut m = Model::new(sample_user(), 5, strict);
             run(
                 &mut m,
                 Step::Initiate {

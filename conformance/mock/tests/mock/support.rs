@@ -203,17 +203,6 @@ impl ControlApi<'_> {
             .unwrap()
     }
 
-    /// The latest OTP sent for a request.
-    pub async fn last_otp(&self, request_id: &str) -> String {
-        let entries = self.outbox(request_id).await;
-        entries
-            .last()
-            .expect("an OTP was sent")
-            .otp
-            .expose()
-            .to_owned()
-    }
-
     pub async fn approve(&self, request_id: &str) -> StatusCode {
         self.req(
             reqwest::Method::POST,
