@@ -24,7 +24,7 @@
 //!   by `fixtures.otp_command` (its send counts first), a bypass code when at least two
 //!   are left (checks need them too), then an unlock.
 
-use std::fmt;
+use std::{fmt, sync::atomic::Ordering};
 
 use idcs_mfa::{Initiate, Method};
 use serde::Serialize;
@@ -135,7 +135,11 @@ pub async fn reset_count(target: &std::sync::Arc<Target>, limits: Limits) -> Res
     let state = target.ledger.state();
     if !state.locked {
         let mut tried = Vec::new();
-        if target.fixtures.totp.is_some() && limits.safe(state.count, 1) {
+        let totp_failed = &target.fixtures.totp_failed;
+        if target.fixtures.totp.is_some()
+            && !totp_failed.load(Ordering::Relaxed)
+            && limits.safe(state.count, 1)
+        {
             match verify_totp(target).await {
                 Ok(()) if target.ledger.state().count == 0 => {
                     return Ok(Reset::Verified("a TOTP code"));
@@ -143,7 +147,11 @@ pub async fn reset_count(target: &std::sync::Arc<Target>, limits: Limits) -> Res
                 Ok(()) => {
                     tried.push("a TOTP code was accepted but the count did not reset".to_owned())
                 }
-                Err(e) => tried.push(format!("a TOTP verification failed: {e}")),
+                Err(e) => {
+                    // Never again in this run: a refused code may have spent an attempt.
+                    totp_failed.store(true, Ordering::Relaxed);
+                    tried.push(format!("a TOTP verification failed: {e}"));
+                }
             }
         }
         let state = target.ledger.state();
@@ -189,18 +197,48 @@ pub async fn reset_count(target: &std::sync::Arc<Target>, limits: Limits) -> Res
     target.unlock_user().await.map(|()| Reset::Unlocked)
 }
 
-async fn verify_totp(target: &std::sync::Arc<Target>) -> Result<(), String> {
+/// Why a TOTP verification with a code of the profile's secret did not succeed.
+#[derive(Debug)]
+pub(crate) enum TotpFailure {
+    /// No code or no request to verify it on (the secret, the initiate).
+    Before(String),
+    /// The tenant answered the verification with an error.
+    Refused(idcs_mfa::Error),
+}
+
+impl fmt::Display for TotpFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TotpFailure::Before(why) => f.write_str(why),
+            TotpFailure::Refused(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Verifies the TOTP factor of the profile with the code of its secret now.
+pub(crate) async fn verify_totp(target: &std::sync::Arc<Target>) -> Result<(), TotpFailure> {
     let cx = Ctx::new(target.clone());
-    let (factor, code) = cx.totp_now().map_err(|e| e.to_string())?;
+    let (factor, code) = cx
+        .totp_now()
+        .map_err(|e| TotpFailure::Before(e.to_string()))?;
     let mut v = cx
-        .initiate_with(&Initiate::factor(cx.user(), factor, Method::Totp))
+        .initiate_with(&Initiate::factor(cx.user(), factor.clone(), Method::Totp))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| TotpFailure::Before(e.to_string()))?;
+    // A request for another factor would refuse the code (and count it): the tenant's
+    // deviation, for the checks to report, not a verdict on the secret.
+    if v.factor_id() != factor || *v.method() != Method::Totp {
+        return Err(TotpFailure::Before(format!(
+            "the tenant opened factor {} ({}) instead of TOTP factor {factor}",
+            v.factor_id(),
+            v.method()
+        )));
+    }
     cx.client()
         .verify_otp(&mut v, code)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(TotpFailure::Refused)
 }
 
 async fn verify_delivered_otp(target: &std::sync::Arc<Target>) -> Result<(), String> {

@@ -9,6 +9,11 @@
 //!    (TOTP, BYPASSCODE, SECURITY_QUESTIONS, then PUSH), which spends no attempt. A
 //!    locked user is unlocked when the runner can (`fixtures.unlock_command`, the mock),
 //!    and is otherwise an error of the run.
+//! 4. The TOTP secret works, when the profile gives one: one verification with its code
+//!    now. Accepted, it sets the count to 0 (the runner's first reset would have done
+//!    the same); refused, the run stops before any check, having spent one attempt: a
+//!    wrong secret would otherwise fail the TOTP checks and spend an attempt at every
+//!    reset the runner tries with it.
 //!
 //! Each problem is one message naming the cause and the fix, with the tenant's own
 //! words where it gave some; the command line exits 2 with it. An answer that breaks
@@ -19,6 +24,7 @@ use std::sync::Arc;
 use idcs_mfa::{AuthCode, Error, Initiate, Method, UserRef, types};
 
 use crate::{
+    guard::TotpFailure,
     harness::Ctx,
     target::{Source, Target},
 };
@@ -84,6 +90,26 @@ pub async fn preflight(target: &Arc<Target>) -> Result<Vec<String>, String> {
             }
         } else if let Some(problem) = setup_problem(target, &e) {
             return Err(problem);
+        }
+    }
+    if target.fixtures.totp.is_some() {
+        match crate::guard::verify_totp(target).await {
+            Ok(()) => notes.push(
+                "a code of the profile's TOTP secret verified: the attempt count starts at 0".into(),
+            ),
+            Err(TotpFailure::Refused(e))
+                if e.status().map(|s| s.as_u16()) == Some(401)
+                    && !e.has_code(&AuthCode::AccountLocked) =>
+            {
+                let words = tenant_words(&e);
+                return Err(format!(
+                    "the tenant refused the TOTP code computed from the profile's secret (401{words}): check fixtures.totp_secret_env (the base32 secret of factor {}) and this machine's clock; the refusal may have spent one attempt",
+                    target.fixtures.totp.as_ref().map_or("", |(id, _)| id.as_str())
+                ));
+            }
+            Err(e) => notes.push(format!(
+                "a TOTP verification with the profile's secret did not succeed ({e}); the checks report it"
+            )),
         }
     }
     Ok(notes)

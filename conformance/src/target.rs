@@ -96,6 +96,9 @@ impl std::fmt::Debug for Source {
 pub struct Fixtures {
     /// A TOTP factor of the test user and its base32 secret.
     pub totp: Option<(String, Secret)>,
+    /// A verification with a code of [`Fixtures::totp`] failed: the runner no longer
+    /// resets the attempt count with it (each try might spend an attempt).
+    pub totp_failed: std::sync::atomic::AtomicBool,
     /// Unused bypass codes, used in order, each once.
     pub bypass_codes: Mutex<VecDeque<Secret>>,
     /// Answers by question id.

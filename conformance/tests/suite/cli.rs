@@ -536,6 +536,12 @@ fn setup_problems_exit_2_with_one_line() {
         ),
     )
     .expect("write");
+    let conformance_profile = dir.join("conformance.toml");
+    std::fs::write(
+        &conformance_profile,
+        conformance_user_profile(&served.base_url, ""),
+    )
+    .expect("write");
     let mut messages = String::new();
     /// What, which profile, extra arguments, environment, a user to lock first.
     type Case<'a> = (
@@ -545,7 +551,7 @@ fn setup_problems_exit_2_with_one_line() {
         Vec<(&'a str, &'a str)>,
         Option<&'a str>,
     );
-    let cases: [Case; 5] = [
+    let cases: [Case; 6] = [
         (
             "wrong token",
             &tenant,
@@ -573,6 +579,13 @@ fn setup_problems_exit_2_with_one_line() {
             &wrong_totp,
             vec![],
             vec![TOTP_SECRET],
+            None,
+        ),
+        (
+            "wrong TOTP secret",
+            &conformance_profile,
+            vec![],
+            vec![(TOTP_SECRET.0, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")],
             None,
         ),
     ];
@@ -609,6 +622,12 @@ fn setup_problems_exit_2_with_one_line() {
         }
     }
     insta::assert_snapshot!("setup_problems", messages);
+    // The wrong secret cost one attempt at most, and the run stopped there.
+    let (attempts, locked) = attempts_of(&served, CONFORMANCE_USER);
+    assert!(
+        attempts <= 1 && !locked,
+        "{attempts} attempts, locked {locked}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
