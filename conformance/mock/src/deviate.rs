@@ -1,14 +1,16 @@
-//! Every fault, as a deviation of the documented behaviour. `state` holds the rules
-//! and never names a fault: it asks this module at the seams where a fault can bend
-//! it, and each function here takes the documented outcome and returns what the
-//! switched-on faults make of it.
+//! Every fault, as a deviation of the documented behaviour. `state` runs the model
+//! ([`crate::model::machine`]) and never names a fault: it asks this module at the
+//! seams where a fault can bend a step or an answer, and each function here takes the
+//! documented one and returns what the switched-on faults make of it.
 //!
 //! - Answers: the factor listing, the initiate answer, the poll, the verification, the
 //!   authorization (applied after the rules gave the documented answer).
-//! - Decisions of the rules: which factor an initiate opens, whether a requestState
-//!   opens its request, whether a resend renews it, whether a sent code matches,
-//!   whether a bypass code is used up, whether the phone's approval arrives, which
-//!   events count and where the lock falls.
+//! - Steps of the model: which factor an initiate opens, which requestState the
+//!   model sees presented, whether a verified request opens again, whether a sent code
+//!   matches, whether the phone's approval arrives.
+//! - Answers of the model (what they do to the state): which counts and resets
+//!   happen, whether a resend renews the requestState, where the lock falls; and,
+//!   outside the model, whether a bypass code is used up.
 //!
 //! (Body-level faults, which edit the rendered JSON, are applied in `reply`.)
 
@@ -17,13 +19,14 @@ use idcs_mfa::{AuthCode, Method, Status, types};
 
 use super::{
     fault::{Fault, Faults},
-    fixture::{FactorFixture, Fixture, UserFixture},
-    model::attempts::Event,
+    fixture::{Fixture, UserFixture},
+    model::machine::{Allowed, Effect, Pick, StateRef},
     reply::{ApiError, internal_error},
     state::PollAnswer,
 };
 
-/// A requestState presented with a PATCH, against the request it was sent to.
+/// A requestState presented with a PATCH (one that verified), against the request it
+/// was sent to.
 pub(crate) struct Presented {
     /// It was issued for this request.
     pub(crate) same_request: bool,
@@ -33,54 +36,100 @@ pub(crate) struct Presented {
     pub(crate) generation: u32,
     /// The request's latest generation.
     pub(crate) latest: u32,
-    /// The request is open.
-    pub(crate) open: bool,
-    /// The request was verified.
-    pub(crate) verified: bool,
 }
 
 impl Faults {
-    /// Whether `p` opens its request. Documented: a requestState of this request, at its
-    /// latest generation, on an open request. `stale_request_state_accepted` accepts an
-    /// older generation, `foreign_request_state_accepted` the state of another request
-    /// of the same user, `completed_request_reopens` a verified request.
-    pub(crate) fn opens(self, p: &Presented) -> bool {
-        let generation = p.generation == p.latest
-            || (self.has(Fault::StaleRequestStateAccepted) && p.generation <= p.latest);
-        let bound = (p.same_request && generation) || self.has(Fault::ForeignRequestStateAccepted);
-        let open = p.open || (self.has(Fault::CompletedRequestReopens) && p.verified);
-        bound && p.same_user && open
-    }
-
-    /// Which factor and method an initiate opens, when a fault decides it (`None`: as
-    /// documented). `initiate_ignores_preferred` takes the first factor when none is
-    /// named; `named_factor_ignored` takes the preferred one when one is named.
-    pub(crate) fn factor_choice<'a>(
-        self,
-        user: &'a UserFixture,
-        factor_id: Option<&str>,
-        method: Option<&Method>,
-    ) -> Option<(Option<&'a FactorFixture>, Method)> {
-        let first = || {
-            let f = user.factors.first()?;
-            Some((Some(f), f.methods.first()?.clone()))
+    /// Which requestState the model sees a PATCH present (`None`: one that did not
+    /// verify). Documented: the request's own at its latest generation is current, an
+    /// older one stale, any other one another request's.
+    /// `stale_request_state_accepted` takes an older generation for the current one,
+    /// `foreign_request_state_accepted` the state of another request of the same user.
+    pub(crate) fn presented(self, p: Option<Presented>) -> StateRef {
+        let Some(p) = p else {
+            return StateRef::OfAnother;
         };
-        match (factor_id, method) {
-            (None, None) if self.has(Fault::InitiateIgnoresPreferred) => first(),
-            (Some(_), Some(_)) if self.has(Fault::NamedFactorIgnored) => {
-                match (&user.preferred_factor_id, &user.preferred_method) {
-                    (Some(id), Some(m)) => Some((user.factor(id), m.clone())),
-                    _ => first(),
-                }
+        if !p.same_user {
+            StateRef::OfAnother
+        } else if !p.same_request {
+            if self.has(Fault::ForeignRequestStateAccepted) {
+                StateRef::Current
+            } else {
+                StateRef::OfAnother
             }
-            _ => None,
+        } else if p.generation == p.latest {
+            StateRef::Current
+        } else if p.generation < p.latest {
+            if self.has(Fault::StaleRequestStateAccepted)
+                || self.has(Fault::ForeignRequestStateAccepted)
+            {
+                StateRef::Current
+            } else {
+                StateRef::Stale
+            }
+        } else {
+            StateRef::OfAnother
         }
     }
 
-    /// Whether a resend gives the request a new requestState (documented: yes;
-    /// `resend_same_state`: no).
-    pub(crate) fn resend_renews_state(self) -> bool {
-        !self.has(Fault::ResendSameState)
+    /// Whether a verified request opens again for a PATCH (documented: no;
+    /// `completed_request_reopens`: yes).
+    pub(crate) fn reopens_verified(self) -> bool {
+        self.has(Fault::CompletedRequestReopens)
+    }
+
+    /// Which factor an initiate opens, given the one asked for (documented: that one).
+    /// `initiate_ignores_preferred` takes the first factor when none is named;
+    /// `named_factor_ignored` takes the preferred one when a factor is named.
+    pub(crate) fn pick(self, user: &UserFixture, asked: Pick) -> Pick {
+        let first = || {
+            user.factors.first().and_then(|f| {
+                Some(Pick::Factor(
+                    f.factor_id.clone(),
+                    f.methods.first()?.clone(),
+                ))
+            })
+        };
+        match asked {
+            Pick::Preferred if self.has(Fault::InitiateIgnoresPreferred) => {
+                first().unwrap_or(Pick::Preferred)
+            }
+            Pick::Factor(..) if self.has(Fault::NamedFactorIgnored) => {
+                if user.preferred_factor_id.is_some() && user.preferred_method.is_some() {
+                    Pick::Preferred
+                } else {
+                    first().unwrap_or(asked)
+                }
+            }
+            asked => asked,
+        }
+    }
+
+    /// What an answer of the model does to the state, as the faults make it:
+    /// `sends_not_counted` drops the count of an OTP sent (initiate, resend),
+    /// `success_keeps_count` the reset of a success, `resend_same_state` the new
+    /// requestState of a resend.
+    pub(crate) fn bend(self, taken: &mut Allowed) {
+        let sends = taken
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Created { .. } | Effect::NewGeneration(_)));
+        if sends && self.has(Fault::SendsNotCounted) {
+            taken.effects.retain(|e| *e != Effect::Count);
+        }
+        if self.has(Fault::SuccessKeepsCount) {
+            taken.effects.retain(|e| *e != Effect::Reset);
+        }
+        if self.has(Fault::ResendSameState)
+            && taken
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::NewGeneration(_)))
+        {
+            taken
+                .effects
+                .retain(|e| !matches!(e, Effect::NewGeneration(_)));
+            taken.new_state = Some(false);
+        }
     }
 
     /// Whether a delivered code matches, given whether it is the one sent
@@ -98,17 +147,6 @@ impl Faults {
     /// Whether the phone's approval reaches the tenant (`approval_ignored`: no).
     pub(crate) fn approval_reaches_tenant(self) -> bool {
         !self.has(Fault::ApprovalIgnored)
-    }
-
-    /// Whether `event` reaches the attempt count (the model's rule,
-    /// [`crate::model::attempts`]): `sends_not_counted` drops OTP sends,
-    /// `success_keeps_count` drops successes.
-    pub(crate) fn counts(self, event: &Event) -> bool {
-        match event {
-            Event::Sent(_) => !self.has(Fault::SendsNotCounted),
-            Event::Succeeded => !self.has(Fault::SuccessKeepsCount),
-            _ => true,
-        }
     }
 
     /// The count that locks, given the tenant's maximum: `no_lockout` never locks,

@@ -1,22 +1,35 @@
-//! Everything the mock remembers, behind one `Mutex`, and every rule that changes it:
-//! the documented behaviour in one piece. No fault is named here; where a fault can
-//! bend a rule, the rule asks `deviate` (which returns the documented outcome when the
-//! fault is off).
+//! Everything the mock remembers, behind one `Mutex`: HTTP's view of the model.
 //!
-//! Handlers (`mock::api`, `mock::control`) parse and render; the rules live here, as
-//! plain synchronous methods on `State`, called with the lock held and never across an
-//! `.await`. One lock for everything keeps each operation atomic: a bypass code
-//! presented by many clients at once is checked and consumed under the same lock, so
-//! exactly one of them succeeds.
+//! The behaviour is the executable model's ([`crate::model::machine`]): each user has a
+//! `Model` in strict mode (this project's decision at every silent point, so exactly
+//! one answer per step). A request on `/mfa/v1/requests` is classified into a `Step`
+//! (which factor an initiate asks for; which requestState a PATCH presents, current,
+//! replaced or another request's; the right code or a wrong one; a fresh, reused or
+//! wrong bypass code), the model answers, and this module renders the answer with the
+//! concrete data it keeps: request ids, sealed requestStates, OTPs in the outbox, the
+//! questions asked, the bypass codes left. The clock (PUSH expiry) and the
+//! administrator (lock, unlock) are calls on the model too. No fault is named here:
+//! where a fault bends a step or an answer, this module asks `deviate`, which returns
+//! the documented one when the fault is off.
+//!
+//! Outside the model, and decided here: tokens and roles, an unknown request or user,
+//! a user with no factor, a factor that is not enrolled or does not have the method
+//! asked for, a PATCH whose action does not fit the method (400, after the model's
+//! refusals), the factor listing.
+//!
+//! Handlers (`mock::api`, `mock::control`) parse and render HTTP; the state changes
+//! here, in plain synchronous methods on `State`, called with the lock held and never
+//! across an `.await`. One lock for everything keeps each operation atomic: a bypass
+//! code presented by many clients at once is checked and consumed under the same lock,
+//! so exactly one of them succeeds.
 //!
 //! # Attempts and lockout
 //!
-//! Each user has an attempt count, kept by the model's rule
-//! ([`crate::model::attempts`], which lists every event and what it does): OTPs sent by
+//! The model counts attempts by the table of [`crate::model::attempts`]: OTPs sent by
 //! SMS, EMAIL or PHONE_CALL (initiate and resend) and failed verifications (a rejected
 //! PUSH included) add 1; a successful verification sets it back to 0. The attempt
 //! faults (`sends_not_counted`, `success_keeps_count`, `lock_one_late`, `no_lockout`)
-//! are applied around that rule (`deviate`), never inside it.
+//! bend the model's answers or its maximum (`deviate`), never the model.
 //!
 //! When an addition makes the count reach `max_attempts` (default
 //! [`crate::DEFAULT_MAX_ATTEMPTS`] = 5), the user is locked. The request that
@@ -27,7 +40,7 @@
 //! wrong codes lock the user, and a fifth try, even with the right code, gets
 //! AUTH-1010.
 //!
-//! # Other decisions where the documents are silent
+//! # Other decisions where the documents are silent (the model's inferred rules, and the mock's)
 //!
 //! - A request that already succeeded (or whose PUSH was rejected or expired) refuses
 //!   further PATCHes with 401 AUTH-1120: its requestState is spent.
@@ -50,14 +63,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::model::attempts::{Counter, Event, Rules};
+use crate::model::{
+    machine::{
+        self, Allowed, Bypass, Code, Expectation, Model, Outcome, Pick, StateRef, Step, Who,
+    },
+    rules,
+};
 
 use super::{
     deviate::Presented,
     fault::Faults,
     fixture::{Fixture, ROLE_AUTHENTICATOR_CLIENT, ROLE_MFA_CLIENT, UserFixture},
     random,
-    reply::{ApiError, cause},
+    reply::{ApiError, cause, internal_error},
     seal::Sealed,
 };
 
@@ -107,27 +125,36 @@ pub struct UserStatus {
     pub bypass_codes_left: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Open,
-    Succeeded,
-    Rejected,
-    Expired,
-}
-
 #[derive(Debug)]
 struct Request {
     user_guid: String,
     factor_id: String,
     method: Method,
     display_name: Option<String>,
-    generation: u32,
-    outcome: Outcome,
+    /// Its index among the requests of its user's model.
+    index: usize,
     /// The latest OTP sent (SMS, EMAIL, PHONE_CALL).
     otp: Option<Secret>,
     /// The questions asked (SECURITY_QUESTIONS).
     questions: Vec<String>,
     created: Instant,
+}
+
+/// A known request and what a PATCH on it may touch.
+struct Opened<'a> {
+    request: &'a mut Request,
+    behaviour: &'a mut UserBehaviour,
+    fixture: &'a mut Fixture,
+    outbox: &'a mut Vec<OutboxEntry>,
+}
+
+/// One user's behaviour: the model (strict: this project's decision at every silent
+/// point) and the bypass codes used, to tell a reused code from a wrong one.
+#[derive(Debug)]
+struct UserBehaviour {
+    model: Model,
+    /// SHA-256 of each bypass code used up.
+    used_bypass: Vec<[u8; 32]>,
 }
 
 #[derive(Debug)]
@@ -180,7 +207,8 @@ pub(crate) enum ControlRefusal {
 pub(crate) struct State {
     pub(crate) fixture: Fixture,
     pub(crate) faults: Faults,
-    users: HashMap<String, Counter>,
+    /// Each user's behaviour, by GUID, made on first use.
+    users: HashMap<String, UserBehaviour>,
     requests: HashMap<String, Request>,
     outbox: Vec<OutboxEntry>,
     /// Keyed by SHA-256 of the token, so looking one up reveals nothing through timing.
@@ -334,36 +362,25 @@ impl State {
         Ok(())
     }
 
-    // ---- attempts -----------------------------------------------------------------
+    // ---- the model ----------------------------------------------------------------
 
-    fn check_locked(users: &HashMap<String, Counter>, guid: &str) -> Result<(), ApiError> {
-        if users.get(guid).is_some_and(|u| u.locked) {
-            return Err(ApiError::unauthorized(
-                AuthCode::AccountLocked,
-                "Your account is locked. Contact your administrator.",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Feeds `event` to the user's counter: the model's rule
-    /// ([`crate::model::attempts`]), with the attempt faults applied around it
-    /// (`deviate`: which events count, where the lock falls).
-    fn attempt_event(
-        users: &mut HashMap<String, Counter>,
+    /// The user's behaviour, made on first use from the fixture, with the maximum the
+    /// faults make it (`deviate`: where the lock falls).
+    fn behaviour<'a>(
+        users: &'a mut HashMap<String, UserBehaviour>,
+        user: &UserFixture,
         faults: Faults,
-        max: u32,
-        guid: &str,
-        event: Event,
-    ) {
-        if !faults.counts(&event) {
-            return;
-        }
-        let max_attempts = faults.lock_threshold(max);
-        users
-            .entry(guid.to_owned())
-            .or_default()
-            .apply(Rules { max_attempts }, &event);
+        settings: &Settings,
+    ) -> &'a mut UserBehaviour {
+        let b = users
+            .entry(user.user_guid.clone())
+            .or_insert_with(|| UserBehaviour {
+                model: Model::new(model_user(user), settings.max_attempts, true),
+                used_bypass: Vec::new(),
+            });
+        b.model
+            .set_max_attempts(faults.lock_threshold(settings.max_attempts));
+        b
     }
 
     // ---- users --------------------------------------------------------------------
@@ -414,7 +431,9 @@ impl State {
         self.faults.initiate_answer(answer)
     }
 
-    /// The documented initiate (asking `deviate` which factor a fault opens instead).
+    /// The initiate: the user and the factor asked for are checked here (what the
+    /// model does not describe), the model answers, and the answer is rendered with a
+    /// new request id, requestState and, for SMS, EMAIL and PHONE_CALL, an OTP sent.
     fn documented_initiate(
         &mut self,
         settings: &Settings,
@@ -422,86 +441,34 @@ impl State {
         body: types::InitiateVerificationRequest,
         now: Instant,
     ) -> Result<types::InitiatedVerification, ApiError> {
-        let user = match body.user_id_type {
-            types::UserIdType::UserGuid => self.fixture.user_by_guid(&body.user_id),
-            types::UserIdType::UserName => self.fixture.user_by_name(&body.user_id),
-        }
-        .ok_or_else(user_not_found)?;
-        Self::check_locked(&self.users, &user.user_guid)?;
-        if user.factors.is_empty() {
-            return Err(ApiError::unauthorized(
-                AuthCode::NoFactorsEnabled,
-                "The user has no MFA factor enabled.",
-            ));
-        }
-        if let Some(m) = body.method.as_ref().filter(|m| !m.is_known()) {
-            return Err(ApiError::bad_request(
-                AuthCode::InvalidRequest,
-                format!("method {m:?} is not one of the documented methods."),
-            ));
-        }
-        let chosen =
-            self.faults
-                .factor_choice(user, body.factor_id.as_deref(), body.method.as_ref());
-        let (factor, method) = if let Some(choice) = chosen {
-            choice
-        } else {
-            match (&body.factor_id, &body.method) {
-                (None, None) => match (&user.preferred_factor_id, &user.preferred_method) {
-                    (Some(id), Some(m)) => (user.factor(id), m.clone()),
-                    _ => {
-                        return Err(ApiError::bad_request(
-                            AuthCode::MissingParameter,
-                            "The user has no preferred factor: factorId and method are required.",
-                        ));
-                    }
-                },
-                (Some(id), None) => {
-                    let factor = user.factor(id).ok_or_else(|| not_enrolled(id))?;
-                    match factor.methods.as_slice() {
-                        [only] => (Some(factor), only.clone()),
-                        _ => {
-                            return Err(ApiError::bad_request(
-                                AuthCode::MissingParameter,
-                                format!("Factor {id} has several methods: method is required."),
-                            ));
-                        }
-                    }
-                }
-                (None, Some(m)) => (
-                    user.factors.iter().find(|f| f.methods.contains(m)),
-                    m.clone(),
-                ),
-                (Some(id), Some(m)) => (
-                    Some(user.factor(id).ok_or_else(|| not_enrolled(id))?),
-                    m.clone(),
-                ),
-            }
+        let faults = self.faults;
+        let (user, who) = match body.user_id_type {
+            types::UserIdType::UserGuid => (self.fixture.user_by_guid(&body.user_id), Who::Guid),
+            types::UserIdType::UserName => (self.fixture.user_by_name(&body.user_id), Who::Name),
         };
-        let factor = factor.ok_or_else(|| {
-            ApiError::bad_request(
-                AuthCode::InvalidRequest,
-                format!("The user has no factor with method {method}."),
-            )
-        })?;
-        if !factor.methods.contains(&method) {
-            return Err(ApiError::bad_request(
-                AuthCode::InvalidRequest,
-                format!(
-                    "Factor {} cannot be verified with method {method}.",
-                    factor.factor_id
-                ),
-            ));
+        let user = user.ok_or_else(user_not_found)?;
+        let behaviour = Self::behaviour(&mut self.users, user, faults, settings);
+        if let Some(refused) = behaviour.model.gate() {
+            return Err(refusal(&take(&mut behaviour.model, None, &refused, faults)));
         }
+        let pick = faults.pick(user, asked_pick(user, &body)?);
+        let step = Step::Initiate { who, pick };
+        let taken = answer(&mut behaviour.model, &step, faults)?;
+        let index = behaviour.model.requests().len() - 1;
+        let (Some(method), Some(factor_id)) = (taken.method.clone(), taken.factor_id.clone())
+        else {
+            return Err(internal_error());
+        };
+        let factor = user.factor(&factor_id).ok_or_else(internal_error)?;
         let request_id = random::request_id();
         let user_guid = user.user_guid.clone();
-        let mut questions = Vec::new();
-        let mut otp = None;
         let display_name = match method {
             Method::Bypasscode | Method::SecurityQuestions => None,
             _ => factor.display_name.clone(),
         };
-        let mut answer_questions = Vec::new();
+        let mut otp = None;
+        let mut questions = Vec::new();
+        let mut asked = Vec::new();
         match method {
             Method::Sms | Method::Email | Method::PhoneCall => {
                 let destination = factor
@@ -515,18 +482,11 @@ impl State {
                     &method,
                     destination,
                 ));
-                Self::attempt_event(
-                    &mut self.users,
-                    self.faults,
-                    settings.max_attempts,
-                    &user_guid,
-                    Event::Sent(method.clone()),
-                );
             }
             Method::SecurityQuestions => {
                 for q in &user.security_questions {
                     questions.push(q.id.clone());
-                    answer_questions.push(types::SecurityQuestion {
+                    asked.push(types::SecurityQuestion {
                         id: q.id.clone(),
                         localized_text: q.localized_text.clone(),
                         hint_text: q.hint_text.clone(),
@@ -535,8 +495,8 @@ impl State {
             }
             _ => {}
         }
-        let factor_id = factor.factor_id.clone();
-        let request_state = key.seal(&request_id, &user_guid, 0);
+        let generation = behaviour.model.requests()[index].generations - 1;
+        let request_state = key.seal(&request_id, &user_guid, generation);
         self.requests.insert(
             request_id.clone(),
             Request {
@@ -544,8 +504,7 @@ impl State {
                 factor_id: factor_id.clone(),
                 method: method.clone(),
                 display_name: display_name.clone(),
-                generation: 0,
-                outcome: Outcome::Open,
+                index,
                 otp,
                 questions,
                 created: now,
@@ -559,7 +518,7 @@ impl State {
             method,
             display_name,
             request_state,
-            security_questions: answer_questions,
+            security_questions: asked,
         })
     }
 
@@ -574,13 +533,26 @@ impl State {
         )
     }
 
-    fn expire(request: &mut Request, settings: &Settings, now: Instant) {
-        if request.method == Method::Push
-            && request.outcome == Outcome::Open
-            && now.duration_since(request.created) >= settings.push_expiry
-        {
-            request.outcome = Outcome::Expired;
+    /// A known request, its user's behaviour, and the clock applied: a PUSH left
+    /// undecided for `push_expiry` expires.
+    fn open_request<'a>(
+        &'a mut self,
+        settings: &Settings,
+        request_id: &str,
+        now: Instant,
+    ) -> Option<Opened<'a>> {
+        let request = self.requests.get_mut(request_id)?;
+        let user = self.fixture.user_by_guid(&request.user_guid)?;
+        let behaviour = Self::behaviour(&mut self.users, user, self.faults, settings);
+        if now.duration_since(request.created) >= settings.push_expiry {
+            behaviour.model.expire(request.index);
         }
+        Some(Opened {
+            request,
+            behaviour,
+            fixture: &mut self.fixture,
+            outbox: &mut self.outbox,
+        })
     }
 
     /// `GET /mfa/v1/requests/{requestId}` (\[STATUS\]), as the faults make its answer
@@ -595,45 +567,53 @@ impl State {
         self.faults.poll_answer(answer)
     }
 
-    /// The documented poll.
+    /// The documented poll: the model's answer, rendered.
     fn documented_poll(
         &mut self,
         settings: &Settings,
         request_id: &str,
         now: Instant,
     ) -> Result<PollAnswer, ApiError> {
-        let Some(request) = self.requests.get_mut(request_id) else {
-            return Err(Self::unknown_request());
-        };
-        Self::check_locked(&self.users, &request.user_guid)?;
-        Self::expire(request, settings, now);
-        let failed = |message: &str| {
-            Ok((
-                StatusCode::UNAUTHORIZED,
-                types::VerificationStatus {
-                    status: Status::Failed,
-                    cause: vec![cause(&AuthCode::PushPending, message)],
-                },
-            ))
-        };
-        match request.outcome {
-            Outcome::Succeeded => Ok((
+        let faults = self.faults;
+        let Opened {
+            request, behaviour, ..
+        } = self
+            .open_request(settings, request_id, now)
+            .ok_or_else(Self::unknown_request)?;
+        let taken = answer(
+            &mut behaviour.model,
+            &Step::Poll { req: request.index },
+            faults,
+        )?;
+        let (status, body_status) = (taken.status, taken.body_status);
+        let cause = |message: &str| vec![cause(&AuthCode::PushPending, message)];
+        Ok(match (status, body_status) {
+            (200, Some("success")) => (
                 StatusCode::OK,
                 types::VerificationStatus {
                     status: Status::Success,
                     cause: Vec::new(),
                 },
-            )),
-            Outcome::Rejected => failed("Rejected"),
-            Outcome::Expired => failed("Expired"),
-            Outcome::Open => Ok((
+            ),
+            (200, _) => (
                 StatusCode::OK,
                 types::VerificationStatus {
                     status: Status::Pending,
-                    cause: vec![cause(&AuthCode::PushPending, PENDING_MESSAGE)],
+                    cause: cause(PENDING_MESSAGE),
                 },
-            )),
-        }
+            ),
+            _ => (
+                StatusCode::UNAUTHORIZED,
+                types::VerificationStatus {
+                    status: Status::Failed,
+                    cause: cause(if *taken.rule == rules::PUSH_EXPIRED {
+                        "Expired"
+                    } else {
+                        "Rejected"
+                    }),
+                },
+            ),
+        })
     }
 
     /// `PATCH /mfa/v1/requests/{requestId}` (\[VERIFY\]), after the payload was parsed.
@@ -656,7 +636,9 @@ impl State {
         self.faults.complete_answer(answer)
     }
 
-    /// The documented verification (asking `deviate` where a fault can bend it).
+    /// The documented verification: the PATCH classified into a step of the model
+    /// (which requestState, the right code or a wrong one), the model's answer, and
+    /// that answer rendered (a new OTP for a resend, a bypass code used up).
     fn documented_complete(
         &mut self,
         settings: &Settings,
@@ -667,27 +649,37 @@ impl State {
         now: Instant,
     ) -> Result<types::CompletedVerification, ApiError> {
         let faults = self.faults;
-        let max = settings.max_attempts;
-        let Some(request) = self.requests.get_mut(request_id) else {
-            return Err(Self::unknown_request());
-        };
-        Self::check_locked(&self.users, &request.user_guid)?;
-        Self::expire(request, settings, now);
-        let sealed = sealed.ok_or_else(invalid_state)?;
-        // The requestState opens its own request, at its latest generation, while the
-        // request is open.
-        let presented = Presented {
+        let Opened {
+            request,
+            behaviour,
+            fixture,
+            outbox,
+        } = self
+            .open_request(settings, request_id, now)
+            .ok_or_else(Self::unknown_request)?;
+        let req = request.index;
+        let model_request = &behaviour.model.requests()[req];
+        let state = faults.presented(sealed.map(|sealed| Presented {
             same_request: sealed.request_id == request_id,
             same_user: sealed.user_guid == request.user_guid,
             generation: sealed.generation,
-            latest: request.generation,
-            open: request.outcome == Outcome::Open,
-            verified: request.outcome == Outcome::Succeeded,
-        };
-        if !faults.opens(&presented) {
-            return Err(invalid_state());
+            latest: model_request.generations - 1,
+        }));
+        if state == StateRef::Current
+            && model_request.outcome == Outcome::Succeeded
+            && faults.reopens_verified()
+        {
+            behaviour.model.reopen(req);
         }
         if !action.fits(&request.method) {
+            if let Some(refused) = behaviour.model.refusal(req, state) {
+                return Err(refusal(&take(
+                    &mut behaviour.model,
+                    Some(req),
+                    &refused,
+                    faults,
+                )));
+            }
             return Err(ApiError::bad_request(
                 AuthCode::InvalidRequest,
                 format!(
@@ -698,88 +690,59 @@ impl State {
             ));
         }
         let guid = request.user_guid.clone();
-        let success = types::CompletedVerification {
-            status: Status::Success,
-            request_id: None,
-            user_guid: None,
-            factor_id: None,
-            method: None,
-            display_name: None,
-            request_state: None,
-        };
-        let user = self.fixture.users.iter_mut().find(|u| u.user_guid == guid);
-        let verified = match action {
-            Action::Resend => {
-                let destination = request
-                    .display_name
-                    .clone()
-                    .unwrap_or_else(|| request.factor_id.clone());
-                request.otp = Some(send_otp(
-                    &mut self.outbox,
-                    request_id,
-                    &guid,
-                    &request.method,
-                    destination,
-                ));
-                let same_state = !faults.resend_renews_state();
-                if !same_state {
-                    request.generation += 1;
+        let user = fixture.users.iter_mut().find(|u| u.user_guid == guid);
+        let mut fresh_bypass = None;
+        let step = match &action {
+            Action::Resend => Step::Resend { req, state },
+            Action::Otp(code) => {
+                let right = match request.method {
+                    Method::Totp => {
+                        let secret = user
+                            .as_ref()
+                            .and_then(|u| u.factor(&request.factor_id))
+                            .and_then(|f| f.totp_secret.clone());
+                        let unix = SystemTime::now()
+                            .duration_since(UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs());
+                        secret.is_some_and(|s| totp_matches(s.expose(), code.expose(), unix))
+                    }
+                    _ => faults.sent_otp_matches(
+                        request
+                            .otp
+                            .as_ref()
+                            .is_some_and(|sent| sent.ct_eq(code.expose())),
+                    ),
+                };
+                Step::VerifyOtp {
+                    req,
+                    state,
+                    code: if right { Code::Right } else { Code::Wrong },
                 }
-                Self::attempt_event(
-                    &mut self.users,
-                    faults,
-                    max,
-                    &guid,
-                    Event::Sent(request.method.clone()),
-                );
-                return Ok(types::CompletedVerification {
-                    request_id: Some(request_id.to_owned()),
-                    user_guid: Some(guid.clone()),
-                    factor_id: Some(request.factor_id.clone()),
-                    method: Some(request.method.clone()),
-                    display_name: request.display_name.clone(),
-                    request_state: (!same_state)
-                        .then(|| key.seal(request_id, &guid, request.generation)),
-                    ..success
-                });
             }
-            Action::Otp(code) => match request.method {
-                Method::Totp => {
-                    let secret = user
-                        .and_then(|u| u.factors.iter().find(|f| f.factor_id == request.factor_id))
-                        .and_then(|f| f.totp_secret.clone());
-                    let unix = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs());
-                    secret.is_some_and(|s| totp_matches(s.expose(), code.expose(), unix))
-                }
-                _ => faults.sent_otp_matches(
-                    request
-                        .otp
-                        .as_ref()
-                        .is_some_and(|sent| sent.ct_eq(code.expose())),
-                ),
-            },
-            Action::BypassCode(code) => match user {
-                Some(user) => {
-                    // Compare with every code (no early exit), then consume the match.
-                    let mut found = None;
-                    for (i, c) in user.bypass_codes.iter().enumerate() {
-                        if c.ct_eq(code.expose()) && found.is_none() {
-                            found = Some(i);
-                        }
+            Action::BypassCode(code) => {
+                // Compare with every code (no early exit).
+                let mut found = None;
+                for (i, c) in user.iter().flat_map(|u| u.bypass_codes.iter()).enumerate() {
+                    if c.ct_eq(code.expose()) && found.is_none() {
+                        found = Some(i);
                     }
-                    if let Some(i) = found
-                        && faults.bypass_code_used_up()
-                    {
-                        user.bypass_codes.remove(i);
-                    }
-                    found.is_some()
                 }
-                None => false,
-            },
+                fresh_bypass = found;
+                let digest: [u8; 32] = Sha256::digest(code.expose().as_bytes()).into();
+                let code = if found.is_some() {
+                    Bypass::Fresh
+                } else if behaviour.used_bypass.contains(&digest) {
+                    Bypass::Reused
+                } else {
+                    Bypass::Wrong
+                };
+                Step::VerifyBypass { req, state, code }
+            }
             Action::Answers(answers) => {
-                let enrolled = user.map(|u| u.security_questions.as_slice()).unwrap_or(&[]);
+                let enrolled = user
+                    .as_ref()
+                    .map(|u| u.security_questions.as_slice())
+                    .unwrap_or(&[]);
                 let every_answer_right = answers.iter().all(|a| {
                     request.questions.contains(&a.id)
                         && enrolled.iter().any(|q| {
@@ -795,27 +758,62 @@ impl State {
                     .questions
                     .iter()
                     .all(|q| answers.iter().any(|a| &a.id == q));
-                if !(every_answer_right && all_answered) {
-                    Self::attempt_event(&mut self.users, faults, max, &guid, Event::Failed);
-                    return Err(ApiError::unauthorized(
-                        AuthCode::InvalidRequest,
-                        "You entered invalid answer(s). Authentication failed.",
-                    )
-                    .with_ec_id());
+                let right = every_answer_right && all_answered;
+                Step::VerifyAnswers {
+                    req,
+                    state,
+                    code: if right { Code::Right } else { Code::Wrong },
                 }
-                true
             }
         };
-        if verified {
-            request.outcome = Outcome::Succeeded;
-            Self::attempt_event(&mut self.users, faults, max, &guid, Event::Succeeded);
-            Ok(success)
-        } else {
-            Self::attempt_event(&mut self.users, faults, max, &guid, Event::Failed);
-            Err(ApiError::unauthorized(
-                AuthCode::InvalidPasscode,
-                "Invalid passcode.",
-            ))
+        let taken = answer(&mut behaviour.model, &step, faults)?;
+        let success = types::CompletedVerification {
+            status: Status::Success,
+            request_id: None,
+            user_guid: None,
+            factor_id: None,
+            method: None,
+            display_name: None,
+            request_state: None,
+        };
+        match step {
+            Step::Resend { .. } => {
+                let destination = request
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| request.factor_id.clone());
+                request.otp = Some(send_otp(
+                    outbox,
+                    request_id,
+                    &guid,
+                    &request.method,
+                    destination,
+                ));
+                let generation = behaviour.model.requests()[req].generations - 1;
+                Ok(types::CompletedVerification {
+                    request_id: Some(request_id.to_owned()),
+                    user_guid: Some(guid.clone()),
+                    factor_id: Some(request.factor_id.clone()),
+                    method: Some(request.method.clone()),
+                    display_name: request.display_name.clone(),
+                    request_state: (taken.new_state == Some(true))
+                        .then(|| key.seal(request_id, &guid, generation)),
+                    ..success
+                })
+            }
+            Step::VerifyBypass { code, .. } => {
+                // Used up, unless a fault keeps it (`deviate`).
+                if let (Bypass::Fresh, Some(i), Some(user)) = (code, fresh_bypass, user)
+                    && faults.bypass_code_used_up()
+                {
+                    let used = user.bypass_codes.remove(i);
+                    behaviour
+                        .used_bypass
+                        .push(Sha256::digest(used.expose().as_bytes()).into());
+                }
+                Ok(success)
+            }
+            _ => Ok(success),
         }
     }
 
@@ -830,9 +828,10 @@ impl State {
         now: Instant,
     ) -> Result<(), ControlRefusal> {
         let faults = self.faults;
-        let request = self
-            .requests
-            .get_mut(request_id)
+        let Opened {
+            request, behaviour, ..
+        } = self
+            .open_request(settings, request_id, now)
             .ok_or(ControlRefusal::NotFound)?;
         if request.method != Method::Push {
             return Err(ControlRefusal::Conflict(format!(
@@ -840,36 +839,23 @@ impl State {
                 request.method
             )));
         }
-        Self::expire(request, settings, now);
-        if request.outcome != Outcome::Open {
+        let state = &behaviour.model.requests()[request.index];
+        if state.outcome != Outcome::Open || state.decided.is_some() {
+            let was = match (state.outcome, state.decided) {
+                (Outcome::Expired, _) => "Expired",
+                (Outcome::Rejected, _) | (_, Some(false)) => "Rejected",
+                _ => "Succeeded",
+            };
             return Err(ControlRefusal::Conflict(format!(
-                "the PUSH of request {request_id} is no longer pending ({:?})",
-                request.outcome
+                "the PUSH of request {request_id} is no longer pending ({was})"
             )));
         }
-        let guid = request.user_guid.clone();
         if approve && !faults.approval_reaches_tenant() {
             return Ok(());
         }
-        if approve {
-            request.outcome = Outcome::Succeeded;
-            Self::attempt_event(
-                &mut self.users,
-                faults,
-                settings.max_attempts,
-                &guid,
-                Event::Succeeded,
-            );
-        } else {
-            request.outcome = Outcome::Rejected;
-            Self::attempt_event(
-                &mut self.users,
-                faults,
-                settings.max_attempts,
-                &guid,
-                Event::PushRejected,
-            );
-        }
+        let mut decision = behaviour.model.decision(request.index, approve);
+        faults.bend(&mut decision);
+        behaviour.model.take(Some(request.index), &decision);
         Ok(())
     }
 
@@ -890,12 +876,15 @@ impl State {
     /// A user's attempt count and lock.
     pub(crate) fn user_status(&self, settings: &Settings, guid: &str) -> Option<UserStatus> {
         let user = self.fixture.user_by_guid(guid)?;
-        let state = self.users.get(guid).cloned().unwrap_or_default();
+        let (attempts, locked) = self
+            .users
+            .get(guid)
+            .map_or((0, false), |b| (b.model.attempts().0, b.model.locked()));
         Some(UserStatus {
             user_guid: user.user_guid.clone(),
             user_name: user.user_name.clone(),
-            attempts: state.count,
-            locked: state.locked,
+            attempts,
+            locked,
             max_attempts: settings.max_attempts,
             bypass_codes_left: user.bypass_codes.len(),
         })
@@ -903,16 +892,12 @@ impl State {
 
     /// Locks a user: the count at the maximum, locked.
     pub(crate) fn lock_user(&mut self, settings: &Settings, guid: &str) -> bool {
-        if self.fixture.user_by_guid(guid).is_none() {
+        let Some(user) = self.fixture.user_by_guid(guid) else {
             return false;
-        }
-        self.users.insert(
-            guid.to_owned(),
-            Counter {
-                count: settings.max_attempts,
-                locked: true,
-            },
-        );
+        };
+        let model = &mut Self::behaviour(&mut self.users, user, self.faults, settings).model;
+        model.set_max_attempts(settings.max_attempts);
+        model.lock();
         true
     }
 
@@ -921,8 +906,163 @@ impl State {
         if self.fixture.user_by_guid(guid).is_none() {
             return false;
         }
-        self.users.remove(guid);
+        if let Some(b) = self.users.get_mut(guid) {
+            b.model.unlock();
+        }
         true
+    }
+}
+
+/// The user as the model knows them.
+fn model_user(user: &UserFixture) -> machine::User {
+    machine::User {
+        guid: user.user_guid.clone(),
+        name: user.user_name.clone(),
+        factors: user
+            .factors
+            .iter()
+            .map(|f| machine::Factor {
+                id: f.factor_id.clone(),
+                methods: f.methods.clone(),
+            })
+            .collect(),
+        preferred: user
+            .preferred_factor_id
+            .clone()
+            .zip(user.preferred_method.clone()),
+    }
+}
+
+/// The factor an initiate asks for, checked against the user's enrolment (what the
+/// model does not describe: a user with no factor, an unknown method, a factor that
+/// is not enrolled or does not have the method).
+fn asked_pick(
+    user: &UserFixture,
+    body: &types::InitiateVerificationRequest,
+) -> Result<Pick, ApiError> {
+    if user.factors.is_empty() {
+        return Err(ApiError::unauthorized(
+            AuthCode::NoFactorsEnabled,
+            "The user has no MFA factor enabled.",
+        ));
+    }
+    if let Some(m) = body.method.as_ref().filter(|m| !m.is_known()) {
+        return Err(ApiError::bad_request(
+            AuthCode::InvalidRequest,
+            format!("method {m:?} is not one of the documented methods."),
+        ));
+    }
+    let (factor, method, pick) = match (&body.factor_id, &body.method) {
+        (None, None) => match (&user.preferred_factor_id, &user.preferred_method) {
+            (Some(id), Some(m)) => (user.factor(id), m.clone(), Pick::Preferred),
+            _ => {
+                return Err(ApiError::bad_request(
+                    AuthCode::MissingParameter,
+                    "The user has no preferred factor: factorId and method are required.",
+                ));
+            }
+        },
+        (Some(id), None) => {
+            let factor = user.factor(id).ok_or_else(|| not_enrolled(id))?;
+            match factor.methods.as_slice() {
+                [only] => (
+                    Some(factor),
+                    only.clone(),
+                    Pick::Factor(id.clone(), only.clone()),
+                ),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        AuthCode::MissingParameter,
+                        format!("Factor {id} has several methods: method is required."),
+                    ));
+                }
+            }
+        }
+        (None, Some(m)) => (
+            user.factors.iter().find(|f| f.methods.contains(m)),
+            m.clone(),
+            Pick::Method(m.clone()),
+        ),
+        (Some(id), Some(m)) => (
+            Some(user.factor(id).ok_or_else(|| not_enrolled(id))?),
+            m.clone(),
+            Pick::Factor(id.clone(), m.clone()),
+        ),
+    };
+    let factor = factor.ok_or_else(|| {
+        ApiError::bad_request(
+            AuthCode::InvalidRequest,
+            format!("The user has no factor with method {method}."),
+        )
+    })?;
+    if !factor.methods.contains(&method) {
+        return Err(ApiError::bad_request(
+            AuthCode::InvalidRequest,
+            format!(
+                "Factor {} cannot be verified with method {method}.",
+                factor.factor_id
+            ),
+        ));
+    }
+    Ok(pick)
+}
+
+/// The model's answer to `step`: strict mode allows exactly one; the faults bend it
+/// (`deviate`), the state moves along it, and a refusal comes back as the error a
+/// tenant sends.
+fn answer(model: &mut Model, step: &Step, faults: Faults) -> Result<Allowed, ApiError> {
+    let Some(expectation) = model.expect(step) else {
+        return Err(internal_error());
+    };
+    let taken = take(model, step.request(), &expectation, faults);
+    if taken.status == 200 {
+        Ok(taken)
+    } else if taken.body_status == Some("failed") && matches!(step, Step::Poll { .. }) {
+        // A PUSH rejected or expired: an answer of the poll, not an error.
+        Ok(taken)
+    } else {
+        Err(refusal(&taken))
+    }
+}
+
+/// The one alternative of `expectation` (strict mode), bent by the faults, taken.
+fn take(
+    model: &mut Model,
+    req: Option<usize>,
+    expectation: &Expectation,
+    faults: Faults,
+) -> Allowed {
+    debug_assert_eq!(
+        expectation.allowed.len(),
+        1,
+        "strict mode decides every step"
+    );
+    let mut taken = expectation.allowed[0].clone();
+    faults.bend(&mut taken);
+    model.take(req, &taken);
+    taken
+}
+
+/// The error a refusal of the model is sent as.
+fn refusal(taken: &Allowed) -> ApiError {
+    let rule = taken.rule;
+    if *rule == rules::LOCKED {
+        ApiError::unauthorized(
+            AuthCode::AccountLocked,
+            "Your account is locked. Contact your administrator.",
+        )
+    } else if *rule == rules::STATE_BOUND || *rule == rules::COMPLETED_CLOSED {
+        invalid_state()
+    } else if *rule == rules::WRONG_ANSWERS {
+        ApiError::unauthorized(
+            AuthCode::InvalidRequest,
+            "You entered invalid answer(s). Authentication failed.",
+        )
+        .with_ec_id()
+    } else if *rule == rules::WRONG_CODE || *rule == rules::BYPASS_ONCE {
+        ApiError::unauthorized(AuthCode::InvalidPasscode, "Invalid passcode.")
+    } else {
+        internal_error()
     }
 }
 

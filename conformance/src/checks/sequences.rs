@@ -493,6 +493,7 @@ async fn send(
                     let factor = model_factor(model, m);
                     Initiate::factor(user, factor, m.clone())
                 }
+                Pick::Factor(id, m) => Initiate::factor(user, id.clone(), m.clone()),
             };
             match client.initiate_verification(&what.to_body()).await {
                 Ok(r) => {

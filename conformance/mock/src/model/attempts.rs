@@ -24,8 +24,10 @@
 //!
 //! The user is locked when the count *reaches* the maximum ("meets their maximum").
 //!
-//! [`Counter::apply`] is the whole rule. The mock tenant keeps one [`Counter`] per user;
-//! the runner keeps one for the test user, fed from what it saw on the wire.
+//! [`Counter::apply`] is the whole rule, event by event. The runner keeps one
+//! [`Counter`] for the test user, fed from what it saw on the wire; the machine
+//! ([`crate::model::machine`], which the mock tenant runs) counts by the same table, and
+//! a test holds the two to each other.
 
 use idcs_mfa::Method;
 

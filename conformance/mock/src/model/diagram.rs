@@ -25,6 +25,7 @@ fn state_name(model: &Model) -> String {
         (Outcome::Open, _) => "open".to_owned(),
         (Outcome::Succeeded, _) => "succeeded".to_owned(),
         (Outcome::Rejected, _) => "rejected".to_owned(),
+        (Outcome::Expired, _) => "expired".to_owned(),
     };
     if r.outcome == Outcome::Open && r.generations > 1 {
         name.push_str(", state replaced");
@@ -185,6 +186,17 @@ pub fn request_lifecycle() -> String {
                 };
                 let to = state_name(&next);
                 edges.insert(format!("        {} --> {}: {label}", id(&from), id(&to)));
+                frontier.push(next);
+            }
+            // The clock: an undecided PUSH expires.
+            let mut next = model.clone();
+            if next.expire(0) {
+                let to = state_name(&next);
+                edges.insert(format!(
+                    "        {} --> {}: time passes / expiry",
+                    id(&from),
+                    id(&to)
+                ));
                 frontier.push(next);
             }
         }

@@ -68,6 +68,8 @@ pub enum Pick {
     Preferred,
     /// The first factor of the user with this method, named with it.
     Method(Method),
+    /// This factor (by id), with this method.
+    Factor(String, Method),
 }
 
 /// Which requestState a PATCH presents.
@@ -236,7 +238,8 @@ pub struct Allowed {
     pub ec_id: bool,
     /// The rule this alternative comes from.
     pub rule: &'static Rule,
-    effects: Vec<Effect>,
+    /// What it does to the state (a fault of the mock tenant may drop some).
+    pub(crate) effects: Vec<Effect>,
 }
 
 impl Allowed {
@@ -385,8 +388,9 @@ pub enum Verdict {
     },
 }
 
+/// What an answer does to the state.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Effect {
+pub(crate) enum Effect {
     /// A new request (sent: whether an OTP went out).
     Created { method: Method, factor: String },
     /// The count rises by one for sure.
@@ -418,6 +422,8 @@ pub enum Outcome {
     Succeeded,
     /// A PUSH the user rejected.
     Rejected,
+    /// A PUSH left undecided until the tenant's expiry (the clock's doing).
+    Expired,
 }
 
 /// One request the sequence created.
@@ -491,6 +497,58 @@ impl Model {
             .find(|f| f.methods.contains(method))
     }
 
+    /// Whether the user is locked: the tenant said so, or the count certainly reached
+    /// the maximum.
+    pub fn locked(&self) -> bool {
+        self.locked || self.lo >= self.max_attempts
+    }
+
+    /// The maximum in force (a tenant setting; the mock's lockout faults move it).
+    pub fn set_max_attempts(&mut self, max_attempts: u32) {
+        self.max_attempts = max_attempts;
+    }
+
+    /// An administrator locks the user: the count at the maximum.
+    pub fn lock(&mut self) {
+        self.locked = true;
+        self.lo = self.max_attempts;
+        self.hi = self.max_attempts;
+    }
+
+    /// An administrator unlocks the user: the count back to 0.
+    pub fn unlock(&mut self) {
+        self.locked = false;
+        self.lo = 0;
+        self.hi = 0;
+    }
+
+    /// The clock: a PUSH of request `req` still undecided when the tenant's expiry
+    /// passes closes as expired, and no attempt is counted (nobody tried; see
+    /// [`crate::model::attempts`]). Returns whether it closed.
+    pub fn expire(&mut self, req: usize) -> bool {
+        match self.requests.get_mut(req) {
+            Some(r)
+                if r.method == Method::Push
+                    && r.outcome == Outcome::Open
+                    && r.decided.is_none() =>
+            {
+                r.outcome = Outcome::Expired;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Opens a verified request again: not a documented transition, the mock tenant's
+    /// fault `completed_request_reopens`.
+    pub(crate) fn reopen(&mut self, req: usize) {
+        if let Some(r) = self.requests.get_mut(req)
+            && r.outcome == Outcome::Succeeded
+        {
+            r.outcome = Outcome::Open;
+        }
+    }
+
     /// The step with its request index resolved to a request it applies to (the
     /// `n mod k`-th of the `k` that fit), or `None` when no request fits or when what
     /// the tenant may answer rests on a rule this mode does not judge.
@@ -530,6 +588,17 @@ impl Model {
                 pick: Pick::Preferred,
                 ..
             } if self.user.preferred.is_none() => {
+                return None;
+            }
+            Step::Initiate {
+                pick: Pick::Factor(id, m),
+                ..
+            } if !self
+                .user
+                .factors
+                .iter()
+                .any(|f| &f.id == id && f.methods.contains(m)) =>
+            {
                 return None;
             }
             Step::Initiate { .. } | Step::Lookup { .. } => step.clone(),
@@ -587,21 +656,10 @@ impl Model {
     /// no answer (the phone's decision, applied at once).
     pub fn expect(&mut self, step: &Step) -> Option<Expectation> {
         if let Step::Decide { req, approve } = step {
-            let effects = if *approve {
-                vec![Effect::Decided(*req, true), Effect::Reset]
-            } else {
-                vec![
-                    Effect::Decided(*req, false),
-                    Effect::Count,
-                    Effect::Close(*req, Outcome::Rejected),
-                ]
-            };
-            for e in effects {
-                self.apply(&e);
-            }
+            let decision = self.decision(*req, *approve);
+            self.take(Some(*req), &decision);
             return None;
         }
-        let mut allowed = self.normal(step);
         let on_requests = !matches!(step, Step::Lookup { .. })
             && !matches!(
                 step,
@@ -610,20 +668,96 @@ impl Model {
                     ..
                 }
             );
+        let mut allowed = self.normal(step);
         if on_requests {
-            let locked = Allowed::new(&rules::LOCKED, 401)
-                .code("AUTH-1010")
-                .effect(Effect::Locked);
-            if self.locked || self.lo >= self.max_attempts {
-                allowed = vec![locked];
-            } else if self.hi >= self.max_attempts {
-                for a in &mut allowed {
-                    a.effects.push(Effect::NotLocked);
-                }
-                allowed.push(locked);
-            }
+            self.lock_gate(&mut allowed);
         }
         Some(Expectation { allowed })
+    }
+
+    /// What the phone's decision on PUSH request `req` does (no answer: status 0).
+    pub(crate) fn decision(&self, req: usize, approve: bool) -> Allowed {
+        if approve {
+            Allowed::new(&rules::PUSH_APPROVED, 0)
+                .effect(Effect::Decided(req, true))
+                .effect(Effect::Reset)
+        } else {
+            Allowed::new(&rules::PUSH_REJECTED, 0)
+                .effect(Effect::Decided(req, false))
+                .effect(Effect::Count)
+                .effect(Effect::Close(req, Outcome::Rejected))
+        }
+    }
+
+    /// A locked user is refused whatever the step: the lock answer replaces `allowed`
+    /// when the lock is certain, and joins it when it is only possible.
+    fn lock_gate(&self, allowed: &mut Vec<Allowed>) {
+        let locked = Allowed::new(&rules::LOCKED, 401)
+            .code("AUTH-1010")
+            .effect(Effect::Locked);
+        if self.locked() {
+            *allowed = vec![locked];
+        } else if self.hi >= self.max_attempts {
+            for a in allowed.iter_mut() {
+                a.effects.push(Effect::NotLocked);
+            }
+            allowed.push(locked);
+        }
+    }
+
+    /// What a PATCH on request `req` presenting `state` gets before the tenant looks at
+    /// what it asks for: the lock, a refused requestState, a finished request; `None`
+    /// when none of them applies. (The mock tenant answers with it a PATCH whose
+    /// action does not fit the request's method, before refusing that as malformed.)
+    pub fn refusal(&self, req: usize, state: StateRef) -> Option<Expectation> {
+        let mut allowed = match self.patch_refusal(req, state) {
+            Some(refused) => refused,
+            None if self.locked() => Vec::new(),
+            None => return None,
+        };
+        self.lock_gate(&mut allowed);
+        Some(Expectation { allowed })
+    }
+
+    /// What any step on the user's requests gets before the tenant looks at what it
+    /// asks for: the lock, when certain; `None` otherwise. (The mock tenant answers
+    /// with it before checking the factor an initiate names.)
+    pub fn gate(&self) -> Option<Expectation> {
+        self.locked().then(|| {
+            let mut allowed = Vec::new();
+            self.lock_gate(&mut allowed);
+            Expectation { allowed }
+        })
+    }
+
+    /// A refused requestState or a finished request.
+    fn patch_refusal(&self, req: usize, state: StateRef) -> Option<Vec<Allowed>> {
+        if state != StateRef::Current {
+            // Refused; whether it spends an attempt is not documented.
+            let mut a = Allowed::new(&rules::STATE_BOUND, 401);
+            if self.strict {
+                a = a.code("AUTH-1120");
+            } else {
+                a = a.effect(Effect::MaybeCount);
+            }
+            return Some(vec![a]);
+        }
+        if self.requests[req].outcome != Outcome::Open {
+            // A finished request accepts nothing: 401 or 404, counted or not, where the
+            // documents are silent; strict mode holds the tenant to this project's
+            // decision, the mock's: its requestState is spent (401 AUTH-1120), and the
+            // refusal spends no attempt.
+            if self.strict {
+                return Some(vec![
+                    Allowed::new(&rules::COMPLETED_CLOSED, 401).code("AUTH-1120"),
+                ]);
+            }
+            return Some(vec![
+                Allowed::new(&rules::COMPLETED_CLOSED, 401).effect(Effect::MaybeCount),
+                Allowed::new(&rules::COMPLETED_CLOSED, 404),
+            ]);
+        }
+        None
     }
 
     /// The answers of an unlocked user.
@@ -652,6 +786,7 @@ impl Model {
                             .unwrap_or_default(),
                         m.clone(),
                     ),
+                    Pick::Factor(id, m) => (&rules::NAMED, id.clone(), m.clone()),
                 };
                 let mut a = Allowed::new(rule, 200)
                     .body("success")
@@ -688,6 +823,13 @@ impl Model {
                     (Method::Push, Outcome::Rejected, _) => {
                         vec![Allowed::new(&rules::PUSH_REJECTED, 401).body("failed")]
                     }
+                    (Method::Push, Outcome::Expired, _) => {
+                        vec![
+                            Allowed::new(&rules::PUSH_EXPIRED, 401)
+                                .body("failed")
+                                .code("AUTH-1108"),
+                        ]
+                    }
                     (Method::Push, _, None) => vec![
                         Allowed::new(&rules::PUSH_PENDING, 200)
                             .body("pending")
@@ -703,29 +845,8 @@ impl Model {
             | Step::VerifyOtp { req, state, .. }
             | Step::VerifyBypass { req, state, .. }
             | Step::VerifyAnswers { req, state, .. } => {
-                let r = &self.requests[*req];
-                if *state != StateRef::Current {
-                    // Refused; whether it spends an attempt is not documented.
-                    let mut a = Allowed::new(&rules::STATE_BOUND, 401);
-                    if self.strict {
-                        a = a.code("AUTH-1120");
-                    } else {
-                        a = a.effect(Effect::MaybeCount);
-                    }
-                    return vec![a];
-                }
-                if r.outcome != Outcome::Open {
-                    // A finished request accepts nothing: 401 or 404, counted or not,
-                    // where the documents are silent; strict mode holds the tenant to
-                    // this project's decision, the mock's: its requestState is spent
-                    // (401 AUTH-1120), and the refusal spends no attempt.
-                    if self.strict {
-                        return vec![Allowed::new(&rules::COMPLETED_CLOSED, 401).code("AUTH-1120")];
-                    }
-                    return vec![
-                        Allowed::new(&rules::COMPLETED_CLOSED, 401).effect(Effect::MaybeCount),
-                        Allowed::new(&rules::COMPLETED_CLOSED, 404),
-                    ];
+                if let Some(refused) = self.patch_refusal(*req, *state) {
+                    return refused;
                 }
                 // A retry after a wrong code rests on the decision that the request stays
                 // open (rules::OPEN_AFTER_WRONG): `resolve` picks such a request only in
@@ -824,20 +945,26 @@ impl Model {
                 actual: answer.describe(),
             };
         };
-        let effects = taken.effects.clone();
-        let refused = taken.status == 401 && effects.contains(&Effect::Count);
-        for e in &effects {
+        let taken = taken.clone();
+        self.take(step.request(), &taken);
+        Verdict::Held
+    }
+
+    /// Moves the state along `taken`: an alternative of what `step` may get, or one a
+    /// fault of the mock tenant bent (some effects dropped).
+    pub(crate) fn take(&mut self, req: Option<usize>, taken: &Allowed) {
+        let refused = taken.status == 401 && taken.effects.contains(&Effect::Count);
+        for e in &taken.effects {
             self.apply(e);
         }
         // A wrong code refused on an open request: what follows on it rests on the
         // project's decision that the request stays open.
         if refused
-            && let Some(r) = step.request().and_then(|i| self.requests.get_mut(i))
+            && let Some(r) = req.and_then(|i| self.requests.get_mut(i))
             && r.outcome == Outcome::Open
         {
             r.refused_once = true;
         }
-        Verdict::Held
     }
 
     fn apply(&mut self, effect: &Effect) {
@@ -850,6 +977,8 @@ impl Model {
                 decided: None,
                 refused_once: false,
             }),
+            // Nothing counts while the user is locked (an unlock resets).
+            Effect::Count | Effect::MaybeCount | Effect::Reset if self.locked() => {}
             Effect::Count => {
                 self.lo += 1;
                 self.hi += 1;
@@ -914,6 +1043,7 @@ pub(crate) fn sample_user() -> User {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::attempts::{Counter, Event, Rules};
 
     fn answer(status: u16, body: &str, code: Option<&str>) -> Answer {
         Answer {
@@ -943,7 +1073,9 @@ mod tests {
     // Test case: strict mode is one decision per step. Over many pseudo-random
     // sequences (every kind of step, every request reference, right and wrong codes,
     // stale and foreign states, finished requests), each answered step allows exactly
-    // one answer, taking it holds, and the count stays exact.
+    // one answer, taking it holds, and the count stays exact; and the machine counts
+    // as the attempt table (`attempts::Counter`) does, administrator's unlock and the
+    // clock's expiry included.
     #[test]
     fn strict_mode_decides_every_step() {
         let mut seed: u64 = 0x1dc5_0f1a;
@@ -954,9 +1086,12 @@ mod tests {
             ((seed >> 33) % n) as usize
         };
         let mut answered = 0;
+        let table = Rules { max_attempts: 3 };
         for _ in 0..300 {
-            let mut m = Model::new(sample_user(), 5, true);
-            for _ in 0..12 {
+            let mut m = Model::new(sample_user(), 3, true);
+            // The attempt table, fed with the event each answer stands for.
+            let mut counter = Counter::default();
+            for _ in 0..16 {
                 let state = [StateRef::Current, StateRef::Stale, StateRef::OfAnother][next(3)];
                 let code = [Code::Right, Code::Wrong][next(2)];
                 let req = [LATEST, next(4)][next(2)];
@@ -968,15 +1103,28 @@ mod tests {
                     Method::SecurityQuestions,
                 ][next(5)]
                 .clone();
-                let step = match next(9) {
+                let step = match next(11) {
                     0 => Step::Initiate {
                         who: [Who::Guid, Who::Name, Who::Unknown][next(3)],
-                        pick: if next(2) == 0 {
-                            Pick::Preferred
-                        } else {
-                            Pick::Method(method)
+                        pick: match next(3) {
+                            0 => Pick::Preferred,
+                            1 => Pick::Factor("phone".into(), method),
+                            _ => Pick::Method(method),
                         },
                     },
+                    9 => {
+                        // The clock: an undecided PUSH expires.
+                        let req = next(4);
+                        if m.expire(req) {
+                            counter.apply(table, &Event::PushExpired);
+                        }
+                        continue;
+                    }
+                    10 if next(4) == 0 => {
+                        m.unlock();
+                        counter.apply(table, &Event::Unlocked);
+                        continue;
+                    }
                     1 => Step::Resend { req, state },
                     2 => Step::VerifyOtp { req, state, code },
                     3 => Step::VerifyBypass {
@@ -1002,13 +1150,49 @@ mod tests {
                     continue;
                 };
                 let Some(e) = m.expect(&step) else {
+                    if let Step::Decide { approve, .. } = step {
+                        let event = if approve {
+                            Event::Succeeded
+                        } else {
+                            Event::PushRejected
+                        };
+                        counter.apply(table, &event);
+                    }
+                    assert_eq!(m.attempts().0, counter.count, "{step:?}");
                     continue;
                 };
                 assert_eq!(e.allowed.len(), 1, "{step:?}: {}", e.describe());
-                let answer = e.allowed[0].as_answer();
+                let taken = &e.allowed[0];
+                let event = match (&step, taken.status) {
+                    (Step::Initiate { .. }, 200) => taken.method.clone().map(Event::Sent),
+                    (Step::Resend { req, .. }, 200) => {
+                        Some(Event::Sent(m.requests()[*req].method.clone()))
+                    }
+                    (Step::Poll { .. } | Step::Lookup { .. }, _) => None,
+                    (_, 200) => Some(Event::Succeeded),
+                    _ if [
+                        &rules::WRONG_CODE,
+                        &rules::WRONG_ANSWERS,
+                        &rules::BYPASS_ONCE,
+                    ]
+                    .contains(&taken.rule) =>
+                    {
+                        Some(Event::Failed)
+                    }
+                    _ => None,
+                };
+                let answer = taken.as_answer();
                 assert_eq!(m.observe(&step, &e, &answer), Verdict::Held, "{step:?}");
                 let (lo, hi) = m.attempts();
                 assert_eq!(lo, hi, "the count is exact after {step:?}");
+                if let Some(event) = event {
+                    counter.apply(table, &event);
+                }
+                assert_eq!(
+                    (lo, m.locked()),
+                    (counter.count, counter.locked),
+                    "the machine counts as the attempt table after {step:?}"
+                );
                 answered += 1;
             }
         }

@@ -79,6 +79,9 @@ rules! {
     /// A rejected PUSH polls 401 failed, and stays so.
     PUSH_REJECTED = ("push/rejected-is-401-failed", Stated, "[STATUS]",
         "401 Response: Indicates that the user has rejected the PUSH notification request."),
+    /// A PUSH left undecided expires and polls like a rejection (decided here).
+    PUSH_EXPIRED = ("push/expired-is-401-failed", Inferred, "[STATUS]",
+        "(a PUSH left pending for 2 minutes expires and is answered like a rejection: 401, status failed, AUTH-1108 \"Expired\"; decided here)"),
     /// Polling a request that is not a PUSH: pending until verified (decided here).
     POLL_OTHER = ("push/poll-of-another-method", Inferred, "[STATUS]",
         "(a poll of a request that is not a PUSH answers 200 pending until verified, then 200 success; decided here)"),
