@@ -51,10 +51,8 @@ use std::path::Path;
 use idcs_mfa::{Method, Secret};
 use serde::{Deserialize, Serialize};
 
-/// The role that may use every operation of the contract (\[ROLE\]).
-pub const ROLE_MFA_CLIENT: &str = "MFA Client";
-/// The role that may use the request operations and GET the user operations (\[ROLE\]).
-pub const ROLE_AUTHENTICATOR_CLIENT: &str = "Authenticator Client";
+/// The app roles a token may hold (the model's, [`crate::model::access`]).
+pub use crate::model::access::{ROLE_AUTHENTICATOR_CLIENT, ROLE_MFA_CLIENT};
 
 /// The fixed factor id of security questions (\[PM\], \[FACTORS\]).
 pub const SECURITY_QUESTIONS_FACTOR: &str = "SecurityQuestions";

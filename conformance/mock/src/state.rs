@@ -12,7 +12,10 @@
 //! where a fault bends a step or an answer, this module asks `deviate`, which returns
 //! the documented one when the fault is off.
 //!
-//! Outside the model, and decided here: tokens and roles, an unknown request or user,
+//! Who is served at all is the model's too ([`crate::model::access`]): this module
+//! reads the bearer token against the tokens it issued and asks the model's rule.
+//!
+//! Outside the model, and decided here: an unknown request or user,
 //! a user with no factor, a factor that is not enrolled or does not have the method
 //! asked for, a PATCH whose action does not fit the method (400, after the model's
 //! refusals), the factor listing.
@@ -64,6 +67,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::model::{
+    access::{self, Credential, Refusal},
     machine::{
         self, Allowed, Bypass, Code, Expectation, Model, Outcome, Pick, StateRef, Step, Who,
     },
@@ -73,7 +77,7 @@ use crate::model::{
 use super::{
     deviate::Presented,
     fault::Faults,
-    fixture::{Fixture, ROLE_AUTHENTICATOR_CLIENT, ROLE_MFA_CLIENT, UserFixture},
+    fixture::{Fixture, UserFixture},
     random,
     reply::{ApiError, cause, internal_error},
     seal::Sealed,
@@ -323,43 +327,42 @@ impl State {
             .authorization(self.documented_authorization(header, now))
     }
 
-    /// The documented authorization.
+    /// The documented authorization: the model's rule ([`crate::model::access`]), with
+    /// the credential read from the header and the tokens issued.
     fn documented_authorization(&self, header: Option<&str>, now: Instant) -> Result<(), ApiError> {
         let token = header
             .and_then(|h| {
                 let (scheme, rest) = h.split_once(' ')?;
                 scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
             })
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized(
+            .filter(|t| !t.is_empty());
+        let credential = match token.map(|t| self.tokens.get(&token_key(t))) {
+            None => Credential::Missing,
+            Some(None) => Credential::Unknown,
+            Some(Some(info)) if info.expires_at.is_some_and(|at| now >= at) => Credential::Expired,
+            Some(Some(info)) => Credential::Valid(&info.roles),
+        };
+        access::authorize(credential).map_err(|refusal| {
+            let (code, message) = match (refusal, credential) {
+                (Refusal::NoToken, Credential::Missing) => (
                     AuthCode::AuthenticationFailed,
                     "Authentication failed: a bearer token is required.",
-                )
-            })?;
-        let info = self.tokens.get(&token_key(token)).ok_or_else(|| {
-            ApiError::unauthorized(
-                AuthCode::AuthenticationFailed,
-                "Authentication failed: the bearer token is not valid.",
-            )
-        })?;
-        if info.expires_at.is_some_and(|at| now >= at) {
-            return Err(ApiError::unauthorized(
-                AuthCode::TokenExpired,
-                "The authentication token has expired.",
-            ));
-        }
-        let allowed = info
-            .roles
-            .iter()
-            .any(|r| r == ROLE_MFA_CLIENT || r == ROLE_AUTHENTICATOR_CLIENT);
-        if !allowed {
-            return Err(ApiError::unauthorized(
-                AuthCode::AuthenticationFailed,
-                "Authentication failed: the token holds neither the 'MFA Client' nor the 'Authenticator Client' app role.",
-            ));
-        }
-        Ok(())
+                ),
+                (Refusal::NoToken, _) => (
+                    AuthCode::AuthenticationFailed,
+                    "Authentication failed: the bearer token is not valid.",
+                ),
+                (Refusal::Expired, _) => (
+                    AuthCode::TokenExpired,
+                    "The authentication token has expired.",
+                ),
+                (Refusal::NoRole, _) => (
+                    AuthCode::AuthenticationFailed,
+                    "Authentication failed: the token holds neither the 'MFA Client' nor the 'Authenticator Client' app role.",
+                ),
+            };
+            ApiError::unauthorized(code, message)
+        })
     }
 
     // ---- the model ----------------------------------------------------------------

@@ -159,6 +159,20 @@ fn flow() -> BoxedStrategy<Vec<Step>> {
                     .chain(std::iter::once(Step::Initiate { who: Who::Guid, pick: Pick::Method(Method::Totp) }))
                     .collect()
             }),
+        // Without a token: an initiate that sends no OTP (so that nothing could count
+        // even on a tenant that serves it), or the right code, then the same code with
+        // the token: the refused request changed nothing.
+        1 => prop_oneof![
+            Just(Pick::Method(Method::Totp)),
+            Just(Pick::Method(Method::Bypasscode)),
+            Just(Pick::Method(Method::SecurityQuestions)),
+        ]
+        .prop_map(|pick| vec![Step::Unauthenticated(Box::new(Step::Initiate { who: Who::Guid, pick }))]),
+        1 => Just(vec![
+            Step::Initiate { who: Who::Guid, pick: Pick::Method(Method::Totp) },
+            Step::Unauthenticated(Box::new(Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Right })),
+            Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Right },
+        ]),
         // A resend, then a code with the state it replaced.
         2 => (prop_oneof![Just(Method::Sms), Just(Method::Email), Just(Method::PhoneCall)], code())
             .prop_map(|(m, code)| vec![
@@ -452,6 +466,7 @@ pub async fn run_sequence(cx: &Ctx, steps: &[Step]) -> Run {
 fn can_run(cx: &Ctx, step: &Step) -> bool {
     let f = &cx.target.fixtures;
     match step {
+        Step::Unauthenticated(inner) => can_run(cx, inner),
         Step::Initiate { who: Who::Name, .. } | Step::Lookup { who: Who::Name } => {
             cx.target.user.name.is_some()
         }
@@ -475,7 +490,8 @@ fn user_ref(cx: &Ctx, who: Who) -> UserRef {
     }
 }
 
-/// Sends `step` and abstracts the answer.
+/// Sends `step` and abstracts the answer (an unauthenticated step: its inner step,
+/// with no `Authorization` header).
 async fn send(
     cx: &Ctx,
     step: &Step,
@@ -483,7 +499,14 @@ async fn send(
     used_codes: &mut Vec<Secret>,
     model: &Model,
 ) -> Result<Answer, String> {
-    let client = cx.client();
+    let without_token;
+    let (client, step) = match step {
+        Step::Unauthenticated(inner) => {
+            without_token = cx.client_with(None);
+            (&without_token, &**inner)
+        }
+        step => (cx.client(), step),
+    };
     match step {
         Step::Initiate { who, pick } => {
             let user = user_ref(cx, *who);
@@ -643,7 +666,9 @@ async fn send(
                 Err(e) => Ok(answer_of_error(&e)),
             }
         }
-        Step::Decide { .. } => Err("a decision is not sent".into()),
+        Step::Decide { .. } | Step::Unauthenticated(_) => {
+            Err("a decision, or a step wrapped twice, is not sent".into())
+        }
     }
 }
 

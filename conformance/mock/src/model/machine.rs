@@ -169,6 +169,9 @@ pub enum Step {
         /// The user.
         who: Who,
     },
+    /// The same step sent with no `Authorization` header: refused 401 before the
+    /// tenant looks at it, and nothing changes ([`crate::model::access`]).
+    Unauthenticated(Box<Step>),
 }
 
 impl Step {
@@ -182,6 +185,7 @@ impl Step {
             | Step::Poll { req }
             | Step::Decide { req, .. } => Some(*req),
             Step::Initiate { .. } | Step::Lookup { .. } => None,
+            Step::Unauthenticated(step) => step.request(),
         }
     }
 
@@ -192,6 +196,9 @@ impl Step {
             Step::VerifyOtp { .. } | Step::VerifyBypass { .. } | Step::VerifyAnswers { .. } => 1,
             Step::Decide { approve: false, .. } => 1,
             Step::Poll { .. } | Step::Decide { .. } | Step::Lookup { .. } => 0,
+            // Nothing, on a tenant that refuses it; what the step would spend on one
+            // that does not.
+            Step::Unauthenticated(step) => step.worst_spend(),
         }
     }
 }
@@ -578,6 +585,14 @@ impl Model {
             )
         };
         let resolved = match step {
+            Step::Unauthenticated(inner) => {
+                if matches!(**inner, Step::Decide { .. } | Step::Unauthenticated(_)) {
+                    return None;
+                }
+                return self
+                    .resolve(inner)
+                    .map(|s| Step::Unauthenticated(Box::new(s)));
+            }
             Step::Initiate {
                 pick: Pick::Method(m),
                 ..
@@ -660,7 +675,7 @@ impl Model {
             self.take(Some(*req), &decision);
             return None;
         }
-        let on_requests = !matches!(step, Step::Lookup { .. })
+        let on_requests = !matches!(step, Step::Lookup { .. } | Step::Unauthenticated(_))
             && !matches!(
                 step,
                 Step::Initiate {
@@ -915,6 +930,7 @@ impl Model {
                 }
             }
             Step::Decide { .. } => Vec::new(),
+            Step::Unauthenticated(_) => vec![Allowed::new(&rules::TOKEN_REQUIRED, 401)],
         }
     }
 
@@ -1103,7 +1119,7 @@ mod tests {
                     Method::SecurityQuestions,
                 ][next(5)]
                 .clone();
-                let step = match next(11) {
+                let step = match next(12) {
                     0 => Step::Initiate {
                         who: [Who::Guid, Who::Name, Who::Unknown][next(3)],
                         pick: match next(3) {
@@ -1120,6 +1136,7 @@ mod tests {
                         }
                         continue;
                     }
+                    11 => Step::Unauthenticated(Box::new(Step::VerifyOtp { req, state, code })),
                     10 if next(4) == 0 => {
                         m.unlock();
                         counter.apply(table, &Event::Unlocked);

@@ -7,6 +7,7 @@
 //! machine in the sequence checks, and predicts the attempt count with [`attempts`] so
 //! that it never harms the test user.
 //!
+//! - [`access`]: tokens and roles, which requests are served at all;
 //! - [`attempts`]: the attempt count and lockout, event by event (the runner's ledger
 //!   predicts with it; the machine counts by the same table);
 //! - [`machine`]: the request life cycle of a user and the answers a tenant may give to
@@ -14,6 +15,7 @@
 //! - [`rules`]: the documented rules, each with its sentence, source and evidence;
 //! - [`diagram`]: both drawn as mermaid state diagrams (`docs/model.md`).
 
+pub mod access;
 pub mod attempts;
 pub mod diagram;
 pub mod machine;

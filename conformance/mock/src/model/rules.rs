@@ -85,6 +85,15 @@ rules! {
     /// Polling a request that is not a PUSH: pending until verified (decided here).
     POLL_OTHER = ("push/poll-of-another-method", Inferred, "[STATUS]",
         "(a poll of a request that is not a PUSH answers 200 pending until verified, then 200 success; decided here)"),
+    /// A request without a valid token is refused 401, and changes nothing.
+    TOKEN_REQUIRED = ("auth/valid-token-required", Stated, "[VERIFY]",
+        "401 Response: … Indicates unauthorized access if the token provided is invalid"),
+    /// An expired token is refused 401 AUTH-1110.
+    TOKEN_EXPIRED = ("auth/expired-token-auth-1110", Captured, "[ERR]",
+        "AUTH-1110 (the token has expired)"),
+    /// A token needs the Authenticator Client or the MFA Client app role.
+    ROLE_REQUIRED = ("auth/app-role-required", Stated, "[STATUS]",
+        "Provide a valid OAuth Access Token that has either the 'Authenticator Client' or 'MFA Client' scope."),
     /// Look-up by GUID and by name list the user's factors.
     LOOKUP = ("users/lookup-by-guid-and-by-name", Stated, "[FACTORS]",
         "a user can make a request to get their enrolled factors by using a \"filter\" with the user name"),
