@@ -5,7 +5,9 @@
 //! - property cases per second: only the property checks (`props/`), with 1×, 10× and
 //!   100× the default cases, in process; growth is linear when the time per case stays
 //!   flat;
-//! - the whole suite in process with 1×, 10× and 100× the cases.
+//! - the whole suite in process with 1×, 10× and 100× the cases;
+//! - sequence steps per second: generated sequences (`sequences/model`, strict) run
+//!   against the embedded mock and held to the model, counting the steps that ran.
 //!
 //! Targets: a default run under 2 s; at least 2,000 property cases per second; linear
 //! growth.
@@ -118,6 +120,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+    if common::selected("sequence steps") {
+        let sequences = if quick { 50 } else { 500 };
+        let (steps, wall) = runtime.block_on(sequence_steps(sequences))?;
+        println!(
+            "sequence steps (strict, in process, {sequences} sequences of up to {} steps): {steps} steps in {wall:.2} s = {:.0} steps/s",
+            target::DEFAULT_MAX_STEPS,
+            steps as f64 / wall
+        );
+    }
     let _ = Duration::ZERO;
     Ok(())
+}
+
+/// Runs `n` generated sequences against a fresh embedded mock, strict: the steps that
+/// ran, and the wall time.
+async fn sequence_steps(n: u32) -> Result<(usize, f64), Box<dyn std::error::Error>> {
+    use idcs_mfa_conformance::{
+        checks::sequences::{Run, run_sequence, sequence},
+        embedded,
+        harness::Ctx,
+    };
+    use proptest::{
+        strategy::{Strategy, ValueTree},
+        test_runner::{Config, RngAlgorithm, TestRng, TestRunner},
+    };
+    let (_handle, mut target) = embedded::start(Vec::new()).await?;
+    target.props.strict = true;
+    let cx = Ctx::new(std::sync::Arc::new(target));
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    let strategy = sequence(target::DEFAULT_MAX_STEPS);
+    let started = Instant::now();
+    let mut steps = 0;
+    for i in 0..n {
+        let drawn = strategy
+            .new_tree(&mut runner)
+            .map_err(|e| format!("cannot generate sequences: {e}"))?
+            .current();
+        match run_sequence(&cx, &drawn).await {
+            Run::Held(k) => steps += k,
+            other => return Err(format!("sequence {i} did not hold: {other:?}").into()),
+        }
+    }
+    Ok((steps, started.elapsed().as_secs_f64()))
 }
