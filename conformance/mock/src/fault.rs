@@ -97,7 +97,7 @@ faults! {
     ForeignRequestStateAccepted = "foreign_request_state_accepted",
     /// A request that was verified can be verified again.
     CompletedRequestReopens = "completed_request_reopens",
-    /// An initiate naming a factor and a method uses the preferred factor instead.
+    /// An initiate naming a factor (with or without a method) uses the preferred factor instead.
     NamedFactorIgnored = "named_factor_ignored",
     /// A look-up by user name answers another user's factors.
     LookupListsAnotherUser = "lookup_lists_another_user",
