@@ -121,5 +121,13 @@ pub async fn run_suite(
     report.attempts = Some(outcome.attempts);
     report.aborted = outcome.aborted;
     report.notes = notes;
+    let sequences_ran = report.checks.iter().any(|c| {
+        c.id == "sequences/model" && !matches!(c.outcome, crate::runner::Outcome::Skip { .. })
+    });
+    if sequences_ran {
+        report
+            .notes
+            .push(checks::sequences::rules_note(options.strict));
+    }
     Ok(report)
 }

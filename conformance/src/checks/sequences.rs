@@ -26,8 +26,12 @@ use proptest::{
     test_runner::{Config, RngAlgorithm, TestRng, TestRunner},
 };
 
-use idcs_mfa_mock::model::machine::{
-    Answer, Bypass, Code, Factor, LATEST, Model, Pick, StateRef, Step, User, Verdict, Who,
+use idcs_mfa_mock::model::{
+    Evidence,
+    machine::{
+        Answer, Bypass, Code, Factor, LATEST, Model, Pick, StateRef, Step, User, Verdict, Who,
+    },
+    rules,
 };
 
 use crate::{
@@ -182,6 +186,38 @@ fn flow() -> BoxedStrategy<Vec<Step>> {
             ]),
     ]
     .boxed()
+}
+
+/// Rules of the model no drawn step reaches: the clock's (a PUSH expires after two
+/// minutes, too long to wait for on a tenant) and the token refusals a step without a
+/// token cannot show (an expired token, a token without an app role; named checks
+/// cover those).
+const NOT_DRAWN: &[&rules::Rule] = &[
+    &rules::PUSH_EXPIRED,
+    &rules::TOKEN_EXPIRED,
+    &rules::ROLE_REQUIRED,
+];
+
+/// The note of a run whose sequence checks ran: which of the model's rules were
+/// judged. The model's inferred rules (this project's decisions) are judged only in
+/// strict mode, which also holds every silent point to the project's decision.
+pub fn rules_note(strict: bool) -> String {
+    let inferred: Vec<&str> = rules::ALL
+        .iter()
+        .filter(|r| r.evidence == Evidence::Inferred && !NOT_DRAWN.contains(r))
+        .map(|r| r.id)
+        .collect();
+    if strict {
+        format!(
+            "sequences/model (--strict) also judged the model's inferred rules ({}) and held each silent point to this project's decision",
+            inferred.join(", ")
+        )
+    } else {
+        format!(
+            "sequences/model judged what the documents state and Oracle's captures show; the model's inferred rules ({}) are judged only with --strict",
+            inferred.join(", ")
+        )
+    }
 }
 
 /// A sequence: flows one after another, cut at `max_steps`. A bypass code reused in a

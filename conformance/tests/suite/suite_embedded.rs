@@ -91,3 +91,50 @@ async fn the_ledger_bounds_the_tenants_count_after_every_check() {
         "{exact} of {checked} exact"
     );
 }
+
+// Test case: a run whose sequence checks ran says which of the model's rules they
+// judged: with --strict the inferred ones too, without it that those wait for
+// --strict; a run without the sequence checks says nothing of the model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_says_which_rules_the_sequences_judged() {
+    use idcs_mfa_conformance::{
+        suite::{TargetSpec, run_suite},
+        target::PropConfig,
+    };
+    for (strict, select, expected) in [
+        (true, "sequences/", Some("(--strict) also judged")),
+        (false, "sequences/", Some("judged only with --strict")),
+        (true, "users.factors/", None),
+    ] {
+        let options = runner::RunOptions {
+            select: vec![select.to_owned()],
+            strict,
+            ..runner::RunOptions::default()
+        };
+        let report = run_suite(
+            TargetSpec::Embedded {
+                faults: Vec::new(),
+                attempt_budget: None,
+            },
+            &options,
+            PropConfig::default(),
+            |_, _, _| {},
+        )
+        .await
+        .expect("the embedded mock starts");
+        let note = report
+            .notes
+            .iter()
+            .find(|n| n.starts_with("sequences/model"));
+        match expected {
+            Some(text) => assert!(
+                note.is_some_and(|n| n.contains(text)
+                    && n.contains("verify/bypass-code-works-once")
+                    && !n.contains("push/expired-is-401-failed")),
+                "strict {strict}: {:?}",
+                report.notes
+            ),
+            None => assert!(note.is_none(), "{:?}", report.notes),
+        }
+    }
+}
