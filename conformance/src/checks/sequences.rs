@@ -463,13 +463,20 @@ pub async fn run_sequence(cx: &Ctx, steps: &[Step]) -> Run {
             ran += 1;
             continue;
         };
+        // Where the step's redacted inputs come from, for a reader who runs the script.
+        let inputs = inputs_of(&step, &live);
         let answer = match send(&run_cx, &step, &mut live, &mut used_codes, &model).await {
             Ok(a) => a,
             Err(skip) => return Run::Skipped(skip),
         };
         for e in run_cx.take_exchanges() {
+            let comment = inputs
+                .as_ref()
+                .filter(|_| e.method == "PATCH")
+                .map(|c| format!("   # {c}"))
+                .unwrap_or_default();
             script.push(format!(
-                "{:>2}. {}",
+                "{:>2}. {}{comment}",
                 script.len() + 1,
                 e.redacted().to_curl()
             ));
@@ -708,6 +715,58 @@ async fn send(
     }
 }
 
+/// Where the redacted members of a PATCH come from: the requestState (which line's
+/// answer returned it) and the code, with the profile's fixture that gives it.
+fn inputs_of(step: &Step, live: &[Live]) -> Option<String> {
+    let step = match step {
+        Step::Unauthenticated(inner) => inner,
+        step => step,
+    };
+    let (req, state) = match step {
+        Step::Resend { req, state }
+        | Step::VerifyOtp { req, state, .. }
+        | Step::VerifyBypass { req, state, .. }
+        | Step::VerifyAnswers { req, state, .. } => (*req, *state),
+        _ => return None,
+    };
+    let l = live.get(req)?;
+    let id = l.v.request_id();
+    let state = match state {
+        StateRef::Current => format!("the latest requestState of request {id}"),
+        StateRef::Stale => format!("a requestState of request {id} that a resend replaced"),
+        StateRef::OfAnother => "the requestState of another request".to_owned(),
+    };
+    let code = match step {
+        Step::VerifyOtp {
+            code: Code::Right, ..
+        } if *l.v.method() == Method::Totp => {
+            "otpCode: the TOTP of fixtures.totp_secret_env, now".to_owned()
+        }
+        Step::VerifyOtp {
+            code: Code::Right, ..
+        } => format!(
+            "otpCode: the delivered OTP (otp_command with IDCS_REQUEST_ID={id} IDCS_METHOD={})",
+            l.v.method()
+        ),
+        Step::VerifyOtp { .. } => "otpCode: a wrong code".to_owned(),
+        Step::VerifyBypass {
+            code: Bypass::Fresh,
+            ..
+        } => "bypassCode: an unused one of fixtures.bypass_codes_env".to_owned(),
+        Step::VerifyBypass {
+            code: Bypass::Reused,
+            ..
+        } => "bypassCode: the one an earlier line used".to_owned(),
+        Step::VerifyBypass { .. } => "bypassCode: one never issued".to_owned(),
+        Step::VerifyAnswers {
+            code: Code::Right, ..
+        } => "securityQuestions: the answers of fixtures.security_answers_env".to_owned(),
+        Step::VerifyAnswers { .. } => "securityQuestions: wrong answers".to_owned(),
+        _ => return Some(format!("requestState: {state}")),
+    };
+    Some(format!("{code}; requestState: {state}"))
+}
+
 fn model_factor(model: &Model, method: &Method) -> String {
     model
         .factor_with(method)
@@ -755,5 +814,66 @@ fn answer_of_error(e: &Error) -> Answer {
         codes: e.causes().iter().map(|c| c.code.clone()).collect(),
         ec_id: e.ec_id().is_some_and(|id| !id.is_empty()),
         ..Answer::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(id: &str, method: Method) -> Live {
+        let v = Verification::from_initiated(types::InitiatedVerification {
+            status: idcs_mfa::Status::Success,
+            request_id: id.into(),
+            user_guid: "u".into(),
+            factor_id: "f".into(),
+            method,
+            display_name: None,
+            request_state: Secret::new("s1"),
+            security_questions: Vec::new(),
+        });
+        Live {
+            states: vec![v.request_state().clone()],
+            questions: Vec::new(),
+            v,
+        }
+    }
+
+    // Test case: a script line says where a PATCH's redacted code and requestState come
+    // from: the OTP command with the request id for a delivered OTP, the TOTP secret,
+    // the bypass supply; which request's state; nothing for a step that is not a PATCH.
+    #[test]
+    fn a_patch_says_where_its_inputs_come_from() {
+        let live = vec![live("r-sms", Method::Sms), live("r-totp", Method::Totp)];
+        let otp = |req, state, code| inputs_of(&Step::VerifyOtp { req, state, code }, &live);
+        assert_eq!(
+            otp(0, StateRef::Current, Code::Right).as_deref(),
+            Some(
+                "otpCode: the delivered OTP (otp_command with IDCS_REQUEST_ID=r-sms IDCS_METHOD=SMS); requestState: the latest requestState of request r-sms"
+            )
+        );
+        assert!(
+            otp(1, StateRef::Stale, Code::Right).is_some_and(
+                |c| c.contains("totp_secret_env") && c.contains("that a resend replaced")
+            )
+        );
+        assert!(otp(1, StateRef::OfAnother, Code::Wrong).is_some_and(|c| {
+            c.starts_with("otpCode: a wrong code") && c.ends_with("another request")
+        }));
+        let bypass = Step::Unauthenticated(Box::new(Step::VerifyBypass {
+            req: 0,
+            state: StateRef::Current,
+            code: Bypass::Fresh,
+        }));
+        assert!(inputs_of(&bypass, &live).is_some_and(|c| c.contains("bypass_codes_env")));
+        let resend = Step::Resend {
+            req: 0,
+            state: StateRef::Current,
+        };
+        assert_eq!(
+            inputs_of(&resend, &live).as_deref(),
+            Some("requestState: the latest requestState of request r-sms")
+        );
+        assert_eq!(inputs_of(&Step::Poll { req: 0 }, &live), None);
     }
 }
