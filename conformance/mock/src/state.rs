@@ -129,11 +129,11 @@ pub struct UserStatus {
     pub bypass_codes_left: usize,
 }
 
+/// What the mock keeps of a request beyond its user's model (which holds its method,
+/// factor, generations and outcome).
 #[derive(Debug)]
 struct Request {
     user_guid: String,
-    factor_id: String,
-    method: Method,
     display_name: Option<String>,
     /// Its index among the requests of its user's model.
     index: usize,
@@ -451,8 +451,8 @@ impl State {
         };
         let user = user.ok_or_else(user_not_found)?;
         let behaviour = Self::behaviour(&mut self.users, user, faults, settings);
-        if let Some(refused) = behaviour.model.gate() {
-            return Err(refusal(&take(&mut behaviour.model, None, &refused, faults)));
+        if let Some(locked) = behaviour.model.gate() {
+            return Err(refused(&mut behaviour.model, None, &locked, faults));
         }
         let pick = faults.pick(user, asked_pick(user, &body)?);
         let step = Step::Initiate { who, pick };
@@ -504,8 +504,6 @@ impl State {
             request_id.clone(),
             Request {
                 user_guid: user_guid.clone(),
-                factor_id: factor_id.clone(),
-                method: method.clone(),
                 display_name: display_name.clone(),
                 index,
                 otp,
@@ -662,6 +660,7 @@ impl State {
             .ok_or_else(Self::unknown_request)?;
         let req = request.index;
         let model_request = &behaviour.model.requests()[req];
+        let (method, factor_id) = (model_request.method.clone(), model_request.factor.clone());
         let state = faults.presented(sealed.map(|sealed| Presented {
             same_request: sealed.request_id == request_id,
             same_user: sealed.user_guid == request.user_guid,
@@ -674,22 +673,13 @@ impl State {
         {
             behaviour.model.reopen(req);
         }
-        if !action.fits(&request.method) {
-            if let Some(refused) = behaviour.model.refusal(req, state) {
-                return Err(refusal(&take(
-                    &mut behaviour.model,
-                    Some(req),
-                    &refused,
-                    faults,
-                )));
+        if !action.fits(&method) {
+            if let Some(early) = behaviour.model.refusal(req, state) {
+                return Err(refused(&mut behaviour.model, Some(req), &early, faults));
             }
             return Err(ApiError::bad_request(
                 AuthCode::InvalidRequest,
-                format!(
-                    "{} does not apply to a {} request.",
-                    action.name(),
-                    request.method
-                ),
+                format!("{} does not apply to a {} request.", action.name(), method),
             ));
         }
         let guid = request.user_guid.clone();
@@ -698,11 +688,11 @@ impl State {
         let step = match &action {
             Action::Resend => Step::Resend { req, state },
             Action::Otp(code) => {
-                let right = match request.method {
+                let right = match method {
                     Method::Totp => {
                         let secret = user
                             .as_ref()
-                            .and_then(|u| u.factor(&request.factor_id))
+                            .and_then(|u| u.factor(&factor_id))
                             .and_then(|f| f.totp_secret.clone());
                         let unix = SystemTime::now()
                             .duration_since(UNIX_EPOCH)
@@ -784,20 +774,14 @@ impl State {
                 let destination = request
                     .display_name
                     .clone()
-                    .unwrap_or_else(|| request.factor_id.clone());
-                request.otp = Some(send_otp(
-                    outbox,
-                    request_id,
-                    &guid,
-                    &request.method,
-                    destination,
-                ));
+                    .unwrap_or_else(|| factor_id.clone());
+                request.otp = Some(send_otp(outbox, request_id, &guid, &method, destination));
                 let generation = behaviour.model.requests()[req].generations - 1;
                 Ok(types::CompletedVerification {
                     request_id: Some(request_id.to_owned()),
                     user_guid: Some(guid.clone()),
-                    factor_id: Some(request.factor_id.clone()),
-                    method: Some(request.method.clone()),
+                    factor_id: Some(factor_id.clone()),
+                    method: Some(method.clone()),
                     display_name: request.display_name.clone(),
                     request_state: (taken.new_state == Some(true))
                         .then(|| key.seal(request_id, &guid, generation)),
@@ -836,13 +820,13 @@ impl State {
         } = self
             .open_request(settings, request_id, now)
             .ok_or(ControlRefusal::NotFound)?;
-        if request.method != Method::Push {
+        let state = &behaviour.model.requests()[request.index];
+        if state.method != Method::Push {
             return Err(ControlRefusal::Conflict(format!(
                 "request {request_id} is a {} request, not a PUSH",
-                request.method
+                state.method
             )));
         }
-        let state = &behaviour.model.requests()[request.index];
         if state.outcome != Outcome::Open || state.decided.is_some() {
             let was = match (state.outcome, state.decided) {
                 (Outcome::Expired, _) => "Expired",
@@ -1018,14 +1002,21 @@ fn answer(model: &mut Model, step: &Step, faults: Faults) -> Result<Allowed, Api
         return Err(internal_error());
     };
     let taken = take(model, step.request(), &expectation, faults);
-    if taken.status == 200 {
-        Ok(taken)
-    } else if taken.body_status == Some("failed") && matches!(step, Step::Poll { .. }) {
-        // A PUSH rejected or expired: an answer of the poll, not an error.
-        Ok(taken)
-    } else {
-        Err(refusal(&taken))
+    match refusal(&taken) {
+        Some(e) => Err(e),
+        None => Ok(taken),
     }
+}
+
+/// A refusal the model gives before looking at the payload (`gate`, `refusal`),
+/// taken, as the error a tenant sends.
+fn refused(
+    model: &mut Model,
+    req: Option<usize>,
+    expectation: &Expectation,
+    faults: Faults,
+) -> ApiError {
+    refusal(&take(model, req, expectation, faults)).unwrap_or_else(internal_error)
 }
 
 /// The one alternative of `expectation` (strict mode), bent by the faults, taken.
@@ -1046,10 +1037,12 @@ fn take(
     taken
 }
 
-/// The error a refusal of the model is sent as.
-fn refusal(taken: &Allowed) -> ApiError {
+/// The error an answer of the model is sent as, when it is a refusal; `None` for an
+/// answer that is not an error (a success, and every answer of a poll but the lock: a
+/// rejected or expired PUSH is a body of the poll).
+fn refusal(taken: &Allowed) -> Option<ApiError> {
     let rule = taken.rule;
-    if *rule == rules::LOCKED {
+    Some(if *rule == rules::LOCKED {
         ApiError::unauthorized(
             AuthCode::AccountLocked,
             "Your account is locked. Contact your administrator.",
@@ -1065,8 +1058,8 @@ fn refusal(taken: &Allowed) -> ApiError {
     } else if *rule == rules::WRONG_CODE || *rule == rules::BYPASS_ONCE {
         ApiError::unauthorized(AuthCode::InvalidPasscode, "Invalid passcode.")
     } else {
-        internal_error()
-    }
+        return None;
+    })
 }
 
 /// "Sends" a fresh OTP: appends it to the outbox and returns it.
