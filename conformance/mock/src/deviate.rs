@@ -7,7 +7,7 @@
 //!   authorization (applied after the rules gave the documented answer).
 //! - Steps of the model: which factor an initiate opens, which requestState the
 //!   model sees presented, whether a verified request opens again, whether a sent code
-//!   matches, whether the phone's approval arrives.
+//!   matches, whether the phone's approval arrives, whether the lock stops an initiate.
 //! - Answers of the model (what they do to the state): which counts and resets
 //!   happen, whether a resend renews the requestState, where the lock falls; and,
 //!   outside the model, whether a bypass code is used up.
@@ -159,6 +159,12 @@ impl Faults {
         } else {
             max
         }
+    }
+
+    /// Whether the lock stops an initiate: `locked_user_initiates` checks it only once
+    /// a request is used (a PATCH or a poll), so a locked user can still start one.
+    pub(crate) fn lock_stops_initiate(self) -> bool {
+        !self.has(Fault::LockedUserInitiates)
     }
 
     /// The authorization of a /mfa/v1 request: `no_auth` lets every request in.

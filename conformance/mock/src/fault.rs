@@ -101,6 +101,8 @@ faults! {
     NamedFactorIgnored = "named_factor_ignored",
     /// A look-up by user name answers another user's factors.
     LookupListsAnotherUser = "lookup_lists_another_user",
+    /// A locked user can still initiate a request (and be sent an OTP): the lock is checked only once a request is used.
+    LockedUserInitiates = "locked_user_initiates",
 }
 
 impl std::fmt::Display for Fault {

@@ -451,12 +451,24 @@ impl State {
         };
         let user = user.ok_or_else(user_not_found)?;
         let behaviour = Self::behaviour(&mut self.users, user, faults, settings);
-        if let Some(locked) = behaviour.model.gate() {
-            return Err(refused(&mut behaviour.model, None, &locked, faults));
+        let locked = behaviour.model.gate();
+        if let Some(locked) = &locked
+            && faults.lock_stops_initiate()
+        {
+            return Err(refused(&mut behaviour.model, None, locked, faults));
         }
         let pick = faults.pick(user, asked_pick(user, &body)?);
         let step = Step::Initiate { who, pick };
-        let taken = answer(&mut behaviour.model, &step, faults)?;
+        let taken = if locked.is_some() {
+            // A lock that does not stop an initiate: served as if the user were not
+            // locked, who stays locked (the count back at the maximum).
+            behaviour.model.unlock();
+            let taken = answer(&mut behaviour.model, &step, faults);
+            behaviour.model.lock();
+            taken
+        } else {
+            answer(&mut behaviour.model, &step, faults)
+        }?;
         let index = behaviour.model.requests().len() - 1;
         let (Some(method), Some(factor_id)) = (taken.method.clone(), taken.factor_id.clone())
         else {

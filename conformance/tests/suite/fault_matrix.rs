@@ -274,6 +274,8 @@ const STATE_RULE_FAULTS: &[(Fault, usize)] = &[
     (Fault::NamedFactorIgnored, 1),
     (Fault::UnknownUser200, 1),
     (Fault::LookupListsAnotherUser, 1),
+    // A locked user refused on every operation, an initiate included.
+    (Fault::LockedUserInitiates, 6),
     // A request without a token is refused, and changes nothing.
     (Fault::NoAuth, 1),
 ];

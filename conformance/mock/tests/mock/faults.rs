@@ -2,13 +2,13 @@
 //! the other mock_* tests).
 
 use crate::support::*;
-use idcs_mfa::Method;
+use idcs_mfa::{AuthCode, Method};
 use idcs_mfa_mock::Fault;
 use serde_json::json;
 
 /// The faults with a test in this file. The others (added with the conformance runner)
 /// are pinned by its fault-matrix test.
-const TESTED_HERE: [Fault; 21] = [
+const TESTED_HERE: [Fault; 22] = [
     Fault::PushPendingUnauthorized,
     Fault::WrongOtp400,
     Fault::MissingStatusField,
@@ -30,6 +30,7 @@ const TESTED_HERE: [Fault; 21] = [
     Fault::SuccessKeepsCount,
     Fault::LockOneLate,
     Fault::LookupListsAnotherUser,
+    Fault::LockedUserInitiates,
 ];
 
 // Test case: each fault tested here has a distinct name that parses back.
@@ -305,6 +306,19 @@ async fn lookup_lists_another_user_answers_a_name_with_another_listing() {
     // By GUID it still finds the user.
     let (_, body) = send(lookup(USER1, "USER_GUID")).await;
     assert_eq!(body["userGUID"], USER1, "{body}");
+}
+
+#[tokio::test]
+async fn locked_user_initiates_lets_a_locked_user_start_a_request() {
+    let m = start_with_faults(&[Fault::LockedUserInitiates]).await;
+    assert!(m.lock_user(USER1).unwrap().locked);
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    // The OTP went out, but the user is still locked: using the request is refused.
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let e = client(&m).verify_otp(&mut v, otp).await.unwrap_err();
+    assert!(e.has_code(&AuthCode::AccountLocked), "{e}");
+    let status = Control(&m).user(USER1).await;
+    assert!(status.locked, "{status:?}");
 }
 
 // Test case: faults switch at run time through the control API.
