@@ -45,14 +45,7 @@ async fn outbox_filters_by_request_and_user() {
     let a = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
     let b = initiate(&m, TOM, TOM_CALL, Method::PhoneCall).await;
     let control = ControlApi(&m);
-    let all: Vec<Value> = control
-        .req(M::GET, "/outbox")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<Value> = json_of(control.req(M::GET, "/outbox")).await;
     assert_eq!(all.len(), 2);
     let e = &all[0];
     assert_eq!(e["requestId"], a.request_id());
@@ -65,15 +58,8 @@ async fn outbox_filters_by_request_and_user() {
             .is_some_and(|o| o.len() == 6 && o.bytes().all(|b| b.is_ascii_digit()))
     );
     assert!(e["sentAt"].as_str().is_some_and(|t| t.ends_with('Z')));
-    let by_user: Vec<Value> = control
-        .req(M::GET, "/outbox")
-        .query(&[("userGUID", TOM)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let by_user: Vec<Value> =
+        json_of(control.req(M::GET, "/outbox").query(&[("userGUID", TOM)])).await;
     assert_eq!(by_user.len(), 1);
     assert_eq!(by_user[0]["requestId"], b.request_id());
     assert_eq!(control.outbox("nope").await.len(), 0);
@@ -121,14 +107,7 @@ async fn minted_tokens_carry_their_roles() {
 async fn fixture_can_be_read_and_replaced() {
     let m = start_default().await;
     let control = ControlApi(&m);
-    let current: Fixture = control
-        .req(M::GET, "/fixture")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let current: Fixture = json_of(control.req(M::GET, "/fixture")).await;
     assert_eq!(current, Fixture::default());
     let mut smaller = current.clone();
     smaller.users.retain(|u| u.user_guid == USER1);
@@ -185,14 +164,7 @@ async fn reset_forgets_requests_attempts_outbox_and_fixture_changes() {
     assert!(control.outbox(sms.request_id()).await.is_empty());
     let user = control.user(USER1).await;
     assert_eq!((user.attempts, user.bypass_codes_left), (0, 2));
-    let faults: Vec<String> = control
-        .req(M::GET, "/faults")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let faults: Vec<String> = json_of(control.req(M::GET, "/faults")).await;
     assert_eq!(faults, ["html_404"]);
     c.get_user_factors(USER1).await.unwrap();
 }

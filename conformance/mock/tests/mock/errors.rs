@@ -455,7 +455,7 @@ async fn wrong_otp_is_seed_001s_401() {
     let m = start_default().await;
     let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
     let otp = Control(&m).last_otp(v.request_id()).await;
-    let wrong = if otp == "000000" { "111111" } else { "000000" };
+    let wrong = wrong(&otp);
     let (status, body) = patch(
         &m,
         v.request_id(),

@@ -59,7 +59,7 @@ async fn wrong_otp_400_answers_a_wrong_otp_with_400() {
     let m = start_with_faults(&[Fault::WrongOtp400]).await;
     let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
     let otp = Control(&m).last_otp(v.request_id()).await;
-    let wrong = if otp == "000000" { "111111" } else { "000000" };
+    let wrong = wrong(&otp);
     let (status, body) = patch(
         &m,
         v.request_id(),
@@ -202,7 +202,7 @@ async fn sends_not_counted_leaves_the_count_after_otp_sends() {
     assert_eq!(Control(&m).user(USER1).await.attempts, 0);
     // Failures still count.
     let otp = Control(&m).last_otp(v.request_id()).await;
-    let wrong = if otp == "000000" { "111111" } else { "000000" };
+    let wrong = wrong(&otp);
     assert!(c.verify_otp(&mut v, wrong).await.is_err());
     assert_eq!(Control(&m).user(USER1).await.attempts, 1);
 }

@@ -4,10 +4,6 @@ use crate::support::*;
 use idcs_mfa::{AuthCode, Initiate, Method, UserRef};
 use idcs_mfa_mock::MockConfig;
 
-fn wrong(otp: &str) -> &'static str {
-    if otp == "000000" { "111111" } else { "000000" }
-}
-
 // Test case: default maximum 5: an SMS initiate (1) and four wrong codes (2..5) lock
 // the user; the fifth try, even with the right code, is 401 AUTH-1010.
 #[tokio::test]

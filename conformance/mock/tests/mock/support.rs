@@ -79,6 +79,15 @@ pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     )
 }
 
+/// The JSON body of a request that must succeed, as `T`.
+pub async fn json_of<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    let response = request.send().await.expect("the request is answered");
+    response
+        .json()
+        .await
+        .expect("a JSON body of the expected shape")
+}
+
 /// The first cause code of an error body.
 pub fn code(body: &Value) -> &str {
     body["cause"][0]["code"].as_str().unwrap_or("")
@@ -193,14 +202,11 @@ impl ControlApi<'_> {
     }
 
     pub async fn outbox(&self, request_id: &str) -> Vec<OutboxEntry> {
-        self.req(reqwest::Method::GET, "/outbox")
-            .query(&[("requestId", request_id)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_of(
+            self.req(reqwest::Method::GET, "/outbox")
+                .query(&[("requestId", request_id)]),
+        )
+        .await
     }
 
     pub async fn approve(&self, request_id: &str) -> StatusCode {
@@ -223,23 +229,11 @@ impl ControlApi<'_> {
     }
 
     pub async fn user(&self, guid: &str) -> UserStatus {
-        self.req(reqwest::Method::GET, &format!("/users/{guid}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_of(self.req(reqwest::Method::GET, &format!("/users/{guid}"))).await
     }
 
     pub async fn unlock(&self, guid: &str) -> UserStatus {
-        self.req(reqwest::Method::POST, &format!("/users/{guid}/unlock"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_of(self.req(reqwest::Method::POST, &format!("/users/{guid}/unlock"))).await
     }
 
     pub async fn set_faults(&self, names: &[&str]) -> StatusCode {
@@ -252,17 +246,18 @@ impl ControlApi<'_> {
     }
 
     pub async fn mint(&self, roles: &[&str]) -> String {
-        let body: Value = self
-            .req(reqwest::Method::POST, "/tokens")
-            .json(&json!({ "roles": roles }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: Value = json_of(
+            self.req(reqwest::Method::POST, "/tokens")
+                .json(&json!({ "roles": roles })),
+        )
+        .await;
         body["access_token"].as_str().unwrap().to_owned()
     }
+}
+
+/// A six-digit code that is not `otp`.
+pub fn wrong(otp: &str) -> &'static str {
+    if otp == "000000" { "111111" } else { "000000" }
 }
 
 /// The current TOTP of the default fixture's TOTP factors.
