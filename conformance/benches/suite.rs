@@ -160,8 +160,8 @@ async fn sequence_steps(n: u32) -> Result<(usize, f64), Box<dyn std::error::Erro
             .new_tree(&mut runner)
             .map_err(|e| format!("cannot generate sequences: {e}"))?
             .current();
-        match run_sequence(&cx, &drawn).await {
-            Run::Held(k) => steps += k,
+        match run_sequence(&cx, &drawn, Default::default()).await {
+            Run::Held(k, _) => steps += k,
             other => return Err(format!("sequence {i} did not hold: {other:?}").into()),
         }
     }

@@ -37,6 +37,13 @@ enum Command {
     /// Print the model of the documented behaviour: its rules, and the request life
     /// cycle and the attempt counter as mermaid state diagrams (docs/model.md).
     Model,
+    /// Print the readings: every point where the documents are silent or can be read two
+    /// ways, its alternatives and what each rests on (docs/readings.md).
+    Readings,
+    /// Write a readings file from a JSON report (`run --format json`): the alternative
+    /// the measured tenant showed of each reading, for `serve --readings FILE` and
+    /// `MockConfig::readings`, so that the mock plays that tenant's habits.
+    Calibrate(CalibrateArgs),
     /// Run the mock tenant: the five /mfa/v1 operations, the token endpoint and the
     /// control API, until Ctrl-C.
     Serve(Serve),
@@ -45,6 +52,14 @@ enum Command {
     /// 429s. Exit 0 when nothing got worse, 1 when something did, 2 when a file cannot
     /// be read.
     Diff(DiffArgs),
+}
+
+/// Options of `calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// A report of the tenant (`run --format json > REPORT.json`).
+    #[arg(value_name = "REPORT.json")]
+    report: PathBuf,
 }
 
 /// Options of `diff`.
@@ -117,6 +132,17 @@ pub struct Serve {
     #[arg(long = "variation", value_name = "NAME", value_parser = parse_variation)]
     variations: Vec<Variation>,
 
+    /// Take this alternative of a reading, NAME=ALT (repeatable; `idcs-mfa-conformance
+    /// readings` lists them), e.g. poll/other-method=refused. Default: each reading's
+    /// first alternative.
+    #[arg(long = "reading", value_name = "NAME=ALT", value_parser = crate::cli_run::parse_reading)]
+    reading: Vec<mock::Alt>,
+
+    /// Take the readings of FILE (what `calibrate` writes of a measured tenant);
+    /// --reading overrides it.
+    #[arg(long = "readings", value_name = "FILE")]
+    readings: Option<PathBuf>,
+
     /// Bearer token of the control API; random when not given.
     #[arg(
         long,
@@ -164,6 +190,15 @@ pub fn main() -> ExitCode {
                 std::io::Write::write_all(&mut out, idcs_mfa_mock::model::describe().as_bytes());
             ExitCode::from(EXIT_OK)
         }
+        Some(Command::Readings) => {
+            let mut out = std::io::stdout().lock();
+            let _ = std::io::Write::write_all(
+                &mut out,
+                idcs_mfa_mock::model::readings::describe().as_bytes(),
+            );
+            ExitCode::from(EXIT_OK)
+        }
+        Some(Command::Calibrate(args)) => calibrate(args),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Diff(args)) => diff(args),
     }
@@ -202,7 +237,74 @@ fn diff(args: DiffArgs) -> ExitCode {
     ExitCode::from(if d.worse { EXIT_FAILED } else { EXIT_OK })
 }
 
+fn calibrate(args: CalibrateArgs) -> ExitCode {
+    let path = &args.report;
+    let result = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        .and_then(|text| {
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+                format!(
+                    "{} is not JSON ({e}); write reports with `run --format json > FILE`",
+                    path.display()
+                )
+            })
+        })
+        .and_then(|report| {
+            let readings = report.get("readings").cloned().ok_or_else(|| {
+                format!(
+                    "{} has no readings (a report of an older version, or not a report of `run --format json`)",
+                    path.display()
+                )
+            })?;
+            let readings: Vec<idcs_mfa_conformance::readings::ReadingReport> =
+                serde_json::from_value(readings)
+                    .map_err(|e| format!("{}: its readings cannot be read: {e}", path.display()))?;
+            let choices = idcs_mfa_conformance::readings::choices_of(&readings)?;
+            let target = report
+                .get("target")
+                .and_then(|t| t.as_str())
+                .unwrap_or("the tenant")
+                .to_owned();
+            Ok((target, readings, choices))
+        });
+    let (target, readings, choices) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut text = format!(
+        "# The readings {target} showed (idcs-mfa-conformance calibrate).\n\
+         # The mock tenant plays them: serve --readings FILE, or MockConfig::readings with\n\
+         # Choices::load. A reading not listed was not observed: the mock takes its default.\n"
+    );
+    for r in readings.iter().filter(|r| r.observed()) {
+        if let Some(at) = &r.at {
+            text.push_str(&format!("# {}: shown by {at}\n", r.reading));
+        }
+    }
+    text.push_str(&choices.to_toml());
+    let unseen = readings.iter().filter(|r| !r.observed()).count();
+    if unseen > 0 {
+        eprintln!(
+            "note: {unseen} of {} readings were not observed in this report; the mock takes their defaults",
+            readings.len()
+        );
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::from(EXIT_OK)
+}
+
 fn serve(args: Serve) -> ExitCode {
+    let readings = match crate::cli_run::mock_readings(args.readings.as_deref(), &args.reading) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let fixture = match &args.fixture {
         Some(path) => match Fixture::load(path) {
             Ok(f) => f,
@@ -279,6 +381,11 @@ fn serve(args: Serve) -> ExitCode {
             let names: Vec<_> = args.variations.iter().map(|v| v.name()).collect();
             banner.push_str(&format!("  variations on  {}\n", names.join(", ")));
         }
+        let played = readings.non_default();
+        if !played.is_empty() {
+            let names: Vec<String> = played.iter().map(|a| a.name()).collect();
+            banner.push_str(&format!("  readings       {}\n", names.join(", ")));
+        }
         banner.push_str(&format!(
             "\nPoint the conformance runner at it:\n  \
              cargo run -p idcs-mfa-conformance -- run --base-url {base_url} --profile FILE\n\n\
@@ -299,6 +406,7 @@ fn serve(args: Serve) -> ExitCode {
             behaviours,
             timing,
             variations: args.variations,
+            readings,
             token: Some(token),
             control_token: Some(control_token),
             ..MockConfig::default()

@@ -21,6 +21,7 @@ use idcs_mfa_conformance::{
     suite::{TargetSpec, run_suite},
     target::{self, PropConfig},
 };
+use idcs_mfa_mock::{Alt, Choices};
 
 /// Exit code: every check that ran passed.
 pub const EXIT_PASSED: u8 = 0;
@@ -163,6 +164,37 @@ pub struct RunArgs {
     /// Print nothing while running (the report still prints).
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// With no target: the embedded mock tenant takes this alternative of a reading,
+    /// NAME=ALT (repeatable; `idcs-mfa-conformance readings` lists them), e.g.
+    /// lock/when=at-the-next-attempt.
+    #[arg(long = "reading", value_name = "NAME=ALT", value_parser = parse_reading)]
+    pub reading: Vec<Alt>,
+
+    /// With no target: the embedded mock tenant takes the readings of FILE (what
+    /// `calibrate` writes of a measured tenant); --reading overrides it.
+    #[arg(long = "readings", value_name = "FILE")]
+    pub readings: Option<PathBuf>,
+}
+
+/// Parses `NAME=ALT` as a reading's alternative.
+pub fn parse_reading(text: &str) -> Result<Alt, String> {
+    Choices::parse_one(text).map_err(|e| e.to_string())
+}
+
+/// The readings a mock plays: the defaults, then `file`'s, then each of `flags`; a
+/// file that cannot be used, or orders of refusals no tenant can implement, is the
+/// error, in one line.
+pub fn mock_readings(file: Option<&std::path::Path>, flags: &[Alt]) -> Result<Choices, String> {
+    let mut choices = Choices::defaults();
+    if let Some(path) = file {
+        choices = Choices::load(path, choices).map_err(|e| e.to_string())?;
+    }
+    for alt in flags {
+        choices.set(*alt);
+    }
+    choices.check_orders().map_err(|e| e.to_string())?;
+    Ok(choices)
 }
 
 impl RunArgs {
@@ -210,6 +242,7 @@ pub fn list(args: ListArgs) -> ExitCode {
             Evidence::Stated => style.pass("stated  "),
             Evidence::Captured => style.pass("captured"),
             Evidence::Inferred => style.skip("inferred"),
+            Evidence::Reading => style.pass("reading "),
         };
         let _ = writeln!(out, "{:<58} {level} {}", c.id, c.source);
         if args.verbose {
@@ -258,6 +291,12 @@ async fn run_async(args: RunArgs) -> ExitCode {
         );
     }
     let remote = args.base_url.is_some() || profile.as_ref().is_some_and(|p| p.base_url.is_some());
+    if remote && (!args.reading.is_empty() || args.readings.is_some()) {
+        eprintln!(
+            "error: --reading and --readings choose what the embedded mock tenant plays; a tenant takes its own readings (the report shows them). Drop them, or drop the target"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
     let spec = if remote {
         let mut profile = profile.unwrap_or_default();
         if let Some(guid) = &args.user_guid {
@@ -289,9 +328,25 @@ async fn run_async(args: RunArgs) -> ExitCode {
             eprintln!("error: the profile gives no base_url; add one or pass --base-url URL");
             return ExitCode::from(EXIT_USAGE);
         }
-        TargetSpec::Embedded {
-            faults: Vec::new(),
-            attempt_budget: args.attempt_budget,
+        if args.reading.is_empty() && args.readings.is_none() {
+            TargetSpec::Embedded {
+                faults: Vec::new(),
+                attempt_budget: args.attempt_budget,
+            }
+        } else {
+            match mock_readings(args.readings.as_deref(), &args.reading) {
+                Ok(readings) => TargetSpec::EmbeddedWith {
+                    faults: Vec::new(),
+                    behaviours: Vec::new(),
+                    timing: Default::default(),
+                    readings,
+                    attempt_budget: args.attempt_budget,
+                },
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
         }
     };
     let options = RunOptions {

@@ -62,6 +62,18 @@ pub struct LatencyChange {
     pub new_ms: u64,
 }
 
+/// A reading the tenant showed differently in the two runs (docs/readings.md): drift,
+/// never worse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadingChange {
+    /// The reading's id.
+    pub reading: String,
+    /// The alternative the old run showed, if it showed one.
+    pub old: Option<String>,
+    /// The alternative the new run showed, if it showed one.
+    pub new: Option<String>,
+}
+
 /// What changed between two reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReportDiff {
@@ -85,6 +97,12 @@ pub struct ReportDiff {
     pub faster: Vec<LatencyChange>,
     /// 429 answers, old and new.
     pub too_many_requests: (u64, u64),
+    /// Readings the two runs showed different alternatives of: the tenant changed how it
+    /// reads a point the documents leave open. Drift, not worse.
+    pub readings_changed: Vec<ReadingChange>,
+    /// Readings shown in one run and not observed in the other (which steps a run
+    /// draws decides that): not compared.
+    pub readings_seen_once: Vec<ReadingChange>,
     /// Whether something got worse.
     pub worse: bool,
 }
@@ -259,12 +277,42 @@ pub fn diff(old: &Value, new: &Value, noise_ms: u64) -> Result<ReportDiff, NotAR
     d.unknown_members_appeared = ub.difference(&ua).cloned().collect();
     d.unknown_members_gone = ua.difference(&ub).cloned().collect();
     d.too_many_requests = (too_many_requests(old), too_many_requests(new));
+    let (ra, rb) = (readings(old), readings(new));
+    for id in ra.keys().chain(rb.keys()).collect::<BTreeSet<_>>() {
+        let (o, n) = (ra.get(id).cloned(), rb.get(id).cloned());
+        let change = ReadingChange {
+            reading: id.clone(),
+            old: o.clone(),
+            new: n.clone(),
+        };
+        match (o, n) {
+            (Some(o), Some(n)) if o != n => d.readings_changed.push(change),
+            (Some(_), None) | (None, Some(_)) => d.readings_seen_once.push(change),
+            _ => {}
+        }
+    }
     d.worse = d.outcomes.iter().any(|c| c.worse)
         || !d.no_longer_observed.is_empty()
         || !d.undocumented_appeared.is_empty()
         || !d.slower.is_empty()
         || d.too_many_requests.1 > d.too_many_requests.0;
     Ok(d)
+}
+
+/// The readings a report shows: id → alternative (reports without readings: none).
+fn readings(report: &Value) -> BTreeMap<String, String> {
+    report
+        .get("readings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r.get("reading")?.as_str()?.to_owned(),
+                r.get("alternative")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
 }
 
 /// The diff for a terminal.
@@ -298,6 +346,23 @@ pub fn console(d: &ReportDiff) -> String {
         &mut out,
         "Drifted from their snapshot in the new run (still conforming unless failed above)",
         d.drifted.clone(),
+    );
+    let alt = |a: &Option<String>| a.clone().unwrap_or_else(|| "not observed".into());
+    section(
+        &mut out,
+        "Readings that changed: drift where the documents leave the choice open, not a failure (docs/readings.md)",
+        d.readings_changed
+            .iter()
+            .map(|c| format!("{}: {} -> {}", c.reading, alt(&c.old), alt(&c.new)))
+            .collect(),
+    );
+    section(
+        &mut out,
+        "Readings observed in one run only (not compared)",
+        d.readings_seen_once
+            .iter()
+            .map(|c| format!("{}: {} -> {}", c.reading, alt(&c.old), alt(&c.new)))
+            .collect(),
     );
     let status = |s: &StatusChange| format!("{} {}", s.operation, s.status);
     section(
@@ -415,6 +480,44 @@ mod tests {
         )
         .unwrap();
         assert!(d.slower.is_empty() && !d.worse, "{d:?}");
+    }
+
+    // Test case: a reading the tenant showed differently is listed as drift, never as
+    // worse; one observed in a single run is listed apart, not compared.
+    #[test]
+    fn a_changed_reading_is_drift_not_worse() {
+        let with = |readings: Value| {
+            let mut r = report("pass", 10, true, &[], 0);
+            r["readings"] = readings;
+            r
+        };
+        let old = with(json!([
+            {"reading": "lock/when", "question": "?", "alternative": "at-the-maximum"},
+            {"reading": "poll/other-method", "question": "?", "alternative": "pending-until-verified"},
+            {"reading": "finished/answer", "question": "?"}
+        ]));
+        let new = with(json!([
+            {"reading": "lock/when", "question": "?", "alternative": "at-the-next-attempt"},
+            {"reading": "poll/other-method", "question": "?"},
+            {"reading": "finished/answer", "question": "?", "alternative": "gone-404"}
+        ]));
+        let d = diff(&old, &new, DEFAULT_NOISE_MS).unwrap();
+        assert!(!d.worse, "{d:?}");
+        assert_eq!(
+            d.readings_changed,
+            vec![ReadingChange {
+                reading: "lock/when".into(),
+                old: Some("at-the-maximum".into()),
+                new: Some("at-the-next-attempt".into()),
+            }]
+        );
+        assert_eq!(d.readings_seen_once.len(), 2);
+        let text = console(&d);
+        assert!(
+            text.contains("lock/when: at-the-maximum -> at-the-next-attempt")
+                && text.contains("poll/other-method: pending-until-verified -> not observed"),
+            "{text}"
+        );
     }
 
     #[test]

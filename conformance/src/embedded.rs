@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use idcs_mfa_mock::{Behaviour, Fault, Fixture, MockConfig, MockTenant, Timing};
+use idcs_mfa_mock::{Behaviour, Choices, Fault, Fixture, MockConfig, MockTenant, Timing};
 
 pub use idcs_mfa_mock::fixture::CONFORMANCE_USER_GUID;
 
@@ -32,6 +32,37 @@ pub async fn start_with(
     behaviours: Vec<Behaviour>,
     timing: Timing,
 ) -> Result<(MockTenant, Target), ProfileError> {
+    start_mock(EmbeddedMock {
+        faults,
+        behaviours,
+        timing,
+        readings: Choices::defaults(),
+    })
+    .await
+}
+
+/// What the embedded mock tenant plays.
+#[derive(Clone, Debug, Default)]
+pub struct EmbeddedMock {
+    /// Faults switched on.
+    pub faults: Vec<Fault>,
+    /// Behaviours switched on.
+    pub behaviours: Vec<Behaviour>,
+    /// Their timing.
+    pub timing: Timing,
+    /// The alternative it takes of each reading (readings it leaves open: the default).
+    pub readings: Choices,
+}
+
+/// Starts the mock tenant `mock` describes and returns it with its target. The target
+/// waits for PUSH decisions long enough for the timing's `push_delay`.
+pub async fn start_mock(mock: EmbeddedMock) -> Result<(MockTenant, Target), ProfileError> {
+    let EmbeddedMock {
+        faults,
+        behaviours,
+        timing,
+        readings,
+    } = mock;
     let fixture = Fixture::default();
     let delayed_push = behaviours.contains(&Behaviour::DelayedPush);
     let config = MockConfig {
@@ -39,6 +70,7 @@ pub async fn start_with(
         faults,
         behaviours,
         timing,
+        readings,
         ..MockConfig::default()
     };
     let max_attempts = config.max_attempts;

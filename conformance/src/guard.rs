@@ -100,7 +100,7 @@ impl Limits {
     }
 
     /// Whether `count` plus `rise` stays below the maximum.
-    fn safe(&self, count: u32, rise: u32) -> bool {
+    pub(crate) fn safe(&self, count: u32, rise: u32) -> bool {
         count.saturating_add(rise) < self.max_attempts
     }
 }
@@ -197,7 +197,8 @@ pub async fn reset_count(target: &std::sync::Arc<Target>, limits: Limits) -> Res
     target.unlock_user().await.map(|()| Reset::Unlocked)
 }
 
-/// Why a TOTP verification with a code of the profile's secret did not succeed.
+/// Why a verification with a right code (of the profile's TOTP secret, or delivered)
+/// did not succeed.
 #[derive(Debug)]
 pub(crate) enum TotpFailure {
     /// No code or no request to verify it on (the secret, the initiate).
@@ -241,24 +242,34 @@ pub(crate) async fn verify_totp(target: &std::sync::Arc<Target>) -> Result<(), T
         .map_err(TotpFailure::Refused)
 }
 
-async fn verify_delivered_otp(target: &std::sync::Arc<Target>) -> Result<(), String> {
+/// Verifies a delivered OTP (SMS, then EMAIL, then PHONE_CALL): an initiate, the OTP
+/// from the profile's command, the verification.
+pub(crate) async fn verify_delivered_otp(
+    target: &std::sync::Arc<Target>,
+) -> Result<(), TotpFailure> {
     let cx = Ctx::new(target.clone());
-    let mut last = String::from("the test user has no SMS, EMAIL or PHONE_CALL factor");
     for method in [Method::Sms, Method::Email, Method::PhoneCall] {
         if cx.factor_with(&method).await.is_err() {
             continue;
         }
-        let mut v = cx.initiate(method).await.map_err(|e| e.to_string())?;
-        let otp = cx.delivered_otp(&v).await.map_err(|e| e.to_string())?;
+        let mut v = cx
+            .initiate(method)
+            .await
+            .map_err(|e| TotpFailure::Before(e.to_string()))?;
+        let otp = cx
+            .delivered_otp(&v)
+            .await
+            .map_err(|e| TotpFailure::Before(e.to_string()))?;
         return cx
             .client()
             .verify_otp(&mut v, otp)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string());
+            .map_err(TotpFailure::Refused);
     }
-    last.push_str(" for the OTP command");
-    Err(last)
+    Err(TotpFailure::Before(
+        "the test user has no SMS, EMAIL or PHONE_CALL factor for the OTP command".to_owned(),
+    ))
 }
 
 async fn verify_bypass_code(target: &std::sync::Arc<Target>) -> Result<(), String> {

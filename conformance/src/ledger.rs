@@ -15,17 +15,20 @@
 //!   sent an OTP: counted as a send when the method could send one;
 //! - a verification (a well-formed `otpCode`, `bypassCode` or `securityQuestions`
 //!   payload on a request the test user initiated) answered 401 for any reason other
-//!   than a lock (an invalid requestState included), a 5xx or nothing: counted as a
-//!   failure;
+//!   than a lock (an invalid requestState included), 400 (a tenant may read a
+//!   well-formed verification it refuses as a bad request, and still count it), a 5xx
+//!   or nothing: counted as a failure (whether a refused requestState, a finished
+//!   request or a missing requestState counts is a reading: docs/readings.md);
+//! - every OTP sent by PHONE_CALL counts, and every PUSH the runner rejects (readings
+//!   too: the worse case);
 //! - a success resets the count only once the tenant said `success`: a 200 to the
 //!   PATCH; for a PUSH the runner approved, a poll that says `success` takes away what
 //!   was counted up to the approval (not what came after);
-//! - a rejected PUSH counts when the runner rejects it.
 //!
 //! What never counts: requests that carry another credential (no token, a bogus one),
 //! requests about other users or about request ids the tenant never issued to the test
 //! user, payloads that are not a verification (malformed JSON, wrong types: the tenant
-//! cannot verify what it cannot read; decided here), 400, 404, 413 and 429 answers, and
+//! cannot verify what it cannot read; decided here), 404, 413 and 429 answers, and
 //! requests that never reached the tenant.
 //!
 //! The ledger also counts consecutive requests that never reached the tenant (DNS,
@@ -274,7 +277,9 @@ impl Ledger {
                                 info.settled = true;
                             }
                             self.apply(&mut inner, Event::Succeeded);
-                        } else if status == Some(401) && !inner.counter.locked || unknown {
+                        } else if matches!(status, Some(400 | 401)) && !inner.counter.locked
+                            || unknown
+                        {
                             self.apply(&mut inner, Event::Failed);
                         }
                     }
@@ -498,7 +503,7 @@ mod tests {
             "{}",
             Credential::Run,
         );
-        for status in [400, 404, 413, 429] {
+        for status in [404, 413, 429] {
             patch(&l, "r1", verify, Some(status), "{}", Credential::Run);
         }
         let mut unreached = exchange(

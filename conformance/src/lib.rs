@@ -9,6 +9,7 @@ pub mod normalise;
 pub mod observe;
 pub mod preflight;
 pub mod profile;
+pub mod readings;
 pub mod report;
 pub mod runner;
 pub mod snapshot;

@@ -11,9 +11,13 @@
 //!    and is otherwise an error of the run.
 //! 4. The TOTP secret works, when the profile gives one: one verification with its code
 //!    now. Accepted, it sets the count to 0 (the runner's first reset would have done
-//!    the same); refused, the run stops before any check, having spent one attempt: a
-//!    wrong secret would otherwise fail the TOTP checks and spend an attempt at every
-//!    reset the runner tries with it.
+//!    the same). Refused, a delivered OTP (`fixtures.otp_command`) tells a wrong secret
+//!    from a tenant that refuses right codes: it verifies, and the run stops before any
+//!    check (a wrong secret would fail the TOTP checks and spend an attempt at every
+//!    reset tried with it); it is refused too, and right codes refused on every channel
+//!    the profile can read are the tenant's failure, which the checks report. Without
+//!    another channel (or room in the attempt budget to try one) the run stops, naming
+//!    both causes.
 //!
 //! Each problem is one message naming the cause and the fix, with the tenant's own
 //! words where it gave some; the command line exits 2 with it. An answer that breaks
@@ -101,11 +105,47 @@ pub async fn preflight(target: &Arc<Target>) -> Result<Vec<String>, String> {
                 if e.status().map(|s| s.as_u16()) == Some(401)
                     && !e.has_code(&AuthCode::AccountLocked) =>
             {
+                // A wrong secret, or a tenant that refuses right codes: another channel
+                // the profile can read tells them apart.
+                target
+                    .fixtures
+                    .totp_failed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 let words = tenant_words(&e);
-                return Err(format!(
-                    "the tenant refused the TOTP code computed from the profile's secret (401{words}): check fixtures.totp_secret_env (the base32 secret of factor {}) and this machine's clock; the refusal may have spent one attempt",
-                    target.fixtures.totp.as_ref().map_or("", |(id, _)| id.as_str())
-                ));
+                let factor = target.fixtures.totp.as_ref().map_or("", |(id, _)| id.as_str());
+                let wrong_secret = |other: &str| {
+                    format!(
+                        "the tenant refused the TOTP code computed from the profile's secret (401{words}){other}: check fixtures.totp_secret_env (the base32 secret of factor {factor}) and this machine's clock; the refusal may have spent one attempt"
+                    )
+                };
+                let limits = crate::guard::Limits::of(target);
+                if target.fixtures.otp.is_none() {
+                    return Err(wrong_secret(
+                        " and the profile has no other channel to tell a wrong secret from a tenant that refuses right codes (fixtures.otp_command)",
+                    ));
+                }
+                if !limits.safe(target.ledger.state().count, 2) {
+                    return Err(wrong_secret(
+                        " and the attempt budget leaves no room to try a delivered OTP instead",
+                    ));
+                }
+                match crate::guard::verify_delivered_otp(target).await {
+                    Ok(()) => return Err(wrong_secret(", while a delivered OTP verified")),
+                    Err(TotpFailure::Refused(other))
+                        if other.status().map(|s| s.as_u16()) == Some(401)
+                            && !other.has_code(&AuthCode::AccountLocked) =>
+                    {
+                        notes.push(format!(
+                            "the tenant refused right codes on every channel the profile can read: the TOTP of fixtures.totp_secret_env (401{words}) and a delivered OTP (401{}); the checks that verify a right code report it",
+                            tenant_words(&other)
+                        ));
+                    }
+                    Err(other) => {
+                        return Err(wrong_secret(&format!(
+                            ", and a delivered OTP could not be tried instead ({other})"
+                        )));
+                    }
+                }
             }
             Err(e) => notes.push(format!(
                 "a TOTP verification with the profile's secret did not succeed ({e}); the checks report it"

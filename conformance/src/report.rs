@@ -45,6 +45,9 @@ pub struct RunReport {
     pub aborted: Option<String>,
     /// What the preflight noted.
     pub notes: Vec<String>,
+    /// Where the documents are silent or can be read two ways, which alternative the
+    /// tenant showed and where; every reading, observed or not ([`crate::readings`]).
+    pub readings: Vec<crate::readings::ReadingReport>,
 }
 
 /// Settings of a run, for replay.
@@ -108,6 +111,7 @@ impl RunReport {
             attempts: None,
             aborted: None,
             notes: Vec::new(),
+            readings: Vec::new(),
         }
     }
 
@@ -280,6 +284,7 @@ pub fn console(report: &RunReport, style: Style) -> String {
         }
     }
     drift_section(&mut out, report, style);
+    readings_section(&mut out, &report.readings, style);
     let _ = writeln!(out, "\n{}", coverage_table(&report.coverage));
     let _ = writeln!(out, "{}", network_lines(&report.network));
     for note in &report.notes {
@@ -336,6 +341,48 @@ pub fn console(report: &RunReport, style: Style) -> String {
         let _ = writeln!(out, "{line}");
     }
     out
+}
+
+/// "Where the documents are silent, this tenant …": each reading it showed, the
+/// alternative and the step that showed it; then the readings not observed, by id.
+pub fn readings_section(
+    out: &mut String,
+    readings: &[crate::readings::ReadingReport],
+    style: Style,
+) {
+    if readings.is_empty() {
+        return;
+    }
+    let shown: Vec<_> = readings.iter().filter(|r| r.observed()).collect();
+    let _ = writeln!(
+        out,
+        "\nWhere the documents are silent, this tenant (docs/readings.md; a reading is a choice, never a failure):"
+    );
+    for r in &shown {
+        let _ = writeln!(
+            out,
+            "  {} = {}: {}",
+            r.reading,
+            style.pass(r.alternative.as_deref().unwrap_or_default()),
+            r.says.as_deref().unwrap_or_default()
+        );
+        if let Some(at) = &r.at {
+            let _ = writeln!(out, "      {}", style.dim(&format!("shown by {at}")));
+        }
+    }
+    let unseen: Vec<&str> = readings
+        .iter()
+        .filter(|r| !r.observed())
+        .map(|r| r.reading.as_str())
+        .collect();
+    if !unseen.is_empty() {
+        let _ = writeln!(
+            out,
+            "  not observed ({}): {}",
+            unseen.len(),
+            unseen.join(", ")
+        );
+    }
 }
 
 /// The network summary: requests, latency, 429s and waits, resent GETs.
@@ -571,7 +618,7 @@ pub fn junit(report: &RunReport) -> String {
             xml(op.label()),
             cases.len()
         );
-        out.push_str(&junit_properties(&report.network));
+        out.push_str(&junit_properties(&report.network, &report.readings));
         for c in cases {
             let _ = write!(
                 out,
@@ -638,9 +685,18 @@ pub fn junit(report: &RunReport) -> String {
 }
 
 /// The run's network summary as JUnit properties (the same in every testsuite).
-fn junit_properties(n: &NetworkSummary) -> String {
+fn junit_properties(n: &NetworkSummary, readings: &[crate::readings::ReadingReport]) -> String {
     let ms = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.1}"));
     let mut out = String::from("    <properties>\n");
+    // Each reading: `reading:<id>` = the alternative shown, or `not observed`.
+    for r in readings {
+        let _ = writeln!(
+            out,
+            "      <property name=\"reading:{}\" value=\"{}\"/>",
+            xml(&r.reading),
+            xml(r.alternative.as_deref().unwrap_or("not observed"))
+        );
+    }
     for (name, value) in [
         ("requests", n.requests.to_string()),
         ("latency_p50_ms", ms(n.latency_p50_ms)),

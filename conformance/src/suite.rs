@@ -33,6 +33,8 @@ pub enum TargetSpec {
         behaviours: Vec<Behaviour>,
         /// Their timing.
         timing: Timing,
+        /// The alternative it takes of each reading (`run --reading`, `--readings`).
+        readings: idcs_mfa_mock::Choices,
         /// `--attempt-budget`, when given.
         attempt_budget: Option<u32>,
     },
@@ -66,9 +68,16 @@ pub async fn run_suite(
             faults,
             behaviours,
             timing,
+            readings,
             attempt_budget,
         } => {
-            let (handle, mut target) = embedded::start_with(faults, behaviours, timing).await?;
+            let (handle, mut target) = embedded::start_mock(embedded::EmbeddedMock {
+                faults,
+                behaviours,
+                timing,
+                readings,
+            })
+            .await?;
             target.attempt_budget = attempt_budget.or(target.attempt_budget);
             (Some(handle), target, "embedded mock tenant".to_owned())
         }
@@ -101,7 +110,9 @@ pub async fn run_suite(
     } else {
         vec!["the preflight was skipped (--skip-preflight)".to_owned()]
     };
-    let outcome = runner::run(target, &selected, options, progress).await;
+    let outcome = runner::run(target.clone(), &selected, options, progress).await;
+    crate::readings::observe_ec_ids(&outcome.reports, &target.readings);
+    let readings = target.readings.report();
     if let Some(handle) = handle {
         let _ = handle.shutdown().await;
     }
@@ -121,6 +132,7 @@ pub async fn run_suite(
     report.attempts = Some(outcome.attempts);
     report.aborted = outcome.aborted;
     report.notes = notes;
+    report.readings = readings;
     let sequences_ran = report.checks.iter().any(|c| {
         c.id == "sequences/model" && !matches!(c.outcome, crate::runner::Outcome::Skip { .. })
     });

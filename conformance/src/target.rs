@@ -143,6 +143,8 @@ pub struct Target {
     pub props: PropConfig,
     /// What the run saw of the tenant's habits (the client reports to it).
     pub observations: Arc<Observations>,
+    /// The readings the tenant showed so far ([`crate::readings`]).
+    pub readings: crate::readings::Observed,
     /// How long to wait for PUSH decisions and delivered OTPs.
     pub patience: Patience,
     /// The test user's factors, fetched once.
@@ -174,6 +176,7 @@ impl Target {
             ledger,
             props: Default::default(),
             observations: Arc::default(),
+            readings: Default::default(),
             patience: Patience::default(),
             factors: OnceCell::new(),
         }

@@ -63,7 +63,8 @@ impl Operation {
 pub struct DocumentedResponse {
     /// The HTTP status.
     pub status: u16,
-    /// `x-evidence` (`stated`, `captured` or `inferred`), on the response or, when the
+    /// `x-evidence` (`stated`, `captured`, `inferred`, or `reading`: one alternative of a
+    /// point the documents leave open, docs/readings.md), on the response or, when the
     /// response is a `$ref`, on the component it names.
     pub evidence: Option<String>,
     /// `x-source`, found the same way as `evidence`.

@@ -150,7 +150,7 @@ fn every_documented_status_carries_x_evidence() {
         for response in &op.responses {
             let at = format!("{} {}", op.operation_id, response.status);
             match response.evidence.as_deref() {
-                Some("stated" | "captured" | "inferred") => {}
+                Some("stated" | "captured" | "inferred" | "reading") => {}
                 other => failures.push(format!("{at}: x-evidence is {other:?}")),
             }
             if response.source.is_none() {
@@ -201,7 +201,8 @@ fn the_five_operations_and_their_statuses() {
             (
                 "GET",
                 "/mfa/v1/requests/{requestId}",
-                vec![200, 401, 404, 429, 500],
+                // 400: a poll of a request that is not a PUSH, refused (a reading).
+                vec![200, 400, 401, 404, 429, 500],
             ),
         ),
         (

@@ -32,6 +32,7 @@ use idcs_mfa::{AuthCode, Status, types};
 use super::{
     Shared, body,
     fault::Fault,
+    model::readings::{ec_id, id_type_default, state_missing},
     reply::{ApiError, finish},
 };
 
@@ -48,6 +49,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .nest(super::CONTROL_PREFIX, super::control::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            ec_id_everywhere,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             super::behaviour::layer,
@@ -109,6 +114,44 @@ async fn read_ahead(
         .await
 }
 
+/// `errors/ec-id=on-every-error`: every /mfa/v1 error body gets an `ecId` (the
+/// default reading gives one only where the examples show it).
+async fn ec_id_everywhere(
+    State(shared): Shr,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/mfa/v1/");
+    let response = next.run(request).await;
+    if !api
+        || !shared.settings.readings.is(ec_id::EVERY_ERROR)
+        || response.status().is_success()
+        || response.status() == StatusCode::TOO_MANY_REQUESTS
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, super::CONTROL_MAX_BODY_BYTES).await else {
+        return crate::reply::internal_error().render(super::Faults::NONE);
+    };
+    let mut value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        // Not JSON (a fault's HTML page, an empty 401): as it was.
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
+    if let Some(object) = value.as_object_mut()
+        && !object.contains_key("ecId")
+    {
+        object.insert(
+            "ecId".into(),
+            serde_json::Value::String(crate::reply::new_ec_id()),
+        );
+    }
+    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
 fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
@@ -157,7 +200,12 @@ async fn get_user_factors(
     };
     let result = {
         let state = shared.lock();
-        state.user_factors(state.fixture.user_by_guid(&guid), &guid)
+        state.user_factors(
+            &shared.settings,
+            state.fixture.user_by_guid(&guid),
+            &guid,
+            false,
+        )
     };
     // Variations (conforming changes, for drift tests).
     let result = match result.map(|body| super::variation::factor_list(&shared.variations, body)) {
@@ -209,6 +257,16 @@ async fn lookup_user_factors(
             }
         })?;
         let kind = match param("userIdType") {
+            // users/id-type-default.
+            None if shared.settings.readings.is(id_type_default::USER_GUID) => {
+                types::UserIdType::UserGuid
+            }
+            None if shared.settings.readings.is(id_type_default::REQUIRED) => {
+                return Err(ApiError::bad_request(
+                    AuthCode::MissingParameter,
+                    "userIdType is required.",
+                ));
+            }
             None => types::UserIdType::UserName,
             Some(v) => v.parse::<types::UserIdType>().map_err(|_| {
                 ApiError::bad_request(
@@ -223,6 +281,12 @@ async fn lookup_user_factors(
             })?;
         }
         let state = shared.lock();
+        // Fault `lookup_ignores_user_id_type`.
+        let kind = if state.faults.lookup_heeds_id_type() {
+            kind
+        } else {
+            types::UserIdType::UserName
+        };
         let user = match kind {
             types::UserIdType::UserGuid => state.fixture.user_by_guid(user_id),
             types::UserIdType::UserName => state
@@ -230,7 +294,8 @@ async fn lookup_user_factors(
                 .lookup_user(&state.fixture, user_id)
                 .or_else(|| state.fixture.user_by_name(user_id)),
         };
-        state.user_factors(user, user_id)
+        let by_name = kind == types::UserIdType::UserName;
+        state.user_factors(&shared.settings, user, user_id, by_name)
     })();
     render(result, faults)
 }
@@ -304,9 +369,34 @@ async fn complete(
         return ApiError::bad_request(AuthCode::InvalidRequest, "Unsupported Content-Type.")
             .render(faults);
     }
+    let mut state_missing = false;
     let parsed = body::read_object(&headers, raw, shared.max_body_bytes)
         .await
-        .and_then(body::complete);
+        .and_then(|mut map| {
+            if !map.contains_key("requestState") {
+                state_missing = true;
+                // Fault `missing_request_state_accepted`: processed as if it carried the
+                // request's own.
+                if faults.has(Fault::MissingRequestStateAccepted) {
+                    map.insert(
+                        "requestState".into(),
+                        serde_json::Value::String(String::new()),
+                    );
+                } else if shared
+                    .settings
+                    .readings
+                    .is(state_missing::STATE_INVALID_401)
+                {
+                    // request-state/missing=state-invalid-401: an absent requestState is
+                    // an invalid one.
+                    return Err(ApiError::unauthorized(
+                        AuthCode::RequestStateInvalid,
+                        "The requestState is invalid or expired.",
+                    ));
+                }
+            }
+            body::complete(map)
+        });
     let (action, request_state) = match parsed {
         Ok(parsed) => parsed,
         // Fault `malformed_payload_200`: an invalid payload is not refused.
@@ -326,6 +416,7 @@ async fn complete(
         &shared.key,
         &id,
         sealed,
+        state_missing,
         action,
         Instant::now(),
     );

@@ -44,7 +44,12 @@ impl Faults {
     /// older one stale, any other one another request's.
     /// `stale_request_state_accepted` takes an older generation for the current one,
     /// `foreign_request_state_accepted` the state of another request of the same user.
-    pub(crate) fn presented(self, p: Option<Presented>) -> StateRef {
+    /// `missing_request_state_accepted` takes a PATCH that sent none (`missing`) for one
+    /// with the current state.
+    pub(crate) fn presented(self, p: Option<Presented>, missing: bool) -> StateRef {
+        if missing && self.has(Fault::MissingRequestStateAccepted) {
+            return StateRef::Current;
+        }
         let Some(p) = p else {
             return StateRef::OfAnother;
         };
@@ -113,7 +118,13 @@ impl Faults {
             .effects
             .iter()
             .any(|e| matches!(e, Effect::Created { .. } | Effect::NewGeneration(_)));
-        if sends && self.has(Fault::SendsNotCounted) {
+        let resend = taken
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::NewGeneration(_)));
+        if (sends && self.has(Fault::SendsNotCounted))
+            || (resend && self.has(Fault::ResendNotCounted))
+        {
             taken.effects.retain(|e| *e != Effect::Count);
         }
         if self.has(Fault::SuccessKeepsCount) {
@@ -133,9 +144,42 @@ impl Faults {
     }
 
     /// Whether a delivered code matches, given whether it is the one sent
-    /// (`sent_otp_rejected`: never).
-    pub(crate) fn sent_otp_matches(self, documented: bool) -> bool {
-        documented && !self.has(Fault::SentOtpRejected)
+    /// (`sent_otp_rejected`, `correct_codes_refused`: never; `any_email_code_accepted`:
+    /// any six digits for an EMAIL request).
+    pub(crate) fn sent_otp_matches(self, documented: bool, method: &Method, code: &str) -> bool {
+        if *method == Method::Email
+            && self.has(Fault::AnyEmailCodeAccepted)
+            && code.len() == 6
+            && code.bytes().all(|b| b.is_ascii_digit())
+        {
+            return true;
+        }
+        documented && !self.has(Fault::SentOtpRejected) && !self.has(Fault::CorrectCodesRefused)
+    }
+
+    /// Whether a TOTP matches, given whether it is right (`correct_codes_refused`:
+    /// never).
+    pub(crate) fn totp_matches(self, documented: bool) -> bool {
+        documented && !self.has(Fault::CorrectCodesRefused)
+    }
+
+    /// Whether a bypass code that is none of the user's is taken for an unused one
+    /// (`any_bypass_code_accepted`: any twelve digits).
+    pub(crate) fn bypass_code_accepted(self, code: &str) -> bool {
+        self.has(Fault::AnyBypassCodeAccepted)
+            && code.len() == 12
+            && code.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// Whether the look-up heeds `userIdType` (`lookup_ignores_user_id_type`: it takes
+    /// every `userId` for a name).
+    pub(crate) fn lookup_heeds_id_type(self) -> bool {
+        !self.has(Fault::LookupIgnoresUserIdType)
+    }
+
+    /// Whether the lock stops a poll: `locked_user_polls` serves a locked user's poll.
+    pub(crate) fn lock_stops_poll(self) -> bool {
+        !self.has(Fault::LockedUserPolls)
     }
 
     /// Whether a bypass code that verified is used up (documented: yes;
@@ -150,12 +194,13 @@ impl Faults {
     }
 
     /// The count that locks, given the tenant's maximum: `no_lockout` never locks,
-    /// `lock_one_late` locks one attempt past it.
+    /// `lock_two_late` locks two attempts past it (one past it is a reading,
+    /// `lock/when=one-past-the-maximum`).
     pub(crate) fn lock_threshold(self, max: u32) -> u32 {
         if self.has(Fault::NoLockout) {
             u32::MAX
-        } else if self.has(Fault::LockOneLate) {
-            max.saturating_add(1)
+        } else if self.has(Fault::LockTwoLate) {
+            max.saturating_add(2)
         } else {
             max
         }
@@ -192,6 +237,10 @@ impl Faults {
                     preferred_factor_id: None,
                     preferred_method: None,
                 })
+            }
+            Ok(mut listing) if self.has(Fault::PreferredMethodMissing) => {
+                listing.preferred_method = None;
+                Ok(listing)
             }
             Ok(mut listing) if self.has(Fault::UnknownMethod) => {
                 listing.factors.push(types::Factor {

@@ -91,8 +91,8 @@ faults! {
     SendsNotCounted = "sends_not_counted",
     /// A successful verification does not set the attempt count back to 0.
     SuccessKeepsCount = "success_keeps_count",
-    /// The user is locked one attempt after the maximum, not at it.
-    LockOneLate = "lock_one_late",
+    /// The user is locked two attempts after the maximum: later than any reading of `lock/when` allows.
+    LockTwoLate = "lock_two_late",
     /// The requestState of another request of the same user is accepted.
     ForeignRequestStateAccepted = "foreign_request_state_accepted",
     /// A request that was verified can be verified again.
@@ -103,6 +103,22 @@ faults! {
     LookupListsAnotherUser = "lookup_lists_another_user",
     /// A locked user can still initiate a request (and be sent an OTP): the lock is checked only once a request is used.
     LockedUserInitiates = "locked_user_initiates",
+    /// A factor listing names its preferred factor without `preferredMethod`.
+    PreferredMethodMissing = "preferred_method_missing",
+    /// The look-up takes `userId` for a user name whatever `userIdType` says.
+    LookupIgnoresUserIdType = "lookup_ignores_user_id_type",
+    /// Any 12-digit bypass code is accepted.
+    AnyBypassCodeAccepted = "any_bypass_code_accepted",
+    /// Any 6-digit code verifies an EMAIL request.
+    AnyEmailCodeAccepted = "any_email_code_accepted",
+    /// A resend sends an OTP without counting it (an initiate's send still counts).
+    ResendNotCounted = "resend_not_counted",
+    /// A PATCH without a requestState is processed as if it carried the request's own.
+    MissingRequestStateAccepted = "missing_request_state_accepted",
+    /// A locked user's PUSH poll is answered as if the user were not locked.
+    LockedUserPolls = "locked_user_polls",
+    /// Every right code is refused as invalid: the TOTP, and the OTP delivered by SMS, EMAIL or PHONE_CALL.
+    CorrectCodesRefused = "correct_codes_refused",
 }
 
 impl std::fmt::Display for Fault {

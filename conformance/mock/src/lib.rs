@@ -100,6 +100,7 @@ pub use behaviour::{Behaviour, Timing};
 pub use fault::{Fault, Faults};
 pub use fixture::Fixture;
 pub use handle::{ControlError, MockTenant};
+pub use model::readings::{Alt, Choices, Reading, UnknownReading};
 pub use random::token as random_token;
 pub use state::{OutboxEntry, UserStatus};
 pub use variation::Variation;
@@ -143,6 +144,11 @@ pub struct MockConfig {
     pub timing: Timing,
     /// Conforming changes of the answers ([`Variation`]), for drift tests. Default: none.
     pub variations: Vec<Variation>,
+    /// Where the documents leave the choice open, the alternative the tenant takes of
+    /// each reading (`docs/readings.md`). Readings it leaves open take the default
+    /// (alternative 0). Default: [`Choices::defaults`]. Read a file that
+    /// `idcs-mfa-conformance calibrate` wrote with [`Choices::from_toml`].
+    pub readings: Choices,
 }
 
 impl Default for MockConfig {
@@ -159,6 +165,7 @@ impl Default for MockConfig {
             behaviours: Vec::new(),
             timing: Timing::default(),
             variations: Vec::new(),
+            readings: Choices::defaults(),
         }
     }
 }
@@ -187,6 +194,13 @@ impl Shared {
                 format!("invalid fixture: {reason}"),
             )
         })?;
+        let readings = Choices::defaults().overlaid(&config.readings);
+        readings.check_orders().map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("invalid readings: {e}"),
+            )
+        })?;
         let faults: Faults = config.faults.iter().copied().collect();
         let mut state = state::State::new(config.fixture.clone(), faults);
         let ready = config.token.clone().unwrap_or_else(random::token);
@@ -194,6 +208,7 @@ impl Shared {
         Ok(Arc::new(Shared {
             settings: state::Settings {
                 push_expiry: config.push_expiry,
+                readings,
                 max_attempts: config.max_attempts.max(1),
                 token_lifetime: config.token_lifetime,
             },

@@ -31,7 +31,7 @@
 //! The model counts attempts by the table of [`crate::model::attempts`]: OTPs sent by
 //! SMS, EMAIL or PHONE_CALL (initiate and resend) and failed verifications (a rejected
 //! PUSH included) add 1; a successful verification sets it back to 0. The attempt
-//! faults (`sends_not_counted`, `success_keeps_count`, `lock_one_late`, `no_lockout`)
+//! faults (`sends_not_counted`, `success_keeps_count`, `lock_two_late`, `no_lockout`)
 //! bend the model's answers or its maximum (`deviate`), never the model.
 //!
 //! When an addition makes the count reach `max_attempts` (default
@@ -71,6 +71,10 @@ use crate::model::{
     machine::{
         self, Allowed, Bypass, Code, Expectation, Model, Outcome, Pick, StateRef, Step, Who,
     },
+    readings::{
+        Choices, initiate_unknown_user, lock_lookup, order_unknown_state, resend_code,
+        unknown_by_name,
+    },
     rules,
 };
 
@@ -87,6 +91,8 @@ use super::{
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) push_expiry: Duration,
+    /// The alternative it takes of every reading (complete).
+    pub(crate) readings: Choices,
     pub(crate) max_attempts: u32,
     pub(crate) token_lifetime: Duration,
 }
@@ -378,7 +384,12 @@ impl State {
         let b = users
             .entry(user.user_guid.clone())
             .or_insert_with(|| UserBehaviour {
-                model: Model::new(model_user(user), settings.max_attempts, true),
+                model: Model::with_readings(
+                    model_user(user),
+                    settings.max_attempts,
+                    true,
+                    settings.readings,
+                ),
                 used_bypass: Vec::new(),
             });
         b.model
@@ -389,12 +400,31 @@ impl State {
     // ---- users --------------------------------------------------------------------
 
     /// `GET /mfa/v1/users/{userGUID}/factors` and the look-up by name: the listing,
-    /// as the faults make it (`deviate`).
+    /// as the faults make it (`deviate`). A locked user's listing is refused under
+    /// `lock/lookup=refused-401`; an unknown name is listed empty under
+    /// `users/unknown-by-name=empty-200` (`by_name`).
     pub(crate) fn user_factors(
         &self,
+        settings: &Settings,
         user: Option<&UserFixture>,
         asked_id: &str,
+        by_name: bool,
     ) -> Result<types::UserFactors, ApiError> {
+        let locked = user
+            .and_then(|u| self.users.get(&u.user_guid))
+            .is_some_and(|b| b.model.locked());
+        if locked && settings.readings.is(lock_lookup::REFUSED_401) {
+            return Err(account_locked());
+        }
+        if user.is_none() && by_name && settings.readings.is(unknown_by_name::EMPTY_200) {
+            return Ok(types::UserFactors {
+                status: Status::Success,
+                user_guid: String::new(),
+                factors: Vec::new(),
+                preferred_factor_id: None,
+                preferred_method: None,
+            });
+        }
         self.faults
             .factors_answer(asked_id, Self::documented_factors(user))
     }
@@ -449,7 +479,7 @@ impl State {
             types::UserIdType::UserGuid => (self.fixture.user_by_guid(&body.user_id), Who::Guid),
             types::UserIdType::UserName => (self.fixture.user_by_name(&body.user_id), Who::Name),
         };
-        let user = user.ok_or_else(user_not_found)?;
+        let user = user.ok_or_else(|| unknown_user_initiate(settings))?;
         let behaviour = Self::behaviour(&mut self.users, user, faults, settings);
         let locked = behaviour.model.gate();
         if let Some(locked) = &locked
@@ -593,14 +623,20 @@ impl State {
         } = self
             .open_request(settings, request_id, now)
             .ok_or_else(Self::unknown_request)?;
-        let taken = answer(
-            &mut behaviour.model,
-            &Step::Poll { req: request.index },
-            faults,
-        )?;
-        let (status, body_status) = (taken.status, taken.body_status);
+        let step = Step::Poll { req: request.index };
+        let push = behaviour.model.requests()[request.index].method == Method::Push;
+        let taken = if push && behaviour.model.gate().is_some() && !faults.lock_stops_poll() {
+            // A lock that does not stop a PUSH poll: served as if the user were not
+            // locked, who stays locked.
+            behaviour.model.unlock();
+            let taken = answer(&mut behaviour.model, &step, faults);
+            behaviour.model.lock();
+            taken
+        } else {
+            answer(&mut behaviour.model, &step, faults)
+        }?;
         let cause = |message: &str| vec![cause(&AuthCode::PushPending, message)];
-        Ok(match (status, body_status) {
+        Ok(match (taken.status, taken.body_status) {
             (200, Some("success")) => (
                 StatusCode::OK,
                 types::VerificationStatus {
@@ -636,32 +672,54 @@ impl State {
     /// (401 AUTH-1120), request already finished (401 AUTH-1120), action does not fit
     /// the method (400 AUTH-1111), then the verification itself. The answer is as the
     /// faults make it (`deviate`).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn complete(
         &mut self,
         settings: &Settings,
         key: &super::seal::Key,
         request_id: &str,
         sealed: Option<Sealed>,
+        state_missing: bool,
         action: Action,
         now: Instant,
     ) -> Result<types::CompletedVerification, ApiError> {
-        let answer = self.documented_complete(settings, key, request_id, sealed, action, now);
+        let answer = self.documented_complete(
+            settings,
+            key,
+            request_id,
+            sealed,
+            state_missing,
+            action,
+            now,
+        );
         self.faults.complete_answer(answer)
     }
 
     /// The documented verification: the PATCH classified into a step of the model
     /// (which requestState, the right code or a wrong one), the model's answer, and
     /// that answer rendered (a new OTP for a resend, a bypass code used up).
+    #[allow(clippy::too_many_arguments)]
     fn documented_complete(
         &mut self,
         settings: &Settings,
         key: &super::seal::Key,
         request_id: &str,
         sealed: Option<Sealed>,
+        state_missing: bool,
         action: Action,
         now: Instant,
     ) -> Result<types::CompletedVerification, ApiError> {
         let faults = self.faults;
+        // An unknown request: 404, or, when the tenant opens the requestState first
+        // (`order/unknown-request-or-state=state-first`), a requestState that names
+        // another request (or none) is refused first.
+        let unknown = || {
+            if settings.readings.is(order_unknown_state::STATE_FIRST) {
+                invalid_state()
+            } else {
+                Self::unknown_request()
+            }
+        };
         let Opened {
             request,
             behaviour,
@@ -669,16 +727,19 @@ impl State {
             outbox,
         } = self
             .open_request(settings, request_id, now)
-            .ok_or_else(Self::unknown_request)?;
+            .ok_or_else(unknown)?;
         let req = request.index;
         let model_request = &behaviour.model.requests()[req];
         let (method, factor_id) = (model_request.method.clone(), model_request.factor.clone());
-        let state = faults.presented(sealed.map(|sealed| Presented {
-            same_request: sealed.request_id == request_id,
-            same_user: sealed.user_guid == request.user_guid,
-            generation: sealed.generation,
-            latest: model_request.generations - 1,
-        }));
+        let state = faults.presented(
+            sealed.map(|sealed| Presented {
+                same_request: sealed.request_id == request_id,
+                same_user: sealed.user_guid == request.user_guid,
+                generation: sealed.generation,
+                latest: model_request.generations - 1,
+            }),
+            state_missing,
+        );
         if state == StateRef::Current
             && model_request.outcome == Outcome::Succeeded
             && faults.reopens_verified()
@@ -709,13 +770,17 @@ impl State {
                         let unix = SystemTime::now()
                             .duration_since(UNIX_EPOCH)
                             .map_or(0, |d| d.as_secs());
-                        secret.is_some_and(|s| totp_matches(s.expose(), code.expose(), unix))
+                        faults.totp_matches(
+                            secret.is_some_and(|s| totp_matches(s.expose(), code.expose(), unix)),
+                        )
                     }
                     _ => faults.sent_otp_matches(
                         request
                             .otp
                             .as_ref()
                             .is_some_and(|sent| sent.ct_eq(code.expose())),
+                        &method,
+                        code.expose(),
                     ),
                 };
                 Step::VerifyOtp {
@@ -738,6 +803,8 @@ impl State {
                     Bypass::Fresh
                 } else if behaviour.used_bypass.contains(&digest) {
                     Bypass::Reused
+                } else if faults.bypass_code_accepted(code.expose()) {
+                    Bypass::Fresh
                 } else {
                     Bypass::Wrong
                 };
@@ -787,7 +854,11 @@ impl State {
                     .display_name
                     .clone()
                     .unwrap_or_else(|| factor_id.clone());
-                request.otp = Some(send_otp(outbox, request_id, &guid, &method, destination));
+                let same = settings.readings.is(resend_code::SAME_CODE);
+                request.otp = Some(match request.otp.clone().filter(|_| same) {
+                    Some(otp) => resend(outbox, request_id, &guid, &method, destination, otp),
+                    None => send_otp(outbox, request_id, &guid, &method, destination),
+                });
                 let generation = behaviour.model.requests()[req].generations - 1;
                 Ok(types::CompletedVerification {
                     request_id: Some(request_id.to_owned()),
@@ -1031,7 +1102,8 @@ fn refused(
     refusal(&take(model, req, expectation, faults)).unwrap_or_else(internal_error)
 }
 
-/// The one alternative of `expectation` (strict mode), bent by the faults, taken.
+/// The one alternative of `expectation` (the mock decides every reading), bent by the
+/// faults, taken.
 fn take(
     model: &mut Model,
     req: Option<usize>,
@@ -1041,7 +1113,7 @@ fn take(
     debug_assert_eq!(
         expectation.allowed.len(),
         1,
-        "strict mode decides every step"
+        "the mock takes one alternative of every reading: one answer per step"
     );
     let mut taken = expectation.allowed[0].clone();
     faults.bend(&mut taken);
@@ -1050,15 +1122,21 @@ fn take(
 }
 
 /// The error an answer of the model is sent as, when it is a refusal; `None` for an
-/// answer that is not an error (a success, and every answer of a poll but the lock: a
-/// rejected or expired PUSH is a body of the poll).
+/// answer that is not an error (a success, and the answers of a PUSH poll that are its
+/// body: pending, approved, a rejected or expired PUSH's 401).
 fn refusal(taken: &Allowed) -> Option<ApiError> {
     let rule = taken.rule;
+    let push_body =
+        taken.status == 401 && (*rule == rules::PUSH_REJECTED || *rule == rules::PUSH_EXPIRED);
+    if taken.status < 400 || push_body {
+        return None;
+    }
     Some(if *rule == rules::LOCKED {
-        ApiError::unauthorized(
-            AuthCode::AccountLocked,
-            "Your account is locked. Contact your administrator.",
-        )
+        account_locked()
+    } else if taken.status == 404 {
+        // A request that is gone (finished/answer=gone-404, push/after-the-outcome,
+        // push/expiry): as an unknown one.
+        State::unknown_request()
     } else if *rule == rules::STATE_BOUND || *rule == rules::COMPLETED_CLOSED {
         invalid_state()
     } else if *rule == rules::WRONG_ANSWERS {
@@ -1069,9 +1147,64 @@ fn refusal(taken: &Allowed) -> Option<ApiError> {
         .with_ec_id()
     } else if *rule == rules::WRONG_CODE || *rule == rules::BYPASS_ONCE {
         ApiError::unauthorized(AuthCode::InvalidPasscode, "Invalid passcode.")
+    } else if *rule == rules::POLL_OTHER {
+        // poll/other-method=refused.
+        ApiError::bad_request(
+            AuthCode::InvalidRequest,
+            "Only a PUSH request can be polled.",
+        )
+    } else if *rule == rules::RESEND_NEW_STATE {
+        // resend/after-a-wrong-code=refused.
+        ApiError::bad_request(
+            AuthCode::InvalidRequest,
+            "A code was already tried on this request: the OTP is not sent again.",
+        )
     } else {
-        return None;
+        return Some(internal_error());
     })
+}
+
+/// 401 AUTH-1010.
+fn account_locked() -> ApiError {
+    ApiError::unauthorized(
+        AuthCode::AccountLocked,
+        "Your account is locked. Contact your administrator.",
+    )
+}
+
+/// An initiate for a user the fixture does not have, as the mock reads
+/// `initiate/unknown-user`.
+fn unknown_user_initiate(settings: &Settings) -> ApiError {
+    if settings
+        .readings
+        .is(initiate_unknown_user::UNAUTHORIZED_401)
+    {
+        ApiError::unauthorized(AuthCode::UserNotFound, "User not found.")
+    } else if settings.readings.is(initiate_unknown_user::BAD_REQUEST_400) {
+        ApiError::bad_request(AuthCode::UserNotFound, "User not found.")
+    } else {
+        user_not_found()
+    }
+}
+
+/// Sends `otp` again (`resend/code=same-code`): appends it to the outbox.
+fn resend(
+    outbox: &mut Vec<OutboxEntry>,
+    request_id: &str,
+    user_guid: &str,
+    method: &Method,
+    destination: String,
+    otp: Secret,
+) -> Secret {
+    outbox.push(OutboxEntry {
+        request_id: request_id.to_owned(),
+        user_guid: user_guid.to_owned(),
+        method: method.clone(),
+        destination,
+        otp: otp.clone(),
+        sent_at: rfc3339(SystemTime::now()),
+    });
+    otp
 }
 
 /// "Sends" a fresh OTP: appends it to the outbox and returns it.

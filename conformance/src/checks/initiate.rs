@@ -1,12 +1,14 @@
 //! `POST /mfa/v1/requests` — the initiate step ([PM]; described by \[STATUS\] and \[VERIFY\]).
 
-use idcs_mfa::{AuthCode, Initiate, Method, Status, UserRef};
+use idcs_mfa::{Initiate, Method, Status, UserRef};
+
+use idcs_mfa_mock::model::{machine::Pick, readings::initiate_unknown_user};
 
 use crate::{
     check,
-    checks::unknown_id,
+    checks::{scripts, unknown_id},
     harness::{Auth, Ctx},
-    harness::{Check, CheckResult, Fail, describe_error, ensure, expect_error},
+    harness::{Check, CheckResult, Fail, describe, ensure, expect_error},
 };
 
 /// The checks of this operation.
@@ -46,12 +48,12 @@ pub const CHECKS: &[Check] = &[
         run: security_questions_shape,
     },
     check! {
-        id: "requests.post/unknown-user-404",
+        id: "requests.post/unknown-user-refused",
         operation: InitiateVerification,
-        quote: "A 404 for an unknown user … AUTH-3018 User not found. (error responses of this operation are inferred)",
+        quote: "A 404 for an unknown user … AUTH-3018 User not found. (error responses of this operation are inferred: 404 AUTH-3018, 401 or 400, the reading initiate/unknown-user)",
         source: "[OD]",
         evidence: Inferred,
-        run: unknown_user_404,
+        run: unknown_user_refused,
     },
     check! {
         id: "requests.post/malformed-json-400",
@@ -152,10 +154,29 @@ async fn security_questions_shape(cx: &Ctx) -> CheckResult {
     )
 }
 
-async fn unknown_user_404(cx: &Ctx) -> CheckResult {
+/// Refused, as one of the readings of `initiate/unknown-user` says: 404 with AUTH-3018,
+/// 401 (not enrolled in MFA) or 400; which one is recorded.
+async fn unknown_user_refused(cx: &Ctx) -> CheckResult {
     let what = Initiate::preferred(UserRef::Guid(unknown_id()));
     let result = cx.client().initiate_verification(&what.to_body()).await;
-    expect_error(result, 404, None).map(|_| ())
+    let alt = match &result {
+        Err(e) if e.status().is_some_and(|s| s == 404) => {
+            expect_error(result, 404, Some("AUTH-3018"))?;
+            initiate_unknown_user::NOT_FOUND_404
+        }
+        Err(e) if e.status().is_some_and(|s| s == 401) => initiate_unknown_user::UNAUTHORIZED_401,
+        Err(e) if e.status().is_some_and(|s| s == 400) => initiate_unknown_user::BAD_REQUEST_400,
+        _ => {
+            return Err(Fail::mismatch(
+                "a refusal: 404 with AUTH-3018, 401 or 400 (initiate/unknown-user)",
+                describe(&result),
+            ));
+        }
+    };
+    cx.target.readings.record(
+        alt,
+        "requests.post/unknown-user-refused: an initiate for a GUID the tenant does not have",
+    )
 }
 
 async fn malformed_json_400(cx: &Ctx) -> CheckResult {
@@ -189,45 +210,16 @@ async fn missing_token_401(cx: &Ctx) -> CheckResult {
 }
 
 /// The runner starts a lockout check with the count at 0 (it resets it first), and
-/// unlocks the user afterwards when it can.
+/// unlocks the user afterwards when it can. The script is held to the model with every
+/// reading of when the lock falls open (`lock/when`): it sends one OTP past the
+/// maximum, so that every reading has locked the user by the last request.
 async fn sends_count_toward_lockout(cx: &Ctx) -> CheckResult {
     let max = crate::checks::complete::max_attempts(cx)?;
-    let mut sent = None;
-    for method in [Method::Sms, Method::Email, Method::PhoneCall] {
-        if let Ok(factor) = cx.factor_with(&method).await {
-            sent = Some((factor, method));
-            break;
-        }
-    }
-    let (factor, method) =
-        sent.ok_or_else(|| Fail::skip("the test user has no SMS, EMAIL or PHONE_CALL factor"))?;
-    let send = || Initiate::factor(cx.user(), factor.clone(), method.clone());
-    // Each send before the one that meets the maximum is answered 200, with no lock.
-    for n in 1..max {
-        cx.client().initiate(&send()).await.map_err(|e| {
-            Fail::mismatch(
-                format!("OTP send {n} of {max} (below the maximum) to answer 200"),
-                describe_error(&e),
-            )
-        })?;
-    }
-    // The send that meets the maximum: sent (200), or already refused as locked.
-    let last = cx.client().initiate(&send()).await;
-    if let Err(e) = &last
-        && !e.has_code(&AuthCode::AccountLocked)
-    {
-        return Err(Fail::mismatch(
-            format!("OTP send {max} of {max} to answer 200 (or 401 AUTH-1010)"),
-            describe_error(e),
-        ));
-    }
-    // Now locked: the next initiate is refused, whatever its factor.
-    let next = match cx.factor_with(&Method::Totp).await {
-        Ok(totp) => Initiate::factor(cx.user(), totp, Method::Totp),
-        Err(_) => send(),
-    };
-    crate::checks::complete::expect_locked(
-        &cx.client().initiate(&next).await,
-        &format!("an initiate after {max} OTPs sent with no success (the maximum)"),
-    )
+    let mut s = scripts::session(cx).await?;
+    let method = scripts::counted_send(s.model()).ok_or_else(|| {
+        Fail::skip("the test user has no SMS or EMAIL factor (whether a PHONE_CALL send counts is a reading: attempts/phone-call-counts)")
+    })?;
+    let send = scripts::initiate(Pick::Method(method));
+    scripts::sends_until_locked(&mut s, max, &send, &send).await?;
+    s.record_readings("requests.post/otp-sends-count-toward-lockout")
 }

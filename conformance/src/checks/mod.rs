@@ -9,6 +9,7 @@
 //! | `complete.rs` | `PATCH /mfa/v1/requests/{requestId}` (\[VERIFY\]) |
 //! | `properties.rs` | property checks over several operations |
 //! | `sequences.rs` | generated sequences held to the model of the documents |
+//! | `scripts.rs` | what the checks that are scripts of the model's steps share |
 //!
 //! Ids are `<resource>.<method>/<statement>`; they are stable: reports and CI
 //! configurations refer to them.
@@ -19,8 +20,9 @@ pub(crate) mod complete;
 mod initiate;
 pub mod properties;
 mod request_status;
+mod scripts;
 pub mod sequences;
-mod user_factors;
+pub(crate) mod user_factors;
 mod user_lookup;
 
 /// Every check, in registry order (by operation, then as listed in each file).

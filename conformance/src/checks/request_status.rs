@@ -1,12 +1,13 @@
 //! `GET /mfa/v1/requests/{requestId}` — polling a PUSH, seed \[STATUS\].
 
 use idcs_mfa::{Method, Secret, Status};
+use idcs_mfa_mock::model::machine::{Pick, Step};
 
 use crate::{
     check,
-    checks::unknown_id,
+    checks::{scripts, unknown_id},
     harness::Ctx,
-    harness::{Check, CheckResult, ensure, expect_error, expect_ok, expect_status_member},
+    harness::{Check, CheckResult, Fail, ensure, expect_error, expect_ok, expect_status_member},
 };
 
 /// The checks of this operation.
@@ -61,6 +62,15 @@ pub const CHECKS: &[Check] = &[
         source: "[STATUS]",
         evidence: Stated,
         run: invalid_token_401,
+    },
+    check! {
+        id: "requests.get/locked-user-401",
+        operation: GetVerificationStatus,
+        quote: "401 Response: … Indicates unauthorized access if … the user is either locked, inactive, or not enrolled in MFA. (AUTH-1010: the account is locked)",
+        source: "[STATUS]",
+        evidence: Stated,
+        needs: [Lockout],
+        run: locked_user_401,
     },
     check! {
         id: "requests.get/authenticator-client-may-poll",
@@ -145,4 +155,20 @@ async fn authenticator_may_poll(cx: &Ctx) -> CheckResult {
     let v = cx.initiate(Method::Push).await?;
     let client = cx.client_with(cx.target.authenticator_token.clone());
     expect_ok(client.get_verification_status(v.request_id()).await, 200).map(|_| ())
+}
+
+/// The runner starts a lockout check with the count at 0, and unlocks the user
+/// afterwards when it can. A PUSH initiated before the lock, polled after it: 401
+/// AUTH-1010, held to the model (the lock falls where a reading of `lock/when` says).
+async fn locked_user_401(cx: &Ctx) -> CheckResult {
+    let max = crate::checks::complete::max_attempts(cx)?;
+    let mut s = scripts::session(cx).await?;
+    if s.model().factor_with(&Method::Push).is_none() {
+        return Err(Fail::skip("the test user has no PUSH factor"));
+    }
+    s.must_step(&scripts::initiate(Pick::Method(Method::Push)))
+        .await?;
+    scripts::fail_until_locked(&mut s, max).await?;
+    s.must_step(&Step::Poll { req: 0 }).await?;
+    s.record_readings("requests.get/locked-user-401")
 }

@@ -31,6 +31,7 @@ use idcs_mfa_mock::model::{
     machine::{
         Answer, Bypass, Code, Factor, LATEST, Model, Pick, StateRef, Step, User, Verdict, Who,
     },
+    readings::{Alt, Choices},
     rules,
 };
 
@@ -139,14 +140,80 @@ fn flow() -> BoxedStrategy<Vec<Step>> {
             }),
         2 => (0usize..4, state(), code())
             .prop_map(|(req, state, code)| vec![Step::VerifyOtp { req, state, code }]),
-        // Towards the lockout: wrong codes in a row.
-        2 => (otp_method_again(), 2usize..=5).prop_flat_map(move |(pick, wrong)| {
+        // Towards the lockout: wrong codes in a row, each on a request of its own (a
+        // second try on one request rests on verify/after-a-wrong-code), past the
+        // maximum whichever reading of lock/when the tenant takes; then a request that
+        // sends nothing.
+        2 => (otp_method_again(), 2usize..=7).prop_flat_map(move |(pick, wrong)| {
             user().prop_map(move |who| {
-                std::iter::once(Step::Initiate { who, pick: pick.clone() })
-                    .chain((0..wrong).map(|_| Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Wrong }))
+                (0..wrong)
+                    .flat_map(|_| [
+                        Step::Initiate { who, pick: pick.clone() },
+                        Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Wrong },
+                    ])
                     .chain(std::iter::once(Step::Initiate { who, pick: Pick::Method(Method::Totp) }))
                     .collect()
             })
+        }),
+        // Wrong codes on one request, then the right one or a resend: a second try is a
+        // reading (verify/after-a-wrong-code), a resend after it too.
+        2 => (otp_method_again(), 1usize..=2, prop_oneof![
+                Just(Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Right }),
+                Just(Step::Resend { req: LATEST, state: StateRef::Current }),
+            ])
+            .prop_map(|(pick, wrong, then)| {
+                std::iter::once(Step::Initiate { who: Who::Guid, pick })
+                    .chain((0..wrong).map(|_| Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Wrong }))
+                    .chain(std::iter::once(then))
+                    .collect()
+            }),
+        // A locked user's requests, where refusals meet (the orders of refusals,
+        // lock/lookup): a verified request, failures until the lock (each round an OTP
+        // sent and a wrong code), then a look-up, the verified request again, or another
+        // request's requestState on a live or the verified request.
+        2 => (
+            prop_oneof![Just(Pick::Preferred), Just(Pick::Method(Method::Email)), Just(Pick::Method(Method::Sms))],
+            3usize..=4,
+            prop_oneof![
+                Just(Step::Lookup { who: Who::Guid }),
+                Just(Step::VerifyOtp { req: 0, state: StateRef::Current, code: Code::Right }),
+                Just(Step::VerifyOtp { req: LATEST, state: StateRef::OfAnother, code: Code::Right }),
+                Just(Step::VerifyOtp { req: 0, state: StateRef::OfAnother, code: Code::Right }),
+            ],
+        )
+            .prop_map(|(pick, rounds, after)| {
+                [
+                    Step::Initiate { who: Who::Guid, pick: Pick::Method(Method::Totp) },
+                    Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Right },
+                ]
+                .into_iter()
+                .chain((0..rounds).flat_map(|_| [
+                    Step::Initiate { who: Who::Guid, pick: pick.clone() },
+                    Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Wrong },
+                ]))
+                .chain(std::iter::once(after))
+                .collect()
+            }),
+        // A verified request presented another request's requestState (which refusal
+        // comes first).
+        1 => Just(vec![
+            Step::Initiate { who: Who::Guid, pick: Pick::Method(Method::Totp) },
+            Step::Initiate { who: Who::Guid, pick: Pick::Method(Method::Totp) },
+            Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Right },
+            Step::VerifyOtp { req: LATEST, state: StateRef::OfAnother, code: Code::Right },
+        ]),
+        // A verified request presented its right code again and again (strict: refused;
+        // whether each refusal counts shows where the lock falls), then a request that
+        // sends nothing.
+        1 => (3usize..=6).prop_map(|again| {
+            [
+                Step::Initiate { who: Who::Guid, pick: Pick::Method(Method::Totp) },
+                Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Right },
+            ]
+            .into_iter()
+            .chain((0..again).map(|_| Step::VerifyOtp { req: LATEST, state: StateRef::Current, code: Code::Right }))
+            .chain(std::iter::once(Step::Initiate { who: Who::Guid, pick: Pick::Method(Method::Totp) }))
+            .collect()
         }),
         // A bypass code, then the same code on a new request.
         1 => Just(vec![
@@ -155,8 +222,9 @@ fn flow() -> BoxedStrategy<Vec<Step>> {
             Step::Initiate { who: Who::Guid, pick: Pick::Method(Method::Bypasscode) },
             Step::VerifyBypass { req: LATEST, state: StateRef::Current, code: Bypass::Reused },
         ]),
-        // OTPs sent in a row, then a request that sends nothing.
-        1 => (prop_oneof![Just(Method::Sms), Just(Method::Email), Just(Method::PhoneCall)], 2usize..=5)
+        // OTPs sent in a row (past the maximum whichever reading of lock/when), then a
+        // request that sends nothing.
+        1 => (prop_oneof![Just(Method::Sms), Just(Method::Email), Just(Method::PhoneCall)], 2usize..=7)
             .prop_map(|(m, sends)| {
                 (0..sends)
                     .map(|_| Step::Initiate { who: Who::Guid, pick: Pick::Method(m.clone()) })
@@ -199,8 +267,10 @@ const NOT_DRAWN: &[&rules::Rule] = &[
 ];
 
 /// The note of a run whose sequence checks ran: which of the model's rules were
-/// judged. The model's inferred rules (this project's decisions) are judged only in
-/// strict mode, which also holds every silent point to the project's decision.
+/// judged. Where the documents are silent the model allows every reading's
+/// alternatives and holds the tenant to the one it showed; the model's inferred rules
+/// (this project's decisions, which every reading agrees with) are judged only in
+/// strict mode.
 pub fn rules_note(strict: bool) -> String {
     let inferred: Vec<&str> = rules::ALL
         .iter()
@@ -209,12 +279,12 @@ pub fn rules_note(strict: bool) -> String {
         .collect();
     if strict {
         format!(
-            "sequences/model (--strict) also judged the model's inferred rules ({}) and held each silent point to this project's decision",
+            "sequences/model (--strict) also judged the model's inferred rules ({}); where the documents are silent it allowed every reading (docs/readings.md) and held the tenant to the ones it showed",
             inferred.join(", ")
         )
     } else {
         format!(
-            "sequences/model judged what the documents state and Oracle's captures show; the model's inferred rules ({}) are judged only with --strict",
+            "sequences/model judged what the documents state and Oracle's captures show, allowed every reading where they are silent (docs/readings.md) and held the tenant to the ones it showed; the model's inferred rules ({}) are judged only with --strict",
             inferred.join(", ")
         )
     }
@@ -246,11 +316,49 @@ pub struct Divergence {
     pub actual: String,
 }
 
+/// A reading a sequence's answers showed: the alternative, and the step, in words.
+#[derive(Clone, Debug)]
+pub struct ShownAt {
+    /// The alternative.
+    pub alt: Alt,
+    /// The step (`step 3: a poll of an SMS request, answered 400`).
+    pub step: String,
+}
+
+impl Divergence {
+    /// The failure of a named check that is a script of steps.
+    pub fn into_fail(self) -> Fail {
+        Fail::mismatch(
+            format!("{} ({}): {}", self.rule, self.quote, self.expected),
+            format!(
+                "the script\n{}\n  the tenant answered: {}",
+                self.script.join("\n"),
+                self.actual
+            ),
+        )
+    }
+}
+
+/// A step's kind, for a reason.
+fn step_name(step: &Step) -> &'static str {
+    match step {
+        Step::Initiate { .. } => "an initiate",
+        Step::Resend { .. } => "a resend",
+        Step::VerifyOtp { .. } => "an OTP verification",
+        Step::VerifyBypass { .. } => "a bypass code verification",
+        Step::VerifyAnswers { .. } => "a security answers verification",
+        Step::Poll { .. } => "a poll",
+        Step::Decide { .. } => "a PUSH decision",
+        Step::Lookup { .. } => "a look-up",
+        Step::Unauthenticated(_) => "a request without a token",
+    }
+}
+
 /// What running one sequence found.
 #[derive(Debug)]
 pub enum Run {
-    /// Every step that ran held; how many ran.
-    Held(usize),
+    /// Every step that ran held; how many ran, and the readings the answers showed.
+    Held(usize, Vec<ShownAt>),
     /// A step diverged.
     Diverged(Box<Divergence>),
     /// The sequence could not run (a reset or a fixture failed): not a verdict.
@@ -282,9 +390,23 @@ async fn sequences(cx: &Ctx) -> CheckResult {
             .new_tree(&mut runner)
             .map_err(|e| Fail::skip(format!("cannot generate sequences: {e}")))?;
         let drawn = tree.current().len();
-        let first = match run_sequence(cx, &tree.current()).await {
-            Run::Held(n) => {
+        // What the tenant showed so far: this sequence and its shrink candidates hold it
+        // to that.
+        let known = cx.target.readings.known();
+        let first = match run_sequence(cx, &tree.current(), known).await {
+            Run::Held(n, shown) => {
                 steps_run += n;
+                for s in shown {
+                    let _ = cx.target.readings.record(
+                        s.alt,
+                        format!(
+                            "sequences/model, sequence {} of seed {}, {}",
+                            case + 1,
+                            props.seed,
+                            s.step
+                        ),
+                    );
+                }
                 continue;
             }
             Run::Skipped(why) => return Err(Fail::skip(why)),
@@ -304,12 +426,12 @@ async fn sequences(cx: &Ctx) -> CheckResult {
                 break;
             }
             runs += 1;
-            match run_sequence(cx, &tree.current()).await {
+            match run_sequence(cx, &tree.current(), known).await {
                 Run::Diverged(d) => {
                     minimal = (tree.current(), d);
                     diverging = true;
                 }
-                Run::Held(_) => diverging = false,
+                Run::Held(..) => diverging = false,
                 Run::Skipped(_) => break,
             }
         }
@@ -323,7 +445,7 @@ async fn sequences(cx: &Ctx) -> CheckResult {
             candidate.remove(i);
             runs += 1;
             removals += 1;
-            match run_sequence(cx, &candidate).await {
+            match run_sequence(cx, &candidate, known).await {
                 Run::Diverged(shorter) if shorter.rule == d.rule => {
                     steps = candidate;
                     d = shorter;
@@ -332,7 +454,7 @@ async fn sequences(cx: &Ctx) -> CheckResult {
             }
         }
         // Run the minimal sequence once more, so that its exchanges are the report's last.
-        if let Run::Diverged(last) = run_sequence(cx, &steps).await {
+        if let Run::Diverged(last) = run_sequence(cx, &steps, known).await {
             d = last;
         }
         return Err(Fail::mismatch(
@@ -382,17 +504,17 @@ async fn user_of(cx: &Ctx) -> Result<User, String> {
     })
 }
 
-/// Runs `steps` from a count of 0. Public for tests.
-pub async fn run_sequence(cx: &Ctx, steps: &[Step]) -> Run {
+/// Runs `steps` from a count of 0, the tenant held to the readings `known` decides
+/// (what it showed earlier in the run). Public for tests.
+pub async fn run_sequence(cx: &Ctx, steps: &[Step], known: Choices) -> Run {
     let target = &cx.target;
-    let limits = Limits::of(target);
     // Each sequence starts from a count of 0, so that runs (and shrink candidates) are
     // independent: an unlock where the runner can (it holds even on a tenant that does
     // not reset on success), else a successful verification.
     let reset = if target.can_unlock() {
         target.unlock_user().await
     } else {
-        guard::reset_count(&target.clone(), limits)
+        guard::reset_count(&target.clone(), Limits::of(target))
             .await
             .map(|_| ())
     };
@@ -401,108 +523,365 @@ pub async fn run_sequence(cx: &Ctx, steps: &[Step]) -> Run {
             "the attempt count could not be reset to 0 before a sequence: {why}"
         ));
     }
-    let user = match user_of(cx).await {
-        Ok(u) => u,
-        Err(e) => return Run::Skipped(e),
-    };
-    let max = limits.max_attempts;
-    let mut model = Model::new(user, max, cx.target.props.strict);
     // Sequences drive the user into lockout only when asked to (--allow-lockout) and
     // when the runner can unlock them afterwards: otherwise they keep to the ceiling.
     let may_lock = target.allow_lockout && target.can_unlock();
-    // A context of its own: its exchanges become the script, then the check's.
-    let run_cx = Ctx::new(cx.target.clone());
-    let mut live: Vec<Live> = Vec::new();
-    let mut used_codes: Vec<Secret> = Vec::new();
-    let mut script = Vec::new();
-    let mut ran = 0;
+    let mut session = match Session::start(cx, known, may_lock, cx.target.props.strict).await {
+        Ok(s) => s,
+        Err(e) => return Run::Skipped(e),
+    };
     for raw in steps {
-        let Some(step) = model.resolve(raw) else {
-            continue;
-        };
-        if !can_run(cx, &step) {
-            continue;
+        match session.step(raw).await {
+            Stepped::Answered(_) | Stepped::NotRun => {}
+            Stepped::Diverged(d) => return Run::Diverged(d),
+            Stepped::Skipped(why) => return Run::Skipped(why),
         }
-        let predicted = target.ledger.state().count.max(model.attempts().1);
-        if !may_lock && predicted + step.worst_spend() > limits.ceiling {
-            continue;
+    }
+    Run::Held(session.ran, session.shown())
+}
+
+/// What one step of a [`Session`] came to.
+#[derive(Debug)]
+pub enum Stepped {
+    /// The tenant answered as the model allows.
+    Answered(Answer),
+    /// Not sent: it fits no request, rests on a rule this mode does not judge, needs a
+    /// fixture the target lacks, or could take the count past the ceiling.
+    NotRun,
+    /// The answer broke a rule.
+    Diverged(Box<Divergence>),
+    /// A fixture failed: no verdict.
+    Skipped(String),
+}
+
+/// Steps sent to the tenant one at a time, each held to the model: the sequence checks
+/// run their drawn sequences through it, and named checks that are scripts of steps
+/// (the lockout checks) drive it step by step.
+pub struct Session<'a> {
+    cx: &'a Ctx,
+    model: Model,
+    may_lock: bool,
+    /// A context of its own: its exchanges become the script, then the check's.
+    run_cx: Ctx,
+    live: Vec<Live>,
+    used_codes: Vec<Secret>,
+    script: Vec<String>,
+    /// For each answered step, what it was, in words (for where a reading showed).
+    answered: Vec<String>,
+    ran: usize,
+}
+
+impl<'a> Session<'a> {
+    /// A session on the test user as the tenant lists them, the model starting from
+    /// the count the tenant holds now (the caller has it at 0) and the readings `known`
+    /// decides; `may_lock` lets steps take the count past the run's ceiling; `strict`
+    /// lets steps rest on the model's inferred rules (a named check that is one).
+    pub async fn start(
+        cx: &'a Ctx,
+        known: Choices,
+        may_lock: bool,
+        strict: bool,
+    ) -> Result<Self, String> {
+        let user = user_of(cx).await?;
+        let max = Limits::of(&cx.target).max_attempts;
+        let mut model = Model::with_readings(user, max, strict, known);
+        for alt in cx.target.readings.excluded() {
+            model.exclude(alt);
         }
-        let Some(expectation) = model.expect(&step) else {
-            // The phone decides; wait until the tenant shows it.
-            let Step::Decide { req, approve } = step else {
-                continue;
-            };
-            let l = &live[req];
-            script.push(format!(
-                "{:>2}. # the phone {}s the PUSH: push_command with IDCS_REQUEST_ID={} IDCS_PUSH_ACTION={}",
-                script.len() + 1,
-                if approve { "approve" } else { "reject" },
-                l.v.request_id(),
-                if approve { "approve" } else { "reject" }
-            ));
-            if let Err(e) = run_cx.act_on_push(&l.v, approve).await {
-                return Run::Skipped(format!("the PUSH fixture failed: {e}"));
-            }
-            // The decision may take a moment to reach the tenant: poll (unjudged) until
-            // the request is no longer pending, for a bounded time.
-            for _ in 0..10 {
-                match run_cx
-                    .client()
-                    .get_verification_status(l.v.request_id())
-                    .await
-                {
-                    Ok(r) if r.value.status.to_string() == "pending" => {
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    }
-                    _ => break,
-                }
-            }
-            for e in run_cx.take_exchanges() {
-                cx.keep(e);
-            }
-            ran += 1;
-            continue;
-        };
-        // Where the step's redacted inputs come from, for a reader who runs the script.
-        let inputs = inputs_of(&step, &live);
-        let answer = match send(&run_cx, &step, &mut live, &mut used_codes, &model).await {
-            Ok(a) => a,
-            Err(skip) => return Run::Skipped(skip),
-        };
-        for e in run_cx.take_exchanges() {
-            let comment = inputs
-                .as_ref()
-                .filter(|_| e.method == "PATCH")
-                .map(|c| format!("   # {c}"))
-                .unwrap_or_default();
-            script.push(format!(
-                "{:>2}. {}{comment}",
-                script.len() + 1,
-                e.redacted().to_curl()
-            ));
-            cx.keep(e);
+        Ok(Self {
+            cx,
+            model,
+            may_lock,
+            run_cx: Ctx::new(cx.target.clone()),
+            live: Vec::new(),
+            used_codes: Vec::new(),
+            script: Vec::new(),
+            answered: Vec::new(),
+            ran: 0,
+        })
+    }
+
+    /// The model, as the answers so far left it.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// A named check's step: the answer when it ran, `None` when it could not; a
+    /// divergence is the check's failure (with the script so far), a fixture that
+    /// failed its skip.
+    pub async fn expect_step(&mut self, step: &Step) -> Result<Option<Answer>, Fail> {
+        match self.step(step).await {
+            Stepped::Answered(a) => Ok(Some(a)),
+            Stepped::NotRun => Ok(None),
+            Stepped::Diverged(d) => Err(d.into_fail()),
+            Stepped::Skipped(why) => Err(Fail::skip(why)),
         }
-        ran += 1;
-        if let Verdict::Diverged {
+    }
+
+    /// The same, for a step that must run.
+    pub async fn must_step(&mut self, step: &Step) -> Result<Answer, Fail> {
+        self.expect_step(step).await?.ok_or_else(|| {
+            Fail::skip(format!(
+                "a step of the check could not run here ({}): a fixture or the attempt budget is missing",
+                step_name(step)
+            ))
+        })
+    }
+
+    /// Records the readings the answers showed, under `check`'s id.
+    pub fn record_readings(&self, check: &str) -> CheckResult {
+        for shown in self.shown() {
+            self.cx
+                .target
+                .readings
+                .record(shown.alt, format!("{check}, {}", shown.step))?;
+        }
+        Ok(())
+    }
+
+    /// The requests sent so far, as a numbered script of `curl` commands.
+    pub fn script(&self) -> &[String] {
+        &self.script
+    }
+
+    /// The readings the answers showed, with the step that showed each.
+    pub fn shown(&self) -> Vec<ShownAt> {
+        self.model
+            .shown()
+            .iter()
+            .map(|&(alt, n)| ShownAt {
+                alt,
+                step: format!(
+                    "step {n}: {}",
+                    self.answered.get(n - 1).map_or("?", String::as_str)
+                ),
+            })
+            .collect()
+    }
+
+    fn diverged(&self, verdict: Verdict) -> Option<Box<Divergence>> {
+        let Verdict::Diverged {
             rule,
             expected,
             actual,
-        } = model.observe(&step, &expectation, &answer)
-        {
-            return Run::Diverged(Box::new(Divergence {
-                script,
-                rule: rule.id,
-                quote: format!(
-                    "\"{}\" [{}]",
-                    rule.quote,
-                    rule.source.trim_matches(['[', ']'])
-                ),
-                expected,
-                actual,
-            }));
+        } = verdict
+        else {
+            return None;
+        };
+        Some(Box::new(Divergence {
+            script: self.script.clone(),
+            rule: rule.id,
+            quote: quote_of(rule),
+            expected,
+            actual,
+        }))
+    }
+
+    fn keep_exchanges(&mut self, comment: Option<&str>) {
+        for e in self.run_cx.take_exchanges() {
+            let comment = comment
+                .filter(|_| e.method == "PATCH")
+                .map(|c| format!("   # {c}"))
+                .unwrap_or_default();
+            self.script.push(format!(
+                "{:>2}. {}{comment}",
+                self.script.len() + 1,
+                e.redacted().to_curl()
+            ));
+            self.cx.keep(e);
         }
     }
-    Run::Held(ran)
+
+    /// Sends `raw` (its request reference resolved by the model) and judges the answer.
+    pub async fn step(&mut self, raw: &Step) -> Stepped {
+        let target = &self.cx.target;
+        let Some(step) = self.model.resolve(raw) else {
+            return Stepped::NotRun;
+        };
+        if !can_run(self.cx, &step) {
+            return Stepped::NotRun;
+        }
+        let ceiling = Limits::of(target).ceiling;
+        let predicted = target.ledger.state().count.max(self.model.attempts().1);
+        if !self.may_lock && predicted + step.worst_spend() > ceiling {
+            return Stepped::NotRun;
+        }
+        let Some(expectation) = self.model.expect(&step) else {
+            return self.decide(&step).await;
+        };
+        // Where the step's redacted inputs come from, for a reader who runs the script.
+        let inputs = inputs_of(&step, &self.live);
+        let answer = match send(
+            &self.run_cx,
+            &step,
+            &mut self.live,
+            &mut self.used_codes,
+            &self.model,
+        )
+        .await
+        {
+            Ok(a) => a,
+            Err(skip) => return Stepped::Skipped(skip),
+        };
+        self.keep_exchanges(inputs.as_deref());
+        self.ran += 1;
+        self.answered.push(words(&step, &self.model, &answer));
+        let verdict = self.model.observe(&step, &expectation, &answer);
+        match self.diverged(verdict) {
+            Some(d) => Stepped::Diverged(d),
+            None => Stepped::Answered(answer),
+        }
+    }
+
+    /// The phone decides a PUSH; the first poll that shows the decision is judged.
+    async fn decide(&mut self, step: &Step) -> Stepped {
+        let Step::Decide { req, approve } = *step else {
+            return Stepped::NotRun;
+        };
+        let id = self.live[req].v.request_id().to_owned();
+        let action = if approve { "approve" } else { "reject" };
+        self.script.push(format!(
+            "{:>2}. # the phone {action}s the PUSH: push_command with IDCS_REQUEST_ID={id} IDCS_PUSH_ACTION={action}",
+            self.script.len() + 1,
+        ));
+        if let Err(e) = self.run_cx.act_on_push(&self.live[req].v, approve).await {
+            return Stepped::Skipped(format!("the PUSH fixture failed: {e}"));
+        }
+        self.ran += 1;
+        // The decision may take a moment to reach the tenant: poll until the request is
+        // no longer pending, for a bounded time. Pending answers are not judged (the
+        // decision is on its way); the first that is not is the poll of the decided
+        // PUSH, judged like any step (a later poll is a second one).
+        let poll = Step::Poll { req };
+        let mut decided = None;
+        for _ in 0..10 {
+            let answer = match send(
+                &self.run_cx,
+                &poll,
+                &mut self.live,
+                &mut self.used_codes,
+                &self.model,
+            )
+            .await
+            {
+                Ok(a) => a,
+                Err(skip) => return Stepped::Skipped(skip),
+            };
+            if answer.status == 200 && answer.body_status.as_deref() == Some("pending") {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+            decided = Some(answer);
+            break;
+        }
+        self.keep_exchanges(None);
+        let (Some(answer), Some(expectation)) = (decided, self.model.expect(&poll)) else {
+            return Stepped::NotRun;
+        };
+        self.answered.push(words(&poll, &self.model, &answer));
+        let verdict = self.model.observe(&poll, &expectation, &answer);
+        match self.diverged(verdict) {
+            Some(d) => Stepped::Diverged(d),
+            None => Stepped::Answered(answer),
+        }
+    }
+}
+
+/// A rule's sentence and source, for a report.
+fn quote_of(rule: &rules::Rule) -> String {
+    format!(
+        "\"{}\" [{}]",
+        rule.quote,
+        rule.source.trim_matches(['[', ']'])
+    )
+}
+
+/// A step and its answer, in words: `a poll of an SMS request, answered 400`.
+pub fn words(step: &Step, model: &Model, answer: &Answer) -> String {
+    let method = |req: &usize| {
+        model
+            .requests()
+            .get(*req)
+            .map_or_else(|| "a".to_owned(), |r| format!("{} request", r.method))
+    };
+    let state = |s: &StateRef| match s {
+        StateRef::Current => "",
+        StateRef::Stale => " with a replaced requestState",
+        StateRef::OfAnother => " with another request's requestState",
+    };
+    let text = match step {
+        Step::Initiate { who, pick } => {
+            let what = match pick {
+                Pick::Preferred => "the preferred factor".to_owned(),
+                Pick::Method(m) | Pick::Factor(_, m) => m.to_string(),
+            };
+            let who = match who {
+                Who::Guid => "",
+                Who::Name => " (by user name)",
+                Who::Unknown => " for an unknown user",
+            };
+            format!("an initiate of {what}{who}")
+        }
+        Step::Resend { req, state: s } => format!("a resend on the {}{}", method(req), state(s)),
+        Step::VerifyOtp {
+            req,
+            state: s,
+            code,
+        } => format!(
+            "{} code on the {}{}",
+            if *code == Code::Right {
+                "the right"
+            } else {
+                "a wrong"
+            },
+            method(req),
+            state(s)
+        ),
+        Step::VerifyBypass {
+            req,
+            state: s,
+            code,
+        } => format!(
+            "{} bypass code on the {}{}",
+            match code {
+                Bypass::Fresh => "an unused",
+                Bypass::Reused => "a used",
+                Bypass::Wrong => "a wrong",
+            },
+            method(req),
+            state(s)
+        ),
+        Step::VerifyAnswers {
+            req,
+            state: s,
+            code,
+        } => format!(
+            "{} answers on the {}{}",
+            if *code == Code::Right {
+                "the right"
+            } else {
+                "wrong"
+            },
+            method(req),
+            state(s)
+        ),
+        Step::Poll { req } => format!("a poll of the {}", method(req)),
+        Step::Decide { approve, .. } => {
+            format!(
+                "the phone {}",
+                if *approve { "approves" } else { "rejects" }
+            )
+        }
+        Step::Lookup { who } => match who {
+            Who::Unknown => "a look-up of an unknown user".to_owned(),
+            Who::Name => "a look-up by name".to_owned(),
+            Who::Guid => "a look-up by GUID".to_owned(),
+        },
+        Step::Unauthenticated(inner) => {
+            return format!("{} without a token", words(inner, model, answer));
+        }
+    };
+    format!("{text}, answered {}", answer.describe())
 }
 
 /// Whether the target has what `step` needs (fixtures, a user name).

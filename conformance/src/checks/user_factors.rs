@@ -36,6 +36,14 @@ pub const CHECKS: &[Check] = &[
         run: preferred_is_enrolled,
     },
     check! {
+        id: "users.factors/preferred-method-is-listed",
+        operation: GetUserFactors,
+        quote: "\"preferredFactorId\":\"0778f15bf5778544c3ae2236c5fca9d9e8\", \"preferredMethod\":\"SMS\" (a listing that names a preferred factor names its method, one of that factor's)",
+        source: "[FACTORS]",
+        evidence: Stated,
+        run: preferred_method_is_listed,
+    },
+    check! {
         id: "users.factors/unknown-guid-404",
         operation: GetUserFactors,
         quote: "404 {\"status\":\"failed\", \"cause\":[{\"code\":\"AUTH-3018\", \"message\":\"User not found.\"}]}",
@@ -144,6 +152,35 @@ async fn preferred_is_enrolled(cx: &Ctx) -> CheckResult {
         format!("preferred factor {id} with method {method} among the enrolled factors"),
         || "it is not listed with that method".into(),
     )
+}
+
+/// A listing that names a preferred factor names its method too, one of that factor's
+/// (the look-up's check shares it).
+pub(crate) fn preferred_method_of(listing: &idcs_mfa::types::UserFactors) -> CheckResult {
+    let Some(id) = &listing.preferred_factor_id else {
+        return Err(Fail::skip("the listing names no preferred factor"));
+    };
+    let Some(method) = &listing.preferred_method else {
+        return Err(Fail::mismatch(
+            format!("\"preferredMethod\" beside \"preferredFactorId\": {id:?}"),
+            "no preferredMethod",
+        ));
+    };
+    let factor = listing.factors.iter().find(|f| &f.factor_id == id);
+    ensure(
+        factor.is_some_and(|f| f.methods.contains(method)),
+        format!("\"preferredMethod\" {method} to be a method of the preferred factor {id}"),
+        || match factor {
+            Some(f) => format!("its methods are {:?}", f.methods),
+            None => "the preferred factor is not listed".into(),
+        },
+    )
+}
+
+async fn preferred_method_is_listed(cx: &Ctx) -> CheckResult {
+    let guid = cx.target.user.guid.clone();
+    let r = expect_ok(cx.client().get_user_factors(&guid).await, 200)?;
+    preferred_method_of(&r.value)
 }
 
 async fn unknown_guid_404(cx: &Ctx) -> CheckResult {

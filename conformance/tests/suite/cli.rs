@@ -109,7 +109,7 @@ fn readme_profile_runs_against_serve_in_another_process() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("44 passed, 0 failed, 0 skipped"),
+        stdout.contains("55 passed, 0 failed, 0 skipped"),
         "{stdout}"
     );
     assert!(stdout.contains(&served.base_url), "{stdout}");

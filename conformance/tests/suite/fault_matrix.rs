@@ -58,6 +58,7 @@ async fn failing_checks_on(
                 faults,
                 behaviours,
                 timing,
+                readings: Default::default(),
                 attempt_budget: None,
             }
         },
@@ -68,7 +69,9 @@ async fn failing_checks_on(
     .await
     .expect("the embedded mock starts");
     for c in &report.checks {
-        let lockout = c.id.contains("lockout") || c.id.contains("resets-attempt-count");
+        let lockout = c.id.contains("lockout")
+            || c.id.contains("resets-attempt-count")
+            || c.id.contains("locked-user");
         // The sequence checks hold themselves to the run's ceiling instead (the embedded
         // mock allows lockout: they may reach the maximum).
         let sequences = c.id.starts_with("sequences/");
@@ -122,7 +125,11 @@ async fn no_fault_no_failure() {
 
 /// Runs `f` on each of `items`, `width` at a time, each on a thread with a runtime of
 /// its own (the runs are independent mocks; most of their time is waiting).
-fn on_threads<T: Send, R: Send>(items: Vec<T>, width: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+pub(crate) fn on_threads<T: Send, R: Send>(
+    items: Vec<T>,
+    width: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
     let mut results = Vec::with_capacity(items.len());
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
@@ -143,7 +150,7 @@ fn on_threads<T: Send, R: Send>(items: Vec<T>, width: usize, f: impl Fn(T) -> R 
     results
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -250,10 +257,10 @@ fn each_fault_is_still_caught_with_every_behaviour_on() {
 const STATE_RULE_FAULTS: &[(Fault, usize)] = &[
     // A send counted, a failure counted, a success resets, the lock at the maximum:
     // up to 5 counted events and one more request.
-    (Fault::SendsNotCounted, 7),
-    (Fault::SuccessKeepsCount, 8),
-    (Fault::LockOneLate, 7),
-    (Fault::NoLockout, 7),
+    (Fault::SendsNotCounted, 8),
+    (Fault::SuccessKeepsCount, 9),
+    (Fault::LockTwoLate, 8),
+    (Fault::NoLockout, 8),
     // A requestState bound to its request and generation; a resend replaces it.
     (Fault::StaleRequestStateAccepted, 3),
     (Fault::ForeignRequestStateAccepted, 3),
@@ -275,7 +282,7 @@ const STATE_RULE_FAULTS: &[(Fault, usize)] = &[
     (Fault::UnknownUser200, 1),
     (Fault::LookupListsAnotherUser, 1),
     // A locked user refused on every operation, an initiate included.
-    (Fault::LockedUserInitiates, 6),
+    (Fault::LockedUserInitiates, 7),
     // A request without a token is refused, and changes nothing.
     (Fault::NoAuth, 1),
 ];

@@ -9,6 +9,7 @@ mod cli;
 mod fault_matrix;
 mod model;
 mod patience;
+mod readings;
 mod served;
 mod suite_embedded;
 mod tenant_snapshots;

@@ -246,3 +246,17 @@ fn the_documented_model_is_the_model() {
         "docs/model.md is out of date: replace everything after its introduction with the output of `idcs-mfa-conformance model`"
     );
 }
+
+// Test case: docs/readings.md lists the readings as they are (every reading, its
+// alternatives and what they rest on); regenerate with `idcs-mfa-conformance readings`.
+#[test]
+fn the_documented_readings_are_the_readings() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/readings.md"),
+    )
+    .expect("docs/readings.md");
+    assert!(
+        doc.contains(&idcs_mfa_mock::model::readings::describe()),
+        "docs/readings.md is out of date: replace everything after its introduction with the output of `idcs-mfa-conformance readings`"
+    );
+}

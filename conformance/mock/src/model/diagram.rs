@@ -3,8 +3,9 @@
 //! them; `idcs-mfa-conformance model` prints them).
 //!
 //! - [`request_lifecycle`] explores, for each kind of factor, every step the model
-//!   allows from each state a request can be in, and draws the answer the documents
-//!   give (the first alternative) and where it leads.
+//!   allows from each state a request can be in, and draws the answer a tenant gives
+//!   under the first alternative of every reading (the mock's default) and where it
+//!   leads.
 //! - [`attempt_counter`] applies each event of [`crate::model::attempts`] to each count
 //!   below a maximum of 3.
 
@@ -15,6 +16,7 @@ use idcs_mfa::Method;
 use super::{
     attempts::{Counter, Event, Rules},
     machine::{Answer, Bypass, Code, Model, Outcome, Pick, StateRef, Step, Who, sample_user},
+    readings::Choices,
 };
 
 /// The name of the state request 0 of `model` is in.
@@ -26,11 +28,12 @@ fn state_name(model: &Model) -> String {
         (Outcome::Succeeded, _) => "succeeded".to_owned(),
         (Outcome::Rejected, _) => "rejected".to_owned(),
         (Outcome::Expired, _) => "expired".to_owned(),
+        (Outcome::Failed, _) => "closed by a failure".to_owned(),
     };
     if r.outcome == Outcome::Open && r.generations > 1 {
         name.push_str(", state replaced");
     }
-    if r.outcome == Outcome::Open && r.refused_once {
+    if r.outcome == Outcome::Open && r.failed_once {
         name.push_str(", a code refused");
     }
     name
@@ -154,7 +157,7 @@ pub fn request_lifecycle() -> String {
             _ => "questions",
         };
         let _ = writeln!(out, "    state \"{title}\" as {prefix} {{");
-        let mut start = Model::new(sample_user(), 99, true);
+        let mut start = Model::with_readings(sample_user(), 99, true, Choices::defaults());
         let init = Step::Initiate {
             who: Who::Guid,
             pick: Pick::Method(method.clone()),

@@ -12,6 +12,8 @@
 //!   predicts with it; the machine counts by the same table);
 //! - [`machine`]: the request life cycle of a user and the answers a tenant may give to
 //!   each step (the mock answers with it; the sequence checks hold a tenant to it);
+//! - [`readings`]: every point the documents leave open, with its named alternatives
+//!   (the machine keeps each open; the mock plays any of them);
 //! - [`rules`]: the documented rules, each with its sentence, source and evidence;
 //! - [`diagram`]: both drawn as mermaid state diagrams (`docs/model.md`).
 
@@ -19,6 +21,7 @@ pub mod access;
 pub mod attempts;
 pub mod diagram;
 pub mod machine;
+pub mod readings;
 pub mod rules;
 
 use serde::Serialize;
@@ -57,8 +60,13 @@ pub enum Evidence {
     Stated,
     /// Shown in Oracle's captured responses or other public Oracle material.
     Captured,
-    /// Decided by this project where the documents are silent (run with `--strict`).
+    /// Decided by this project where the documents are silent, where every reading
+    /// agrees (judged only with `--strict`).
     Inferred,
+    /// What a tenant answers where the documents leave the choice open: one of the
+    /// alternatives of a [reading](readings), each allowed, the tenant held to the one
+    /// it showed.
+    Reading,
 }
 
 impl Evidence {
@@ -68,6 +76,7 @@ impl Evidence {
             Evidence::Stated => "stated",
             Evidence::Captured => "captured",
             Evidence::Inferred => "inferred",
+            Evidence::Reading => "reading",
         }
     }
 }

@@ -40,6 +40,10 @@ rules! {
     /// With a factor and a method, that factor.
     NAMED = ("initiate/named-backup-factor", Captured, "[PM]",
         "factorId: optional; with method, picks a backup factor."),
+    /// An initiate for a user the tenant does not have is refused and opens nothing
+    /// (how: the reading `initiate/unknown-user`).
+    INITIATE_UNKNOWN_USER = ("initiate/unknown-user-refused", Captured, "[OD]",
+        "A 404 for an unknown user … AUTH-3018 User not found. (for the initiate, the reading initiate/unknown-user: 404, 401 or 400)"),
     /// An unknown user is 404 AUTH-3018.
     UNKNOWN_USER = ("users/unknown-user-404", Captured, "[OD]",
         "{\"status\":\"failed\",\"cause\":[{\"code\":\"AUTH-3018\",\"message\":\"User not found.\"}]}"),
@@ -52,9 +56,10 @@ rules! {
     /// A requestState works only for its request, and only its latest generation.
     STATE_BOUND = ("requests/request-state-bound-to-request-and-generation", Captured, "[ERR]",
         "401: This is used when the requestState is invalid or expired (AUTH-1120)"),
-    /// A request that succeeded, was rejected or expired accepts nothing more.
+    /// A request that was verified accepts nothing more (how it refuses: the reading
+    /// `finished/answer`).
     COMPLETED_CLOSED = ("requests/completed-request-accepts-nothing", Inferred, "[VERIFY]",
-        "Factor verification is a 2-step process … (a request that ended is complete; decided here)"),
+        "Factor verification is a 2-step process … (a request that ended is complete; inferred, and how it refuses is the reading finished/answer)"),
     /// The right code verifies.
     RIGHT_CODE = ("verify/right-code-succeeds", Stated, "[VERIFY]",
         "200 Response: Indicates successful authentication."),
@@ -67,9 +72,6 @@ rules! {
     /// A bypass code works once.
     BYPASS_ONCE = ("verify/bypass-code-works-once", Inferred, "[PM]",
         "bypass codes are single-use in the IDCS product (decided here for the API)"),
-    /// A wrong code leaves the request open for another try.
-    OPEN_AFTER_WRONG = ("requests/open-after-a-wrong-code", Inferred, "[VERIFY]",
-        "(the user may try again on the same request; decided here)"),
     /// A PUSH is pending until decided.
     PUSH_PENDING = ("push/pending-until-decided", Stated, "[STATUS]",
         "{\"status\": \"pending\", \"cause\": [{\"code\": \"AUTH-1108\", \"message\": \"Push Notification approval is pending.\"}]}"),
@@ -79,12 +81,12 @@ rules! {
     /// A rejected PUSH polls 401 failed, and stays so.
     PUSH_REJECTED = ("push/rejected-is-401-failed", Stated, "[STATUS]",
         "401 Response: Indicates that the user has rejected the PUSH notification request."),
-    /// A PUSH left undecided expires and polls like a rejection (decided here).
-    PUSH_EXPIRED = ("push/expired-is-401-failed", Inferred, "[STATUS]",
-        "(a PUSH left pending for 2 minutes expires and is answered like a rejection: 401, status failed, AUTH-1108 \"Expired\"; decided here)"),
-    /// Polling a request that is not a PUSH: pending until verified (decided here).
-    POLL_OTHER = ("push/poll-of-another-method", Inferred, "[STATUS]",
-        "(a poll of a request that is not a PUSH answers 200 pending until verified, then 200 success; decided here)"),
+    /// A PUSH left undecided expires as the tenant's reading of `push/expiry` says.
+    PUSH_EXPIRED = ("push/expired", Reading, "[STATUS]",
+        "(no expiry is documented: what an expired PUSH answers is the reading push/expiry, docs/readings.md)"),
+    /// Polling a request that is not a PUSH: as the tenant's reading says.
+    POLL_OTHER = ("push/poll-of-another-method", Reading, "[STATUS]",
+        "(a poll of a request that is not a PUSH: the reading poll/other-method, docs/readings.md)"),
     /// A request without a valid token is refused 401, and changes nothing.
     TOKEN_REQUIRED = ("auth/valid-token-required", Stated, "[VERIFY]",
         "401 Response: … Indicates unauthorized access if the token provided is invalid"),
@@ -94,6 +96,9 @@ rules! {
     /// A token needs the Authenticator Client or the MFA Client app role.
     ROLE_REQUIRED = ("auth/app-role-required", Stated, "[STATUS]",
         "Provide a valid OAuth Access Token that has either the 'Authenticator Client' or 'MFA Client' scope."),
+    /// A tenant keeps to the alternative it showed of a reading.
+    READINGS_HELD = ("readings/held", Reading, "[READINGS]",
+        "Where the documents leave the choice open, a tenant is one implementation: it answers the same question the same way for the whole run (docs/readings.md)"),
     /// Look-up by GUID and by name list the user's factors.
     LOOKUP = ("users/lookup-by-guid-and-by-name", Stated, "[FACTORS]",
         "a user can make a request to get their enrolled factors by using a \"filter\" with the user name"),

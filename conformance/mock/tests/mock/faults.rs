@@ -8,7 +8,7 @@ use serde_json::json;
 
 /// The faults with a test in this file. The others (added with the conformance runner)
 /// are pinned by its fault-matrix test.
-const TESTED_HERE: [Fault; 22] = [
+const TESTED_HERE: [Fault; 30] = [
     Fault::PushPendingUnauthorized,
     Fault::WrongOtp400,
     Fault::MissingStatusField,
@@ -28,9 +28,17 @@ const TESTED_HERE: [Fault; 22] = [
     Fault::RejectedPush200,
     Fault::SendsNotCounted,
     Fault::SuccessKeepsCount,
-    Fault::LockOneLate,
+    Fault::LockTwoLate,
     Fault::LookupListsAnotherUser,
     Fault::LockedUserInitiates,
+    Fault::PreferredMethodMissing,
+    Fault::LookupIgnoresUserIdType,
+    Fault::AnyBypassCodeAccepted,
+    Fault::AnyEmailCodeAccepted,
+    Fault::ResendNotCounted,
+    Fault::MissingRequestStateAccepted,
+    Fault::LockedUserPolls,
+    Fault::CorrectCodesRefused,
 ];
 
 // Test case: each fault tested here has a distinct name that parses back.
@@ -218,8 +226,8 @@ async fn success_keeps_count_does_not_reset_on_success() {
 }
 
 #[tokio::test]
-async fn lock_one_late_locks_one_attempt_past_the_maximum() {
-    let m = start_with_faults(&[Fault::LockOneLate]).await;
+async fn lock_two_late_locks_two_attempts_past_the_maximum() {
+    let m = start_with_faults(&[Fault::LockTwoLate]).await;
     let c = client(&m);
     let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
     for _ in 0..4 {
@@ -233,7 +241,10 @@ async fn lock_one_late_locks_one_attempt_past_the_maximum() {
     );
     c.resend_otp(&mut v).await.unwrap();
     let status = Control(&m).user(USER1).await;
-    assert_eq!((status.attempts, status.locked), (6, true));
+    assert_eq!((status.attempts, status.locked), (6, false), "one past it");
+    c.resend_otp(&mut v).await.unwrap();
+    let status = Control(&m).user(USER1).await;
+    assert_eq!((status.attempts, status.locked), (7, true));
 }
 
 #[tokio::test]
@@ -331,4 +342,137 @@ async fn faults_switch_at_run_time() {
     assert_eq!(send(http().get(&url)).await.0, 200);
     assert_eq!(ControlApi(&m).set_faults(&[]).await, 200);
     assert_eq!(send(http().get(&url)).await.0, 401);
+}
+
+#[tokio::test]
+async fn preferred_method_missing_names_the_factor_without_its_method() {
+    let m = start_with_faults(&[Fault::PreferredMethodMissing]).await;
+    let f = client(&m).get_user_factors(TOM).await.unwrap().value;
+    assert!(f.preferred_factor_id.is_some());
+    assert_eq!(f.preferred_method, None);
+}
+
+#[tokio::test]
+async fn lookup_ignores_user_id_type_takes_a_guid_for_a_name() {
+    let m = start_with_faults(&[Fault::LookupIgnoresUserIdType]).await;
+    let e = client(&m)
+        .lookup_user_factors(TOM, idcs_mfa::types::UserIdType::UserGuid)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(404));
+    // Without the fault the same look-up finds the user.
+    let m = start_default().await;
+    let f = client(&m)
+        .lookup_user_factors(TOM, idcs_mfa::types::UserIdType::UserGuid)
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(f.user_guid, TOM);
+}
+
+#[tokio::test]
+async fn any_bypass_code_accepted_takes_any_twelve_digits() {
+    let m = start_with_faults(&[Fault::AnyBypassCodeAccepted]).await;
+    let mut v = initiate(&m, USER1, "BypassCode", Method::Bypasscode).await;
+    client(&m)
+        .verify_bypass_code(&mut v, "123123123123")
+        .await
+        .unwrap();
+    let v = initiate(&m, USER1, "BypassCode", Method::Bypasscode).await;
+    let (status, _) = patch(
+        &m,
+        v.request_id(),
+        json!({"bypassCode": "12345", "requestState": v.request_state().expose()}),
+    )
+    .await;
+    assert_eq!(status, 401, "not twelve digits");
+}
+
+#[tokio::test]
+async fn any_email_code_accepted_takes_any_six_digits_for_email_only() {
+    let m = start_with_faults(&[Fault::AnyEmailCodeAccepted]).await;
+    let v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let (status, _) = patch(
+        &m,
+        v.request_id(),
+        json!({"otpCode": wrong(&otp), "requestState": v.request_state().expose()}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let (status, _) = patch(
+        &m,
+        v.request_id(),
+        json!({"otpCode": wrong(&otp), "requestState": v.request_state().expose()}),
+    )
+    .await;
+    assert_eq!(status, 401, "SMS still refuses a wrong code");
+}
+
+#[tokio::test]
+async fn resend_not_counted_counts_the_initiate_only() {
+    let m = start_with_faults(&[Fault::ResendNotCounted]).await;
+    let mut v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
+    for _ in 0..3 {
+        client(&m).resend_otp(&mut v).await.unwrap();
+    }
+    assert_eq!(Control(&m).user(USER1).await.attempts, 1);
+}
+
+#[tokio::test]
+async fn missing_request_state_accepted_verifies_without_one() {
+    let m = start_with_faults(&[Fault::MissingRequestStateAccepted]).await;
+    let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let (status, _) = patch(&m, v.request_id(), json!({ "otpCode": otp })).await;
+    assert_eq!(status, 200);
+    // Without the fault: refused 400 (the mock's reading of request-state/missing).
+    let m = start_default().await;
+    let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let (status, _) = patch(&m, v.request_id(), json!({ "otpCode": otp })).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn locked_user_polls_serves_a_locked_users_push_poll() {
+    let m = start_with_faults(&[Fault::LockedUserPolls]).await;
+    let v = initiate(&m, TOM, TOM_PHONE, Method::Push).await;
+    m.lock_user(TOM).unwrap();
+    let (status, body) = poll(&m, v.request_id()).await;
+    assert_eq!(
+        (status.as_u16(), body["status"].as_str()),
+        (200, Some("pending"))
+    );
+    assert!(Control(&m).user(TOM).await.locked, "still locked");
+    // Without the fault: 401 AUTH-1010.
+    let m = start_default().await;
+    let v = initiate(&m, TOM, TOM_PHONE, Method::Push).await;
+    m.lock_user(TOM).unwrap();
+    let (status, body) = poll(&m, v.request_id()).await;
+    assert_eq!((status.as_u16(), code(&body)), (401, "AUTH-1010"));
+}
+
+#[tokio::test]
+async fn correct_codes_refused_refuses_the_totp_and_the_delivered_otp() {
+    let m = start_with_faults(&[Fault::CorrectCodesRefused]).await;
+    let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
+    let otp = Control(&m).last_otp(v.request_id()).await;
+    let (status, _) = patch(
+        &m,
+        v.request_id(),
+        json!({"otpCode": otp, "requestState": v.request_state().expose()}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let v = initiate(&m, TOM, TOM_PHONE, Method::Totp).await;
+    let (status, _) = patch(
+        &m,
+        v.request_id(),
+        json!({"otpCode": totp_now(), "requestState": v.request_state().expose()}),
+    )
+    .await;
+    assert_eq!(status, 401);
 }
