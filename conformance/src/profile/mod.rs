@@ -284,7 +284,13 @@ impl Profile {
             .request_timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .rate_limiter(limiter.clone())
-            .rate_limit_policy(RateLimitPolicy::default().initial_backoff(backoff))
+            // The run's deadline is the only stop: any Retry-After that ends before it
+            // is waited out (observe::give_up_before sets it).
+            .rate_limit_policy(
+                RateLimitPolicy::default()
+                    .initial_backoff(backoff)
+                    .max_retry_after(Duration::MAX),
+            )
             .observer(observations.clone())
             .danger_accept_invalid_certs(overrides.accept_invalid_certs)
             .build()
