@@ -1,6 +1,11 @@
 //! The preflight: a few requests before any check that tell a set-up problem from a
 //! contract failure.
 //!
+//! 0. Each fixture command of the profile (`fixtures.otp_command`, `push_command`,
+//!    `unlock_command`) can run, without running it: the command line parses (`sh -n`),
+//!    its program exists (a path, or a command `sh` finds on `PATH`), is executable,
+//!    and a script's interpreter (its `#!` line) is installed. A command that would
+//!    exit 126 or 127 is caught here, before any request, with the key and the fix.
 //! 1. `GET /mfa/v1/users/{userGUID}/factors` of the test user: the base URL is
 //!    reachable (name, connection, TLS), the token is accepted, the user exists.
 //! 2. The fixtures fit what the tenant says: the TOTP factor id is one of the user's
@@ -23,6 +28,8 @@ use std::sync::Arc;
 
 use idcs_mfa::{AuthCode, Error, Initiate, Method, UserRef, types};
 
+mod commands;
+
 use crate::{
     guard::TotpFailure,
     harness::Ctx,
@@ -32,6 +39,15 @@ use crate::{
 /// Runs the preflight; `Ok` carries notes for the report.
 pub async fn preflight(target: &Arc<Target>) -> Result<Vec<String>, String> {
     let mut notes = Vec::new();
+    for (key, source) in [
+        ("fixtures.otp_command", &target.fixtures.otp),
+        ("fixtures.push_command", &target.fixtures.push),
+        ("fixtures.unlock_command", &target.fixtures.unlock),
+    ] {
+        if let Some(Source::Command(cmd)) = source {
+            commands::check(key, cmd).await?;
+        }
+    }
     let guid = &target.user.guid;
     let factors = match target.client.get_user_factors(guid).await {
         Ok(r) => Some(r.value),

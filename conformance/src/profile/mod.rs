@@ -25,7 +25,7 @@
 //! push_command = "./push.sh"             # gets IDCS_REQUEST_ID and IDCS_PUSH_ACTION=approve|reject
 //! push_poll_secs = 3.0                   # poll a PUSH this often until the decision is in
 //! push_decision_secs = 60.0              # how long a PUSH may stay pending after push_command
-//! otp_retry_secs = 30.0                  # ask otp_command again while it fails or prints nothing
+//! otp_retry_secs = 30.0                  # ask otp_command again while it prints nothing (exit 0)
 //! unlock_command = "./unlock.sh"         # unlocks the user, count to 0; gets IDCS_USER_GUID
 //!
 //! [mock_control]                         # the mock tenant's control API, instead of commands
@@ -131,8 +131,9 @@ pub struct FixtureSection {
     /// Seconds a PUSH may stay pending after the push command before the answer is
     /// judged (default 60).
     pub push_decision_secs: Option<f64>,
-    /// Seconds during which a failing or silent OTP source is asked again, every
-    /// second (default 30).
+    /// Seconds during which an OTP source that answered with nothing yet (a command
+    /// that exited 0 and printed nothing) is asked again, every second (default 30). A
+    /// failing command is not asked again.
     pub otp_retry_secs: Option<f64>,
     /// Command unlocking the test user and setting their attempt count to 0 (an
     /// administrator's action), given `IDCS_USER_GUID`. With it, lockout checks run
