@@ -58,6 +58,10 @@ pub struct Settings {
     pub strict: bool,
     /// Registered checks not selected (by prefix or evidence level).
     pub not_selected: usize,
+    /// Sequences the sequence checks drew (with the seed, what they saw depends on it).
+    pub sequences: u32,
+    /// Steps per sequence at most.
+    pub max_steps: usize,
 }
 
 /// Counts of outcomes.
@@ -80,6 +84,11 @@ pub struct CoverageRow {
     pub statuses: Vec<(u16, bool)>,
     /// Statuses seen that the contract does not document for the operation.
     pub undocumented: Vec<u16>,
+    /// Of the documented statuses observed, those seen only by checks whose inputs are
+    /// drawn from the seed (property and sequence checks): another seed may not draw
+    /// them (`diff` compares them only between runs of the same draw).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drawn_only: Vec<u16>,
 }
 
 impl RunReport {
@@ -151,9 +160,17 @@ fn status_counts(checks: &[CheckReport]) -> BTreeMap<u16, usize> {
 
 fn coverage(checks: &[CheckReport]) -> Vec<CoverageRow> {
     let mut seen: BTreeMap<Operation, Vec<u16>> = BTreeMap::new();
-    for exchange in checks.iter().flat_map(|c| &c.exchanges) {
-        if let (Some(op), Some(status)) = (exchange.operation, exchange.status) {
-            seen.entry(op).or_default().push(status);
+    // Seen by a check whose inputs do not depend on the seed.
+    let mut steady: BTreeMap<Operation, Vec<u16>> = BTreeMap::new();
+    for check in checks {
+        let drawn = crate::checks::is_drawn(check.id);
+        for exchange in &check.exchanges {
+            if let (Some(op), Some(status)) = (exchange.operation, exchange.status) {
+                seen.entry(op).or_default().push(status);
+                if !drawn {
+                    steady.entry(op).or_default().push(status);
+                }
+            }
         }
     }
     let contract = Contract::get();
@@ -172,6 +189,7 @@ fn coverage(checks: &[CheckReport]) -> Vec<CoverageRow> {
                 .collect();
             undocumented.sort_unstable();
             undocumented.dedup();
+            let steady = steady.get(&op).cloned().unwrap_or_default();
             CoverageRow {
                 operation: op,
                 statuses: documented
@@ -179,6 +197,11 @@ fn coverage(checks: &[CheckReport]) -> Vec<CoverageRow> {
                     .map(|s| (*s, observed.contains(s)))
                     .collect(),
                 undocumented,
+                drawn_only: documented
+                    .iter()
+                    .copied()
+                    .filter(|s| observed.contains(s) && !steady.contains(s))
+                    .collect(),
             }
         })
         .collect()
