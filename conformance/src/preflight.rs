@@ -111,7 +111,8 @@ pub async fn preflight(target: &Arc<Target>) -> Result<Vec<String>, String> {
     if target.fixtures.totp.is_some() {
         match crate::guard::verify_totp(target).await {
             Ok(()) => notes.push(
-                "a code of the profile's TOTP secret verified: the attempt count starts at 0".into(),
+                "a code of the test user's TOTP secret verified: the attempt count starts at 0"
+                    .into(),
             ),
             Err(TotpFailure::Refused(e))
                 if e.status().map(|s| s.as_u16()) == Some(401)

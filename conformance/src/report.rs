@@ -335,11 +335,7 @@ pub fn console(report: &RunReport, style: Style) -> String {
         } else {
             "stated+captured"
         },
-        if report.settings.not_selected > 0 {
-            format!(" · {} not selected", report.settings.not_selected)
-        } else {
-            String::new()
-        },
+        not_selected(report),
         report.millis as f64 / 1000.0
     );
     let summary = format!(
@@ -359,6 +355,39 @@ pub fn console(report: &RunReport, style: Style) -> String {
         let _ = writeln!(out, "{line}");
     }
     out
+}
+
+/// ` · N not selected (why)` for the summary line, or nothing: the registered checks
+/// the run left out, as inferred ones (`--strict` runs them) and ones outside the id
+/// prefixes given.
+fn not_selected(report: &RunReport) -> String {
+    if report.settings.not_selected == 0 {
+        return String::new();
+    }
+    let ran: std::collections::BTreeSet<&str> = report.checks.iter().map(|c| c.id).collect();
+    let (mut inferred, mut unmatched) = (0, 0);
+    for c in crate::checks::all() {
+        if ran.contains(c.id) {
+            continue;
+        }
+        if !report.settings.strict && c.evidence == crate::harness::Evidence::Inferred {
+            inferred += 1;
+        } else {
+            unmatched += 1;
+        }
+    }
+    let mut why = Vec::new();
+    if inferred > 0 {
+        why.push(format!("{inferred} inferred: --strict runs them"));
+    }
+    if unmatched > 0 {
+        why.push(format!("{unmatched} outside the id prefixes given"));
+    }
+    format!(
+        " · {} not selected ({}; `list` names them)",
+        report.settings.not_selected,
+        why.join(", ")
+    )
 }
 
 /// The network summary: requests, latency, 429s and waits, resent GETs.

@@ -253,7 +253,7 @@ impl Profile {
             })?;
         let user = self.user.clone().ok_or_else(|| {
             ProfileError::Invalid(
-                "the profile has no [user] section: the checks need a test user (guid, name)"
+                "no test user: give --user-guid GUID and --user-name NAME, or guid and name under [user] in a profile (--profile FILE; docs/profile.md)"
                     .into(),
             )
         })?;

@@ -773,6 +773,23 @@ fn a_tenant_gone_mid_run_is_an_error_of_the_run() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+// Test case: `run --base-url URL` with no profile and no user flags says which flags
+// (or profile keys) give the test user: exit 2, one line.
+#[test]
+fn a_base_url_without_a_user_names_the_flags() {
+    let out = bin()
+        .args(["run", "--base-url", "http://127.0.0.1:9"])
+        .env("IDCS_TOKEN", "t")
+        .output()
+        .expect("run");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: no test user: give --user-guid GUID and --user-name NAME, or guid and name under [user] in a profile (--profile FILE; docs/profile.md)\n"
+    );
+}
+
 // Test case: --user-guid and --user-name reach the run (each alone too): a name the
 // tenant does not have makes the look-up by name fail, the right one passes.
 #[test]
