@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `user_factors.rs` | `GET /mfa/v1/users/{userGUID}/factors` (\[FACTORS\]) |
 //! | `user_lookup.rs` | `GET /mfa/v1/users?userId=…` (\[PM\]) |
-//! | `initiate.rs` | `POST /mfa/v1/requests` (\[PM\]) |
+//! | `initiate.rs` | `POST /mfa/v1/requests` (\[INIT\]) |
 //! | `request_status.rs` | `GET /mfa/v1/requests/{requestId}` (\[STATUS\]) |
 //! | `complete.rs` | `PATCH /mfa/v1/requests/{requestId}` (\[VERIFY\]) |
 //! | `properties.rs` | property checks over several operations |
