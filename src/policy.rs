@@ -105,9 +105,13 @@ impl RateLimiter {
     /// now. A pause already in force that ends later is kept (a pause is never
     /// shortened); the spacing is not changed.
     pub fn hold_for(&self, wait: Duration) {
-        let Some(until) = Instant::now().checked_add(wait) else {
-            return;
-        };
+        // A wait past what an Instant can hold is a pause of about a century.
+        const FAR: Duration = Duration::from_secs(100 * 365 * 86_400);
+        let now = Instant::now();
+        let until = now
+            .checked_add(wait)
+            .or_else(|| now.checked_add(FAR))
+            .unwrap_or(now);
         let mut state = self.lock();
         state.hold = Some(state.hold.map_or(until, |h| h.max(until)));
     }
@@ -599,6 +603,15 @@ mod tests {
         }
         assert_eq!(limiter.interval(), Duration::from_millis(100));
         assert_eq!(limiter.held_until(), None);
+
+        // A wait no Instant can hold is still a pause (not none at all).
+        let endless = RateLimiter::per_second(0.0);
+        endless.hold_for(Duration::MAX);
+        assert!(
+            endless
+                .held_until()
+                .is_some_and(|h| h > Instant::now() + Duration::from_secs(86_400 * 365))
+        );
 
         // Without a rate, a limiter still shares the pauses.
         let unlimited = RateLimiter::per_second(0.0);
