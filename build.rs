@@ -193,8 +193,8 @@ fn operations(spec: &openapiv3::OpenAPI, order: &[String]) -> Result<String, Str
 /// In the generated doc comments rustdoc would read them as links to items; they are
 /// written `\[PM\]` so that they render as the tags they are.
 fn escape_source_tags(code: &str) -> String {
-    const TAGS: [&str; 8] = [
-        "STATUS", "VERIFY", "FACTORS", "PM", "ERR", "OD", "RL", "ROLE",
+    const TAGS: [&str; 10] = [
+        "STATUS", "VERIFY", "FACTORS", "INIT", "UC", "PM", "ERR", "OD", "RL", "ROLE",
     ];
     let mut code = code.to_owned();
     for tag in TAGS {

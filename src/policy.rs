@@ -11,7 +11,12 @@
 //!    hands the last 429 over, only when the next try would start after its
 //!    [`RateLimitPolicy::give_up_at`] instant (a run's deadline), after `max_retries`
 //!    retries when set, or when `Retry-After` asks for longer than `max_retry_after`.
-//!    Each 429 also slows the shared limiter down (see [`RateLimiter::slow_down`]).
+//!    `Retry-After` is honoured as given: the retry goes out when the wait is over,
+//!    not later (nothing is added to it). The backoff counts the 429s of one request,
+//!    so each new request starts from `initial_backoff` again. With a shared
+//!    [`RateLimiter`], the wait pauses every request that shares it
+//!    ([`RateLimiter::hold_for`]), and once it is over requests go at the configured
+//!    rate again: no 429 slows the pace for longer than the wait it asked for.
 //! 3. **Closed connections.** Servers and load balancers close idle keep-alive
 //!    connections; a request sent on a pooled connection as it closes fails without an
 //!    answer. A `GET` (idempotent, RFC 9110 §9.2.2) that fails that way is sent once more,
@@ -35,17 +40,23 @@ use reqwest::{
 };
 use tokio::time::Instant;
 
-/// Spaces requests out to at most a given rate, across every client that shares it.
+/// Spaces requests out to at most a given rate, across every client that shares it,
+/// and holds them all while a tenant's 429 asked for a pause.
 ///
 /// IDCS rate-limits `/mfa/v1` per domain (tens of requests per second, \[RL\]); a tool
 /// pointed at a real tenant should stay well under that. Clone it to share the budget.
 ///
-/// It adapts: each 429 stretches the spacing by a quarter (to at least
-/// [`RateLimiter::MIN_ADAPTIVE`], at most [`RateLimiter::MAX_ADAPTIVE`]); each clean
-/// answer takes 5 % of the extra off again, so the rate recovers slowly. The steps are
-/// mild on purpose: a tenant that limits by count rather than by rate (one 429 every
-/// N requests, whatever the pace) must not drive the spacing to its maximum. It never
-/// goes faster than the rate it was made with.
+/// **What a 429 changes.** A 429 pauses every request that shares the limiter until
+/// the wait it asked for is over ([`RateLimiter::hold_for`]: its `Retry-After`, or the
+/// backoff when it gave none): the tenant's limit is per domain, so a wait one request
+/// was asked for is a wait for all of them. The pause is all a 429 changes. When it is
+/// over, requests are spaced at the configured rate again: the limiter keeps no memory
+/// of earlier 429s. So a tenant that answers 429 to a share of the requests whatever
+/// their pace (its limit is shared with production traffic: every Nth request, bursts)
+/// costs each 429 the wait it asked for, once, and cannot drive the pace down for
+/// good, as a limiter that stretched its spacing at each 429 and shrank it again
+/// slowly would (one 429 in four requests stretched such a spacing faster than three
+/// clean answers shrank it, to one request every 5 s).
 #[derive(Clone, Debug)]
 pub struct RateLimiter {
     interval: Duration,
@@ -54,18 +65,15 @@ pub struct RateLimiter {
 
 #[derive(Debug, Default)]
 struct LimiterState {
+    /// The next free slot (with a configured rate).
     next: Option<Instant>,
-    /// The spacing in force (at least `interval`).
-    current: Duration,
+    /// No request goes out before this instant: a 429 asked for a pause.
+    hold: Option<Instant>,
 }
 
 impl RateLimiter {
-    /// The smallest spacing after a 429, also for a limiter without a limit.
-    pub const MIN_ADAPTIVE: Duration = Duration::from_millis(20);
-    /// The largest spacing the adaptation reaches.
-    pub const MAX_ADAPTIVE: Duration = Duration::from_secs(5);
-
-    /// At most `per_second` requests per second (values of 0 or below mean no limit).
+    /// At most `per_second` requests per second (values of 0 or below mean no limit;
+    /// such a limiter still shares the pauses 429s ask for).
     pub fn per_second(per_second: f64) -> Self {
         let interval = if per_second > 0.0 && per_second.is_finite() {
             Duration::from_secs_f64(1.0 / per_second)
@@ -74,10 +82,7 @@ impl RateLimiter {
         };
         Self {
             interval,
-            state: Arc::new(Mutex::new(LimiterState {
-                next: None,
-                current: interval,
-            })),
+            state: Arc::default(),
         }
     }
 
@@ -85,48 +90,59 @@ impl RateLimiter {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The spacing in force now (the configured one, or more after 429s).
-    pub fn current_interval(&self) -> Duration {
-        self.lock().current
+    /// The configured spacing between two requests (zero: no limit). It never changes:
+    /// a 429 pauses requests ([`Self::hold_for`]), it does not slow the rate.
+    pub fn interval(&self) -> Duration {
+        self.interval
     }
 
-    /// Waits for the next free slot. Cancel-safe: a dropped wait gives its slot up only
-    /// in the sense that later callers are not delayed beyond one interval by it.
+    /// The end of the pause in force, if one is.
+    pub fn held_until(&self) -> Option<Instant> {
+        self.lock().hold.filter(|h| *h > Instant::now())
+    }
+
+    /// After a 429: no request that shares this limiter goes out before `wait` from
+    /// now. A pause already in force that ends later is kept (a pause is never
+    /// shortened); the spacing is not changed.
+    pub fn hold_for(&self, wait: Duration) {
+        // A wait past what an Instant can hold is a pause of about a century.
+        const FAR: Duration = Duration::from_secs(100 * 365 * 86_400);
+        let now = Instant::now();
+        let until = now
+            .checked_add(wait)
+            .or_else(|| now.checked_add(FAR))
+            .unwrap_or(now);
+        let mut state = self.lock();
+        state.hold = Some(state.hold.map_or(until, |h| h.max(until)));
+    }
+
+    /// Waits for the next free slot: after any pause in force, and one interval after
+    /// the previous slot. A pause that begins while a request waits for its slot holds
+    /// it too. Cancel-safe: a dropped wait gives its slot up only in the sense that
+    /// later callers are not delayed beyond one interval by it.
     pub async fn acquire(&self) {
-        let slot = {
-            let mut state = self.lock();
-            if state.current.is_zero() {
+        loop {
+            let slot = {
+                let mut state = self.lock();
+                let now = Instant::now();
+                let mut slot = now;
+                match state.hold {
+                    Some(h) if h > now => slot = h,
+                    Some(_) => state.hold = None,
+                    None => {}
+                }
+                if !self.interval.is_zero() {
+                    slot = state.next.map_or(slot, |n| n.max(slot));
+                    state.next = Some(slot + self.interval);
+                }
+                slot
+            };
+            if slot > Instant::now() {
+                tokio::time::sleep_until(slot).await;
+            }
+            if self.held_until().is_none() {
                 return;
             }
-            let now = Instant::now();
-            let slot = state.next.map_or(now, |n| n.max(now));
-            state.next = Some(slot + state.current);
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-
-    /// After a 429: stretches the spacing by a quarter (to at least
-    /// [`Self::MIN_ADAPTIVE`], at most [`Self::MAX_ADAPTIVE`], never below the
-    /// configured spacing).
-    pub fn slow_down(&self) {
-        let mut state = self.lock();
-        let stretched = state.current.mul_f64(1.25).max(Self::MIN_ADAPTIVE);
-        state.current = stretched.min(Self::MAX_ADAPTIVE).max(self.interval);
-    }
-
-    /// After a clean answer: takes 5 % of the extra spacing off (back to the configured
-    /// spacing once the extra is under a millisecond).
-    pub fn recover(&self) {
-        let mut state = self.lock();
-        if state.current > self.interval {
-            let extra = state.current - self.interval;
-            let extra = extra.mul_f64(0.95);
-            state.current = if extra < Duration::from_millis(1) {
-                self.interval
-            } else {
-                self.interval + extra
-            };
         }
     }
 }
@@ -191,6 +207,9 @@ impl RateLimitPolicy {
     }
 
     /// The longest `Retry-After` honoured; a longer one ends the retries with the 429.
+    /// `Duration::MAX` honours any wait: the give-up instant
+    /// ([`RateLimitPolicy::give_up_at`]) is then the only stop (a wait that ends after
+    /// it gives up at once).
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
         self
@@ -206,15 +225,20 @@ impl RateLimitPolicy {
         *self.give_up_at.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The wait before try `retry` (0-based) when no `Retry-After` came: full jitter
-    /// between half and all of `initial × 2^retry`, capped.
-    fn backoff(&self, retry: u32) -> Duration {
-        let ceiling = self
-            .initial_backoff
+    /// The backoff's step before retry `retry` (0-based) of one request when no
+    /// `Retry-After` came: `initial_backoff × 2^retry`, capped at `max_backoff`. The
+    /// wait itself is drawn between half and all of it (jitter).
+    pub fn backoff_ceiling(&self, retry: u32) -> Duration {
+        self.initial_backoff
             .saturating_mul(1u32.checked_shl(retry.min(30)).unwrap_or(u32::MAX))
-            .min(self.max_backoff);
+            .min(self.max_backoff)
+    }
+
+    /// The wait before retry `retry` (0-based) when no `Retry-After` came: full jitter
+    /// between half and all of [`Self::backoff_ceiling`].
+    fn backoff(&self, retry: u32) -> Duration {
         let fraction = 0.5 + 0.5 * jitter();
-        ceiling.mul_f64(fraction)
+        self.backoff_ceiling(retry).mul_f64(fraction)
     }
 }
 
@@ -263,6 +287,9 @@ pub enum Event {
         wait: Duration,
         /// Whether the wait came from `Retry-After` (else: backoff).
         retry_after: bool,
+        /// How many 429s this request met before this one (0 for its first): the
+        /// backoff's exponent when no `Retry-After` came.
+        retry: u32,
     },
     /// A 429 is handed to the caller: the policy gave up.
     GaveUp {
@@ -375,13 +402,7 @@ where
             });
         }
         if answer.status() != StatusCode::TOO_MANY_REQUESTS {
-            if let Some(limiter) = policy.limiter {
-                limiter.recover();
-            }
             return Ok(answer);
-        }
-        if let Some(limiter) = policy.limiter {
-            limiter.slow_down();
         }
         let decision = next_wait(policy.on_429, answer.headers(), retry);
         match (spare, decision) {
@@ -392,9 +413,15 @@ where
                         path: path.clone(),
                         wait,
                         retry_after: from_header,
+                        retry,
                     });
                 }
-                tokio::time::sleep(wait).await;
+                match policy.limiter {
+                    // The limiter's acquire, at the top of the loop, waits the pause out
+                    // (with every other request that shares it).
+                    Some(limiter) => limiter.hold_for(wait),
+                    None => tokio::time::sleep(wait).await,
+                }
                 retry += 1;
                 request = next;
             }
@@ -440,7 +467,9 @@ fn next_wait(
         None => (policy.backoff(retry), false),
     };
     if let Some(deadline) = policy.deadline()
-        && Instant::now() + wait >= deadline
+        && Instant::now()
+            .checked_add(wait)
+            .is_none_or(|at| at >= deadline)
     {
         return Err("the run's deadline comes before the next try".into());
     }
@@ -546,42 +575,229 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn the_limiter_slows_down_on_429_and_recovers_slowly_never_past_its_rate() {
+    // Test case: a pause holds every request that shares the limiter, is never
+    // shortened, and once it is over the configured spacing is back, unchanged.
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_request_and_the_pace_comes_back_after_it() {
         let limiter = RateLimiter::per_second(10.0);
-        assert_eq!(limiter.current_interval(), Duration::from_millis(100));
-        limiter.slow_down();
-        assert_eq!(limiter.current_interval(), Duration::from_millis(125));
-        limiter.slow_down();
-        let twice = limiter.current_interval();
-        assert!(twice > Duration::from_millis(156) && twice < Duration::from_millis(157));
-        limiter.recover();
-        let after_one = limiter.current_interval();
-        assert!(after_one < twice && after_one > Duration::from_millis(150));
-        // One 429 in every 7 answers (a limit by count, which no pace avoids): the
-        // spacing settles (about 330 ms here) far below the maximum.
-        for _ in 0..200 {
-            limiter.slow_down();
-            for _ in 0..6 {
-                limiter.recover();
-            }
+        let shared = limiter.clone();
+        let t0 = Instant::now();
+        limiter.acquire().await;
+        assert_eq!(Instant::now(), t0, "the first slot is now");
+        shared.hold_for(Duration::from_secs(2));
+        limiter.hold_for(Duration::from_secs(1));
+        assert_eq!(limiter.held_until(), Some(t0 + Duration::from_secs(2)));
+        limiter.acquire().await;
+        assert_eq!(
+            Instant::now(),
+            t0 + Duration::from_secs(2),
+            "held by a clone"
+        );
+        for n in 1..=5u32 {
+            limiter.acquire().await;
+            assert_eq!(
+                Instant::now(),
+                t0 + Duration::from_secs(2) + Duration::from_millis(100) * n,
+                "the configured pace after the pause"
+            );
         }
-        let settled = limiter.current_interval();
-        assert!(settled < Duration::from_millis(400), "{settled:?}");
-        for _ in 0..500 {
-            limiter.recover();
-        }
-        assert_eq!(limiter.current_interval(), Duration::from_millis(100));
-        for _ in 0..100 {
-            limiter.slow_down();
-        }
-        assert_eq!(limiter.current_interval(), RateLimiter::MAX_ADAPTIVE);
+        assert_eq!(limiter.interval(), Duration::from_millis(100));
+        assert_eq!(limiter.held_until(), None);
+
+        // A wait no Instant can hold is still a pause (not none at all).
+        let endless = RateLimiter::per_second(0.0);
+        endless.hold_for(Duration::MAX);
+        assert!(
+            endless
+                .held_until()
+                .is_some_and(|h| h > Instant::now() + Duration::from_secs(86_400 * 365))
+        );
+
+        // Without a rate, a limiter still shares the pauses.
         let unlimited = RateLimiter::per_second(0.0);
-        unlimited.slow_down();
-        assert_eq!(unlimited.current_interval(), RateLimiter::MIN_ADAPTIVE);
-        for _ in 0..500 {
-            unlimited.recover();
+        let t1 = Instant::now();
+        unlimited.acquire().await;
+        unlimited.acquire().await;
+        assert_eq!(Instant::now(), t1);
+        unlimited.hold_for(Duration::from_millis(700));
+        unlimited.acquire().await;
+        assert_eq!(Instant::now(), t1 + Duration::from_millis(700));
+        unlimited.acquire().await;
+        assert_eq!(Instant::now(), t1 + Duration::from_millis(700));
+    }
+
+    // Test case: a pause that begins while a request waits for its slot holds it too.
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_that_begins_during_a_wait_for_a_slot_holds_it() {
+        let limiter = RateLimiter::per_second(1.0);
+        let t0 = Instant::now();
+        limiter.acquire().await;
+        let waiting = {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                limiter.acquire().await;
+                Instant::now()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        limiter.hold_for(Duration::from_secs(3));
+        let sent = waiting.await.unwrap();
+        assert_eq!(sent, t0 + Duration::from_millis(3500));
+    }
+
+    /// A tenant that answers 429 to the requests whose number (from 1, retries
+    /// included) `limited` says, with the `Retry-After` value it gives; records when
+    /// each request arrived.
+    struct ShareTenant {
+        limited: fn(u64) -> bool,
+        retry_after: Option<&'static str>,
+        arrivals: Mutex<Vec<(Instant, u16)>>,
+    }
+
+    impl ShareTenant {
+        fn answer(&self) -> reqwest::Response {
+            let mut arrivals = self.arrivals.lock().unwrap();
+            let n = arrivals.len() as u64 + 1;
+            let status = if (self.limited)(n) { 429 } else { 200 };
+            arrivals.push((Instant::now(), status));
+            let mut answer = http::Response::builder().status(status);
+            if status == 429
+                && let Some(value) = self.retry_after
+            {
+                answer = answer.header(header::RETRY_AFTER, value);
+            }
+            reqwest::Response::from(answer.body(String::new()).unwrap())
         }
-        assert_eq!(unlimited.current_interval(), Duration::ZERO);
+    }
+
+    /// Sends `requests` GETs one after another through [`send`] to `tenant`, under
+    /// `policy` and `limiter`; returns the times (virtual) at which each arrived.
+    async fn send_all(
+        tenant: &ShareTenant,
+        requests: usize,
+        policy: &RateLimitPolicy,
+        limiter: Option<&RateLimiter>,
+    ) {
+        let client = reqwest::Client::new();
+        let policy = Policy {
+            limiter,
+            on_429: policy,
+            observer: None,
+            fresh: &client,
+        };
+        for _ in 0..requests {
+            let request = reqwest::Request::new(
+                reqwest::Method::GET,
+                "http://tenant.invalid/mfa/v1/users/u/factors"
+                    .parse()
+                    .unwrap(),
+            );
+            let answer = send(&client, request, &policy, |_, _| {
+                let answer = tenant.answer();
+                async move { Ok(answer) }
+            })
+            .await
+            .unwrap();
+            assert_eq!(answer.status(), 200, "every 429 is waited out");
+        }
+    }
+
+    // Test case: `Retry-After` is honoured as given: the retry arrives exactly the
+    // asked wait after the 429, with or without a limiter, and nothing more is waited.
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_exactly_not_stretched() {
+        for limiter in [None, Some(RateLimiter::per_second(0.0))] {
+            let tenant = ShareTenant {
+                limited: |n| n % 4 == 0,
+                retry_after: Some("1"),
+                arrivals: Mutex::default(),
+            };
+            let t0 = Instant::now();
+            send_all(&tenant, 300, &RateLimitPolicy::default(), limiter.as_ref()).await;
+            let arrivals = tenant.arrivals.lock().unwrap().clone();
+            let limited = arrivals.iter().filter(|(_, s)| *s == 429).count() as u32;
+            assert_eq!(limited, 99, "every 4th of the 399 requests a 429");
+            for pair in arrivals.windows(2) {
+                let gap = pair[1].0 - pair[0].0;
+                let asked = if pair[0].1 == 429 {
+                    Duration::from_secs(1)
+                } else {
+                    Duration::ZERO
+                };
+                assert_eq!(gap, asked, "limiter {limiter:?}");
+            }
+            assert_eq!(Instant::now() - t0, Duration::from_secs(1) * limited);
+        }
+    }
+
+    // Test case: under a steady share of 429s (one in four, one in five without
+    // Retry-After, bursts of three in twelve) the pace never ratchets down: with a
+    // configured rate, every clean answer after a pause comes one interval after the
+    // previous request, and the whole run takes its requests at that rate plus the
+    // waits the 429s asked for, to the millisecond, however many 429s came before.
+    #[tokio::test(start_paused = true)]
+    async fn the_pace_recovers_after_every_pause_under_a_steady_share_of_429s() {
+        let interval = Duration::from_millis(100);
+        let initial = Duration::from_millis(200);
+        /// A name, which requests get a 429, and its Retry-After.
+        type Pattern = (&'static str, fn(u64) -> bool, Option<&'static str>);
+        let patterns: [Pattern; 3] = [
+            ("every 4th, Retry-After: 1", |n| n % 4 == 0, Some("1")),
+            ("every 5th, no Retry-After", |n| n % 5 == 0, None),
+            (
+                "3 in a row of every 12, Retry-After: 2",
+                |n| n % 12 >= 10 || n % 12 == 0,
+                Some("2"),
+            ),
+        ];
+        for (name, limited, retry_after) in patterns {
+            let tenant = ShareTenant {
+                limited,
+                retry_after,
+                arrivals: Mutex::default(),
+            };
+            let limiter = RateLimiter::per_second(10.0);
+            let policy = RateLimitPolicy::default()
+                .initial_backoff(initial)
+                .max_backoff(Duration::from_secs(5));
+            send_all(&tenant, 400, &policy, Some(&limiter)).await;
+            let arrivals = tenant.arrivals.lock().unwrap().clone();
+            let mut in_a_row = 0u32;
+            for pair in arrivals.windows(2) {
+                let gap = pair[1].0 - pair[0].0;
+                if pair[0].1 != 429 {
+                    in_a_row = 0;
+                    assert_eq!(gap, interval, "{name}: the configured pace");
+                    continue;
+                }
+                // After a 429: the wait it asked for (at least one interval after the
+                // slot of the request that got it, which the pause always covers).
+                match retry_after {
+                    Some(secs) => {
+                        let asked = Duration::from_secs(secs.parse().unwrap());
+                        assert_eq!(gap, asked, "{name}");
+                    }
+                    None => {
+                        let ceiling = policy.backoff_ceiling(in_a_row);
+                        assert!(
+                            gap >= ceiling / 2 && gap <= ceiling,
+                            "{name}: {gap:?} after 429 number {in_a_row} in a row"
+                        );
+                    }
+                }
+                in_a_row += 1;
+            }
+            let last = arrivals.len() - 1;
+            let tail = arrivals[last].0 - arrivals[last - 1].0;
+            assert!(
+                tail <= Duration::from_secs(5),
+                "{name}: still moving at the end: {tail:?}"
+            );
+            assert_eq!(
+                limiter.interval(),
+                interval,
+                "{name}: the rate is unchanged"
+            );
+        }
     }
 }

@@ -77,6 +77,14 @@ impl From<&str> for Secret {
     }
 }
 
+/// So that a computed code in a `String` can be passed by reference, as
+/// `verify_otp(&mut v, &code)`.
+impl From<&String> for Secret {
+    fn from(value: &String) -> Self {
+        Self(value.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +103,16 @@ mod tests {
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"397541940949\"");
         let back: Secret = serde_json::from_str("\"397541940949\"").unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn strings_convert_by_value_and_by_reference() {
+        let code = String::from("629084");
+        let by_ref: Secret = (&code).into();
+        let by_value: Secret = code.clone().into();
+        let by_str: Secret = code.as_str().into();
+        assert_eq!(by_ref.expose(), "629084");
+        assert!(by_ref == by_value && by_value == by_str);
     }
 
     #[test]

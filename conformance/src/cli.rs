@@ -116,10 +116,22 @@ pub struct Serve {
     #[arg(long = "behaviour", value_name = "NAME", value_parser = parse_behaviour)]
     behaviours: Vec<Vec<Behaviour>>,
 
-    /// Under a rate-limit behaviour, every how many /mfa/v1 requests one is answered 429.
+    /// Under a rate-limit behaviour, every how many /mfa/v1 requests one is answered 429
+    /// (with --rate-limit-burst, the period of the bursts).
     #[arg(long, value_name = "N", default_value_t = mock::Timing::default().rate_limit_every,
           value_parser = clap::value_parser!(u32).range(2..))]
     rate_limit_every: u32,
+
+    /// Under a rate-limit behaviour, how many requests in a row of every
+    /// --rate-limit-every N are answered 429 (less than N), e.g. 3 with N = 12.
+    #[arg(long, value_name = "K", default_value_t = mock::Timing::default().rate_limit_burst,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_burst: u32,
+
+    /// The wait a rate-limited answer asks for, in whole seconds (Retry-After: SECS, or
+    /// the date SECS from now); default: 1 s times --behaviour-scale.
+    #[arg(long, value_name = "SECS")]
+    retry_after: Option<u64>,
 
     /// Multiplies the behaviours' delays (Retry-After 1 s, slow 300 ms, PUSH decision
     /// 2 s, idle close 500 ms), e.g. 0.1 for a quick local run.
@@ -298,6 +310,13 @@ fn calibrate(args: CalibrateArgs) -> ExitCode {
 }
 
 fn serve(args: Serve) -> ExitCode {
+    if args.rate_limit_burst >= args.rate_limit_every {
+        eprintln!(
+            "error: --rate-limit-burst {} must be less than --rate-limit-every {} (each period lets one request through)",
+            args.rate_limit_burst, args.rate_limit_every
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
     let readings = match crate::cli_run::mock_readings(args.readings.as_deref(), &args.reading) {
         Ok(r) => r,
         Err(e) => {
@@ -365,18 +384,27 @@ fn serve(args: Serve) -> ExitCode {
         let mut behaviours: Vec<Behaviour> = args.behaviours.into_iter().flatten().collect();
         behaviours.sort();
         behaviours.dedup();
+        let scaled = mock::Timing::scaled(args.behaviour_scale);
         let timing = mock::Timing {
             rate_limit_every: args.rate_limit_every,
-            ..mock::Timing::scaled(args.behaviour_scale)
+            rate_limit_burst: args.rate_limit_burst,
+            retry_after: args
+                .retry_after
+                .map_or(scaled.retry_after, Duration::from_secs),
+            ..scaled
         };
         if !behaviours.is_empty() {
             let names: Vec<_> = behaviours.iter().map(|b| b.name()).collect();
             banner.push_str(&format!("  behaviours on  {}\n", names.join(", ")));
+            let share = match timing.rate_limit_burst {
+                1 => format!("1 in {} requests", timing.rate_limit_every),
+                k => format!("{k} in a row of every {} requests", timing.rate_limit_every),
+            };
             banner.push_str(&format!(
-                "  timing         1 in {} requests 429, Retry-After {:?}, slow {:?}, PUSH decision {:?} late, idle close {:?}\n",
-                timing.rate_limit_every, timing.retry_after, timing.slow, timing.push_delay, timing.idle
+                "  timing         {share} 429, Retry-After {:?}, slow {:?}, PUSH decision {:?} late, idle close {:?}\n",
+                timing.retry_after, timing.slow, timing.push_delay, timing.idle
             ));
-}
+        }
         if !args.variations.is_empty() {
             let names: Vec<_> = args.variations.iter().map(|v| v.name()).collect();
             banner.push_str(&format!("  variations on  {}\n", names.join(", ")));
@@ -448,5 +476,27 @@ mod tests {
         let err = Cli::try_parse_from(["x", "serve", "--fault", "nope"]).unwrap_err();
         assert!(err.to_string().contains("no_auth"), "{err}");
         assert!(Cli::try_parse_from(["x", "serve", "--max-attempts", "0"]).is_err());
+    }
+
+    #[test]
+    fn a_burst_must_leave_a_request_of_each_period_through() {
+        assert!(Cli::try_parse_from(["x", "serve", "--rate-limit-burst", "0"]).is_err());
+        let cli = Cli::try_parse_from([
+            "x",
+            "serve",
+            "--rate-limit-every",
+            "4",
+            "--rate-limit-burst",
+            "4",
+        ])
+        .unwrap();
+        let Some(Command::Serve(s)) = cli.command else {
+            panic!("expected the serve subcommand");
+        };
+        assert_eq!(
+            format!("{:?}", serve(s)),
+            format!("{:?}", ExitCode::from(EXIT_USAGE)),
+            "refused before anything starts"
+        );
     }
 }

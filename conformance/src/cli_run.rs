@@ -37,7 +37,8 @@ Exit codes:
   1  a check failed: the tenant broke a documented statement
   2  an error of the run: usage, profile, or a set-up problem the preflight found
      (the tenant cannot be reached, the token is refused, the user does not exist or is
-     locked, a fixture does not fit the user); or the tenant stopped answering mid-run
+     locked, a fixture does not fit the user, a fixture command cannot run); or the
+     tenant stopped answering mid-run
 
 Safety: the runner predicts the test user's MFA attempt count from every exchange and
 never lets it reach the tenant's maximum (safety.max_attempts, assumed 3 when unknown)

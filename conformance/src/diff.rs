@@ -17,6 +17,16 @@
 //! that appeared, a latency moved up beyond noise, more 429s. New drift, new
 //! undeclared members and new observations are reported but are not worse: they
 //! conform.
+//!
+//! **Drawn observations.** The property and sequence checks draw their inputs from the
+//! run's seed ([`crate::checks::is_drawn`]): a status only they saw (the report's
+//! coverage lists it under `drawn_only`) may not be drawn by another seed. Such a
+//! status, the wall time of those checks and the whole run's are compared only between two runs that
+//! drew the same (same seed, cases, sequences, steps and strictness); between two
+//! others, a drawn-only status the new run did not see is listed as "not drawn this
+//! time", never as worse. A status a named check saw is compared whatever the seeds.
+//! Readings (what a run read of the tenant beyond statuses, once reports carry them)
+//! are to be compared the same way: through [`Seen`] and [`Seen::gone`].
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -85,6 +95,13 @@ pub struct ReportDiff {
     pub newly_observed: Vec<StatusChange>,
     /// Documented statuses observed before and not now.
     pub no_longer_observed: Vec<StatusChange>,
+    /// Documented statuses only drawn checks saw before, not seen now, when the two
+    /// runs drew differently (other seeds): not compared, not worse.
+    pub not_drawn_this_time: Vec<StatusChange>,
+    /// Whether the runs drew differently (seed, cases, sequences, steps or
+    /// strictness): what only the drawn checks saw, their wall times and the whole
+    /// run's are not compared. (Readings, once reports carry them, go beside the statuses above.)
+    pub draws_differ: bool,
     /// Undocumented statuses seen now and not before.
     pub undocumented_appeared: Vec<StatusChange>,
     /// Undeclared members seen now and not before.
@@ -138,9 +155,43 @@ fn outcome(check: Option<&Value>) -> String {
 /// (operation, status) pairs.
 type Statuses = BTreeSet<(String, u64)>;
 
-/// The documented statuses observed and the undocumented ones seen.
-fn coverage(report: &Value) -> (Statuses, Statuses) {
-    let mut observed = BTreeSet::new();
+/// What a run observed, and which of it only checks drawn from the seed saw.
+#[derive(Debug, Default)]
+pub struct Seen<T: Ord> {
+    /// Everything observed.
+    pub all: BTreeSet<T>,
+    /// What only drawn checks observed (a subset of `all`).
+    pub drawn_only: BTreeSet<T>,
+}
+
+impl<T: Ord + Clone> Seen<T> {
+    /// What `self` (the old run) observed and `new` did not: those the new run should
+    /// have seen, and those only drawn checks saw when the runs drew differently (not
+    /// drawn this time).
+    pub fn gone(&self, new: &Seen<T>, same_draw: bool) -> (Vec<T>, Vec<T>) {
+        self.all
+            .difference(&new.all)
+            .cloned()
+            .partition(|x| same_draw || !self.drawn_only.contains(x))
+    }
+}
+
+/// Whether two reports drew the same inputs: the settings that drive the drawn checks
+/// are equal (a report without a setting counts as equal on it).
+fn same_draw(old: &Value, new: &Value) -> bool {
+    let setting = |r: &Value, key: &str| r.get("settings").and_then(|s| s.get(key)).cloned();
+    ["seed", "cases", "sequences", "max_steps", "strict"]
+        .iter()
+        .all(|key| match (setting(old, key), setting(new, key)) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        })
+}
+
+/// The documented statuses observed (and which of them only drawn checks saw), and the
+/// undocumented ones seen.
+fn coverage(report: &Value) -> (Seen<(String, u64)>, Statuses) {
+    let mut observed = Seen::default();
     let mut undocumented = BTreeSet::new();
     for row in report
         .get("coverage")
@@ -163,8 +214,17 @@ fn coverage(report: &Value) -> (Statuses, Statuses) {
                 pair.get(0).and_then(Value::as_u64),
                 pair.get(1).and_then(Value::as_bool),
             ) {
-                observed.insert((op.clone(), status));
+                observed.all.insert((op.clone(), status));
             }
+        }
+        for s in row
+            .get("drawn_only")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+        {
+            observed.drawn_only.insert((op.clone(), s));
         }
         for s in row
             .get("undocumented")
@@ -212,7 +272,10 @@ fn beyond_noise(old: u64, new: u64, noise_ms: u64) -> bool {
 /// Compares two reports (`run --format json`).
 pub fn diff(old: &Value, new: &Value, noise_ms: u64) -> Result<ReportDiff, NotAReport> {
     let (a, b) = (outcome_map(old, "OLD")?, outcome_map(new, "NEW")?);
-    let mut d = ReportDiff::default();
+    let mut d = ReportDiff {
+        draws_differ: !same_draw(old, new),
+        ..ReportDiff::default()
+    };
     let ids: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     for id in ids {
         let (o, n) = (outcome(a.get(id)), outcome(b.get(id)));
@@ -228,6 +291,8 @@ pub fn diff(old: &Value, new: &Value, noise_ms: u64) -> Result<ReportDiff, NotAR
         if b.get(id).and_then(|c| c.get("drift")).is_some() {
             d.drifted.push(id.clone());
         }
+        // A drawn check's work depends on what it drew.
+        let comparable = !d.draws_differ || !crate::checks::is_drawn(id);
         if let (Some(o), Some(n)) = (
             a.get(id)
                 .and_then(|c| c.get("millis"))
@@ -235,7 +300,8 @@ pub fn diff(old: &Value, new: &Value, noise_ms: u64) -> Result<ReportDiff, NotAR
             b.get(id)
                 .and_then(|c| c.get("millis"))
                 .and_then(Value::as_u64),
-        ) && beyond_noise(o, n, noise_ms)
+        ) && comparable
+            && beyond_noise(o, n, noise_ms)
         {
             let change = LatencyChange {
                 what: id.clone(),
@@ -249,10 +315,12 @@ pub fn diff(old: &Value, new: &Value, noise_ms: u64) -> Result<ReportDiff, NotAR
             }
         }
     }
+    // The whole run's wall time includes the drawn checks'.
     if let (Some(o), Some(n)) = (
         old.get("millis").and_then(Value::as_u64),
         new.get("millis").and_then(Value::as_u64),
-    ) && beyond_noise(o, n, noise_ms)
+    ) && !d.draws_differ
+        && beyond_noise(o, n, noise_ms)
     {
         let change = LatencyChange {
             what: "(whole run)".into(),
@@ -270,8 +338,10 @@ pub fn diff(old: &Value, new: &Value, noise_ms: u64) -> Result<ReportDiff, NotAR
         operation: operation.clone(),
         status: *status,
     };
-    d.newly_observed = obs_b.difference(&obs_a).map(change).collect();
-    d.no_longer_observed = obs_a.difference(&obs_b).map(change).collect();
+    d.newly_observed = obs_b.all.difference(&obs_a.all).map(change).collect();
+    let (gone, not_drawn) = obs_a.gone(&obs_b, !d.draws_differ);
+    d.no_longer_observed = gone.iter().map(change).collect();
+    d.not_drawn_this_time = not_drawn.iter().map(change).collect();
     d.undocumented_appeared = und_b.difference(&und_a).map(change).collect();
     let (ua, ub) = (unknown_members(old), unknown_members(new));
     d.unknown_members_appeared = ub.difference(&ua).cloned().collect();
@@ -382,6 +452,11 @@ pub fn console(d: &ReportDiff) -> String {
     );
     section(
         &mut out,
+        "Not drawn this time (seen before only by checks drawn from another seed; not compared, not worse)",
+        d.not_drawn_this_time.iter().map(status).collect(),
+    );
+    section(
+        &mut out,
         "Undeclared members that appeared",
         d.unknown_members_appeared.clone(),
     );
@@ -411,6 +486,12 @@ pub fn console(d: &ReportDiff) -> String {
     }
     if out.is_empty() {
         out.push_str("No change.\n");
+    }
+    if d.draws_differ {
+        let _ = writeln!(
+            out,
+            "The runs drew differently (seed, cases, sequences, steps or --strict): what only the property and sequence checks saw, their wall times and the whole run's were not compared."
+        );
     }
     let _ = writeln!(
         out,
@@ -518,6 +599,96 @@ mod tests {
                 && text.contains("poll/other-method: pending-until-verified -> not observed"),
             "{text}"
         );
+    }
+
+    /// A report of seed `seed` whose coverage saw `getUserFactors` 404 (`observed`),
+    /// only through drawn checks when `drawn_only`; `props/x` took `props_ms`.
+    fn drawn(seed: u64, observed: bool, drawn_only: bool, props_ms: u64) -> Value {
+        json!({
+            "settings": {"seed": seed, "cases": 64, "sequences": 32, "max_steps": 12, "strict": true},
+            "checks": [
+                {"id": "users.factors/x", "outcome": "pass", "millis": 5},
+                {"id": "props/unknown-user-guid-404", "outcome": "pass", "millis": props_ms},
+                {"id": "sequences/model", "outcome": "pass", "millis": props_ms}
+            ],
+            "coverage": [{
+                "operation": "getUserFactors",
+                "statuses": [[200, true], [404, observed]],
+                "undocumented": [],
+                "drawn_only": if observed && drawn_only { vec![404] } else { vec![] }
+            }],
+            "status_counts": {"200": 3},
+            "millis": 100 + props_ms
+        })
+    }
+
+    // Test case: a status only drawn checks saw, gone in a run of another seed, is "not
+    // drawn this time", not worse; under the same seed it is worse; a status a named
+    // check saw is worse whatever the seeds.
+    #[test]
+    fn drawn_only_statuses_are_compared_only_between_runs_of_the_same_draw() {
+        let d = diff(&drawn(1, true, true, 10), &drawn(2, false, false, 10), 250).unwrap();
+        assert!(!d.worse && d.draws_differ, "{d:?}");
+        assert!(d.no_longer_observed.is_empty(), "{d:?}");
+        assert_eq!(
+            d.not_drawn_this_time,
+            [StatusChange {
+                operation: "getUserFactors".into(),
+                status: 404
+            }]
+        );
+        let text = console(&d);
+        assert!(text.contains("Not drawn this time"), "{text}");
+        assert!(text.ends_with("Nothing got worse.\n"), "{text}");
+
+        let same = diff(&drawn(1, true, true, 10), &drawn(1, false, false, 10), 250).unwrap();
+        assert!(same.worse && !same.draws_differ, "{same:?}");
+        assert_eq!(same.no_longer_observed.len(), 1);
+        assert!(same.not_drawn_this_time.is_empty());
+
+        let named = diff(&drawn(1, true, false, 10), &drawn(2, false, false, 10), 250).unwrap();
+        assert!(named.worse, "{named:?}");
+        assert_eq!(named.no_longer_observed.len(), 1);
+
+        // An old report without drawn_only: every status counts as a named check's.
+        let mut old = drawn(1, true, true, 10);
+        old["coverage"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("drawn_only");
+        assert!(diff(&old, &drawn(2, false, false, 10), 250).unwrap().worse);
+    }
+
+    // Test case: the wall times of drawn checks and of the whole run are compared only
+    // under the same draw; a named check's always.
+    #[test]
+    fn drawn_wall_times_are_compared_only_between_runs_of_the_same_draw() {
+        let d = diff(
+            &drawn(1, true, false, 10),
+            &drawn(2, true, false, 2_000),
+            250,
+        )
+        .unwrap();
+        assert!(!d.worse && d.slower.is_empty(), "{d:?}");
+        let same = diff(
+            &drawn(1, true, false, 10),
+            &drawn(1, true, false, 2_000),
+            250,
+        )
+        .unwrap();
+        assert!(same.worse, "{same:?}");
+        let ids: Vec<&str> = same.slower.iter().map(|c| c.what.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "props/unknown-user-guid-404",
+                "sequences/model",
+                "(whole run)"
+            ]
+        );
+        let mut named = drawn(2, true, false, 10);
+        named["checks"][0]["millis"] = 2_000.into();
+        assert!(diff(&drawn(1, true, false, 10), &named, 250).unwrap().worse);
     }
 
     #[test]

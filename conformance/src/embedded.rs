@@ -92,12 +92,32 @@ pub async fn start_mock(mock: EmbeddedMock) -> Result<(MockTenant, Target), Prof
 
 /// The target of an embedded mock tenant: a profile built from the mock's handle,
 /// resolved by the same code as a profile file (its `[mock_control]` gives the
-/// fixtures).
+/// fixtures). No rate limit, and a 429 without `Retry-After` backs off from 50 ms (the
+/// mock answers at once).
 pub async fn embedded_target(
     handle: &idcs_mfa_mock::MockTenant,
     fixture: &idcs_mfa_mock::Fixture,
     user_guid: &str,
     max_attempts: u32,
+) -> Result<Target, ProfileError> {
+    let safety = SafetySection {
+        rate_limit: Some(0.0),
+        timeout_secs: Some(10),
+        attempt_budget: None,
+        max_attempts: Some(max_attempts),
+        backoff_secs: Some(0.05),
+    };
+    embedded_target_with(handle, fixture, user_guid, safety).await
+}
+
+/// [`embedded_target`] with the profile's `[safety]` section given (`max_attempts`
+/// filled from the mock when absent): e.g. a tenant's defaults, as the benchmarks of
+/// 429 handling use.
+pub async fn embedded_target_with(
+    handle: &idcs_mfa_mock::MockTenant,
+    fixture: &idcs_mfa_mock::Fixture,
+    user_guid: &str,
+    safety: SafetySection,
 ) -> Result<Target, ProfileError> {
     let user = fixture.user_by_guid(user_guid).ok_or_else(|| {
         ProfileError::Invalid(format!("the mock's fixture has no user {user_guid}"))
@@ -127,13 +147,7 @@ pub async fn embedded_target(
             ..FixtureSection::default()
         },
         mock_control: Some(MockControlSection::default()),
-        safety: SafetySection {
-            rate_limit: Some(0.0),
-            timeout_secs: Some(10),
-            attempt_budget: None,
-            max_attempts: Some(max_attempts),
-            backoff_secs: Some(0.05),
-        },
+        safety,
         content_type: None,
     };
     let env = move |var: &str| vars.get(var).cloned();

@@ -1,6 +1,11 @@
 //! The preflight: a few requests before any check that tell a set-up problem from a
 //! contract failure.
 //!
+//! 0. Each fixture command of the profile (`fixtures.otp_command`, `push_command`,
+//!    `unlock_command`) can run, without running it: the command line parses (`sh -n`),
+//!    its program exists (a path, or a command `sh` finds on `PATH`), is executable,
+//!    and a script's interpreter (its `#!` line) is installed. A command that would
+//!    exit 126 or 127 is caught here, before any request, with the key and the fix.
 //! 1. `GET /mfa/v1/users/{userGUID}/factors` of the test user: the base URL is
 //!    reachable (name, connection, TLS), the token is accepted, the user exists.
 //! 2. The fixtures fit what the tenant says: the TOTP factor id is one of the user's
@@ -27,6 +32,8 @@ use std::sync::Arc;
 
 use idcs_mfa::{AuthCode, Error, Initiate, Method, UserRef, types};
 
+mod commands;
+
 use crate::{
     guard::TotpFailure,
     harness::Ctx,
@@ -36,6 +43,15 @@ use crate::{
 /// Runs the preflight; `Ok` carries notes for the report.
 pub async fn preflight(target: &Arc<Target>) -> Result<Vec<String>, String> {
     let mut notes = Vec::new();
+    for (key, source) in [
+        ("fixtures.otp_command", &target.fixtures.otp),
+        ("fixtures.push_command", &target.fixtures.push),
+        ("fixtures.unlock_command", &target.fixtures.unlock),
+    ] {
+        if let Some(Source::Command(cmd)) = source {
+            commands::check(key, cmd).await?;
+        }
+    }
     let guid = &target.user.guid;
     let factors = match target.client.get_user_factors(guid).await {
         Ok(r) => Some(r.value),
@@ -99,7 +115,8 @@ pub async fn preflight(target: &Arc<Target>) -> Result<Vec<String>, String> {
     if target.fixtures.totp.is_some() {
         match crate::guard::verify_totp(target).await {
             Ok(()) => notes.push(
-                "a code of the profile's TOTP secret verified: the attempt count starts at 0".into(),
+                "a code of the test user's TOTP secret verified: the attempt count starts at 0"
+                    .into(),
             ),
             Err(TotpFailure::Refused(e))
                 if e.status().map(|s| s.as_u16()) == Some(401)

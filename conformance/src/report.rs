@@ -61,6 +61,10 @@ pub struct Settings {
     pub strict: bool,
     /// Registered checks not selected (by prefix or evidence level).
     pub not_selected: usize,
+    /// Sequences the sequence checks drew (with the seed, what they saw depends on it).
+    pub sequences: u32,
+    /// Steps per sequence at most.
+    pub max_steps: usize,
 }
 
 /// Counts of outcomes.
@@ -83,6 +87,11 @@ pub struct CoverageRow {
     pub statuses: Vec<(u16, bool)>,
     /// Statuses seen that the contract does not document for the operation.
     pub undocumented: Vec<u16>,
+    /// Of the documented statuses observed, those seen only by checks whose inputs are
+    /// drawn from the seed (property and sequence checks): another seed may not draw
+    /// them (`diff` compares them only between runs of the same draw).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drawn_only: Vec<u16>,
 }
 
 impl RunReport {
@@ -155,9 +164,17 @@ fn status_counts(checks: &[CheckReport]) -> BTreeMap<u16, usize> {
 
 fn coverage(checks: &[CheckReport]) -> Vec<CoverageRow> {
     let mut seen: BTreeMap<Operation, Vec<u16>> = BTreeMap::new();
-    for exchange in checks.iter().flat_map(|c| &c.exchanges) {
-        if let (Some(op), Some(status)) = (exchange.operation, exchange.status) {
-            seen.entry(op).or_default().push(status);
+    // Seen by a check whose inputs do not depend on the seed.
+    let mut steady: BTreeMap<Operation, Vec<u16>> = BTreeMap::new();
+    for check in checks {
+        let drawn = crate::checks::is_drawn(check.id);
+        for exchange in &check.exchanges {
+            if let (Some(op), Some(status)) = (exchange.operation, exchange.status) {
+                seen.entry(op).or_default().push(status);
+                if !drawn {
+                    steady.entry(op).or_default().push(status);
+                }
+            }
         }
     }
     let contract = Contract::get();
@@ -176,6 +193,7 @@ fn coverage(checks: &[CheckReport]) -> Vec<CoverageRow> {
                 .collect();
             undocumented.sort_unstable();
             undocumented.dedup();
+            let steady = steady.get(&op).cloned().unwrap_or_default();
             CoverageRow {
                 operation: op,
                 statuses: documented
@@ -183,6 +201,11 @@ fn coverage(checks: &[CheckReport]) -> Vec<CoverageRow> {
                     .map(|s| (*s, observed.contains(s)))
                     .collect(),
                 undocumented,
+                drawn_only: documented
+                    .iter()
+                    .copied()
+                    .filter(|s| observed.contains(s) && !steady.contains(s))
+                    .collect(),
             }
         })
         .collect()
@@ -317,11 +340,7 @@ pub fn console(report: &RunReport, style: Style) -> String {
         } else {
             "stated+captured"
         },
-        if report.settings.not_selected > 0 {
-            format!(" · {} not selected", report.settings.not_selected)
-        } else {
-            String::new()
-        },
+        not_selected(report),
         report.millis as f64 / 1000.0
     );
     let summary = format!(
@@ -383,6 +402,39 @@ pub fn readings_section(
             unseen.join(", ")
         );
     }
+}
+
+/// ` · N not selected (why)` for the summary line, or nothing: the registered checks
+/// the run left out, as inferred ones (`--strict` runs them) and ones outside the id
+/// prefixes given.
+fn not_selected(report: &RunReport) -> String {
+    if report.settings.not_selected == 0 {
+        return String::new();
+    }
+    let ran: std::collections::BTreeSet<&str> = report.checks.iter().map(|c| c.id).collect();
+    let (mut inferred, mut unmatched) = (0, 0);
+    for c in crate::checks::all() {
+        if ran.contains(c.id) {
+            continue;
+        }
+        if !report.settings.strict && c.evidence == crate::harness::Evidence::Inferred {
+            inferred += 1;
+        } else {
+            unmatched += 1;
+        }
+    }
+    let mut why = Vec::new();
+    if inferred > 0 {
+        why.push(format!("{inferred} inferred: --strict runs them"));
+    }
+    if unmatched > 0 {
+        why.push(format!("{unmatched} outside the id prefixes given"));
+    }
+    format!(
+        " · {} not selected ({}; `list` names them)",
+        report.settings.not_selected,
+        why.join(", ")
+    )
 }
 
 /// The network summary: requests, latency, 429s and waits, resent GETs.

@@ -121,6 +121,8 @@ pub async fn run_suite(
         seed: props.seed,
         strict: options.strict,
         not_selected: all.len() - selected.len(),
+        sequences: props.sequences,
+        max_steps: props.max_steps,
     };
     let mut report = RunReport::new(
         label,

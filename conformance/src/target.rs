@@ -35,7 +35,8 @@ pub struct Patience {
     /// How long after the push command a PUSH may stay pending before the answer is
     /// judged as it is.
     pub push_decision: Duration,
-    /// How long an OTP source is asked again while it fails or has nothing yet.
+    /// How long an OTP source is asked again while it answers with nothing yet (a
+    /// command that exited 0 and printed nothing); a failing one is not asked again.
     pub otp_retry: Duration,
 }
 

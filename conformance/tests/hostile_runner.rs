@@ -74,6 +74,8 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
         seed: 7,
         strict: true,
         not_selected: all.len() - selected.len(),
+        sequences: idcs_mfa_conformance::target::DEFAULT_SEQUENCES,
+        max_steps: idcs_mfa_conformance::target::DEFAULT_MAX_STEPS,
     };
     let millis = started.elapsed().as_millis() as u64;
     (

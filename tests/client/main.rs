@@ -7,6 +7,7 @@
 mod generated_api;
 mod policy;
 mod properties;
+mod readme;
 mod requests;
 mod responses;
 mod secrets;

@@ -9,7 +9,7 @@
 //!
 //! | behaviour | what the mock does |
 //! | --- | --- |
-//! | `rate_limit` | every Nth `/mfa/v1` request is answered 429 with `Retry-After: <seconds>` |
+//! | `rate_limit` | every Nth `/mfa/v1` request (or K in a row of every N) is answered 429 with `Retry-After: <seconds>` |
 //! | `rate_limit_http_date` | the same with `Retry-After: <HTTP-date>` |
 //! | `rate_limit_bare` | the same without `Retry-After` |
 //! | `slow` | every `/mfa/v1` answer comes after a delay |
@@ -18,9 +18,13 @@
 //! | `connection_close` | every answer says `Connection: close` (one request per connection) |
 //! | `extra_members` | JSON answers carry undocumented members, members and factors in another order, and `Content-Type: application/json; charset=UTF-8` |
 //!
-//! With several rate-limit behaviours on, the Nth requests take turns among them. A
-//! rate-limited request is refused before it reaches the state: it spends nothing (no
-//! OTP, no attempt).
+//! The rate limits are shares of the requests, whatever their pace, as a tenant whose
+//! limit is shared with production traffic answers: [`Timing::rate_limit_every`] N
+//! and [`Timing::rate_limit_burst`] K refuse the last K of every N requests (K = 1:
+//! every Nth; K = 3, N = 12: three in a row of every twelve). Retries count as
+//! requests. With several rate-limit behaviours on, the periods of N requests take
+//! turns among them. A rate-limited request is refused before it reaches the state: it
+//! spends nothing (no OTP, no attempt).
 
 use std::{
     pin::Pin,
@@ -70,11 +74,11 @@ macro_rules! behaviours {
 }
 
 behaviours! {
-    /// Every Nth /mfa/v1 request is answered 429 with Retry-After in seconds.
+    /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After in seconds.
     RateLimit = "rate_limit",
-    /// Every Nth /mfa/v1 request is answered 429 with Retry-After as an HTTP-date.
+    /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After as an HTTP-date.
     RateLimitHttpDate = "rate_limit_http_date",
-    /// Every Nth /mfa/v1 request is answered 429 without Retry-After.
+    /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 without Retry-After.
     RateLimitBare = "rate_limit_bare",
     /// Every /mfa/v1 answer comes after a delay.
     Slow = "slow",
@@ -137,8 +141,12 @@ impl std::str::FromStr for Behaviour {
 /// tests scale them down with [`Timing::scaled`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Timing {
-    /// Every how many /mfa/v1 requests one is rate-limited (at least 2).
+    /// The period N of the rate limits: of every N /mfa/v1 requests (at least 2), the
+    /// last [`Timing::rate_limit_burst`] are answered 429.
     pub rate_limit_every: u32,
+    /// How many requests in a row of each period are answered 429 (1: every Nth; at
+    /// least 1, at most N − 1, so that every period lets one through).
+    pub rate_limit_burst: u32,
     /// The wait `Retry-After` asks for (seconds are rounded down; a date in the past
     /// asks for none).
     pub retry_after: Duration,
@@ -156,6 +164,7 @@ impl Default for Timing {
     fn default() -> Self {
         Self {
             rate_limit_every: 10,
+            rate_limit_burst: 1,
             retry_after: Duration::from_secs(1),
             slow: Duration::from_millis(300),
             push_delay: Duration::from_secs(2),
@@ -165,12 +174,14 @@ impl Default for Timing {
 }
 
 impl Timing {
-    /// The default timings multiplied by `factor` (the rate-limit period unchanged).
+    /// The default timings multiplied by `factor` (the rate-limit period and burst
+    /// unchanged).
     pub fn scaled(factor: f64) -> Self {
         let d = Self::default();
         let f = factor.max(0.0);
         Self {
             rate_limit_every: d.rate_limit_every,
+            rate_limit_burst: d.rate_limit_burst,
             retry_after: d.retry_after.mul_f64(f),
             slow: d.slow.mul_f64(f),
             push_delay: d.push_delay.mul_f64(f),
@@ -219,10 +230,13 @@ impl Behaviours {
         if limits.is_empty() {
             return None;
         }
-        let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
+        // Requests are numbered from 0 here: the last `burst` of each period of
+        // `every` are limited, and each period's form is the next in turn.
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let every = u64::from(self.timing.rate_limit_every.max(2));
-        n.is_multiple_of(every)
-            .then(|| limits[((n / every) % limits.len() as u64) as usize])
+        let burst = u64::from(self.timing.rate_limit_burst).clamp(1, every - 1);
+        let period = n / every + 1;
+        (n % every >= every - burst).then(|| limits[(period % limits.len() as u64) as usize])
     }
 }
 
@@ -501,6 +515,52 @@ mod tests {
         );
         let none = Behaviours::new(&[Behaviour::Slow], Timing::default());
         assert!((0..30).all(|_| none.rate_limited().is_none()));
+    }
+
+    #[test]
+    fn bursts_limit_the_last_k_of_every_n_requests_whatever_the_form() {
+        for form in [
+            Behaviour::RateLimit,
+            Behaviour::RateLimitHttpDate,
+            Behaviour::RateLimitBare,
+        ] {
+            let b = Behaviours::new(
+                &[form],
+                Timing {
+                    rate_limit_every: 12,
+                    rate_limit_burst: 3,
+                    ..Timing::default()
+                },
+            );
+            let limited: Vec<usize> = (1..=36)
+                .filter(|_| b.rate_limited() == Some(form))
+                .collect();
+            assert_eq!(limited, [10, 11, 12, 22, 23, 24, 34, 35, 36], "{form}");
+        }
+        // Two forms take turns by period; a burst as long as the period is cut to
+        // leave one request through.
+        let b = Behaviours::new(
+            &[Behaviour::RateLimit, Behaviour::RateLimitBare],
+            Timing {
+                rate_limit_every: 4,
+                rate_limit_burst: 9,
+                ..Timing::default()
+            },
+        );
+        let seen: Vec<Option<Behaviour>> = (0..8).map(|_| b.rate_limited()).collect();
+        assert_eq!(
+            seen,
+            [
+                None,
+                Some(Behaviour::RateLimitBare),
+                Some(Behaviour::RateLimitBare),
+                Some(Behaviour::RateLimitBare),
+                None,
+                Some(Behaviour::RateLimit),
+                Some(Behaviour::RateLimit),
+                Some(Behaviour::RateLimit),
+            ]
+        );
     }
 
     #[test]

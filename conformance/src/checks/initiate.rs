@@ -1,4 +1,4 @@
-//! `POST /mfa/v1/requests` — the initiate step ([PM]; described by \[STATUS\] and \[VERIFY\]).
+//! `POST /mfa/v1/requests` — the initiate step (\[INIT\], \[UC\]; answers captured in \[PM\]; described by \[STATUS\] and \[VERIFY\]).
 
 use idcs_mfa::{Initiate, Method, Status, UserRef};
 
@@ -16,8 +16,8 @@ pub const CHECKS: &[Check] = &[
     check! {
         id: "requests.post/preferred-factor-200",
         operation: InitiateVerification,
-        quote: "With neither factorId nor method, the user's preferred factor is used. Every captured response is HTTP 200.",
-        source: "[PM]",
+        quote: "\"This step initiates the verification of a user's preferred factor.\" (its request sends only userId and userIdType) [UC]; every captured response is HTTP 200 [PM]",
+        source: "[UC]; [PM]",
         evidence: Captured,
         spends: 1,
         run: preferred_factor_200,

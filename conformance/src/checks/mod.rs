@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `user_factors.rs` | `GET /mfa/v1/users/{userGUID}/factors` (\[FACTORS\]) |
 //! | `user_lookup.rs` | `GET /mfa/v1/users?userId=…` (\[PM\]) |
-//! | `initiate.rs` | `POST /mfa/v1/requests` (\[PM\]) |
+//! | `initiate.rs` | `POST /mfa/v1/requests` (\[INIT\]) |
 //! | `request_status.rs` | `GET /mfa/v1/requests/{requestId}` (\[STATUS\]) |
 //! | `complete.rs` | `PATCH /mfa/v1/requests/{requestId}` (\[VERIFY\]) |
 //! | `properties.rs` | property checks over several operations |
@@ -47,10 +47,17 @@ pub(crate) fn unknown_id() -> String {
 /// Whether `check`'s exchanges are snapshotted: every check but the property and
 /// sequence checks, whose requests come from a per-run seed.
 pub fn is_snapshotted(check: &Check) -> bool {
-    !properties::CHECKS
+    !is_drawn(check.id)
+}
+
+/// Whether the check with this id draws its inputs from the run's seed (the property
+/// and sequence checks): what it sees changes with the seed, so reports compare it
+/// only between runs that drew the same (`crate::diff`).
+pub fn is_drawn(id: &str) -> bool {
+    properties::CHECKS
         .iter()
         .chain(sequences::CHECKS)
-        .any(|p| p.id == check.id)
+        .any(|p| p.id == id)
 }
 
 #[cfg(test)]

@@ -244,16 +244,21 @@ impl Ctx {
         })
     }
 
-    /// Reads the OTP delivered for `v`. The source is asked again (every second, for
-    /// up to [`Patience::otp_retry`](crate::target::Patience::otp_retry)) while it fails or has nothing yet: an SMS can take
-    /// a while to arrive.
+    /// Reads the OTP delivered for `v`. A source that answered but has nothing yet (an
+    /// OTP command that ran, exited 0 and printed nothing; a mock outbox that holds no
+    /// OTP for the request) is asked again, every second, for up to
+    /// [`Patience::otp_retry`](crate::target::Patience::otp_retry): an SMS can take a
+    /// while to arrive. A source that failed (a command that exited non-zero, could not
+    /// run or timed out; a control API that refused) is not asked again: the check is
+    /// skipped with the reason at once.
     pub async fn delivered_otp(&self, v: &Verification) -> Result<Secret, Fail> {
         let patience = self.target.patience.otp_retry;
         let started = tokio::time::Instant::now();
         loop {
             match self.read_otp_once(v).await {
-                Ok(otp) => return Ok(otp),
-                Err(fail) => {
+                OtpRead::Got(otp) => return Ok(otp),
+                OtpRead::Failed(fail) => return Err(fail),
+                OtpRead::NothingYet(fail) => {
                     let pause = Duration::from_secs(1).min(patience / 4);
                     if started.elapsed() + pause > patience {
                         return Err(fail);
@@ -264,43 +269,45 @@ impl Ctx {
         }
     }
 
-    async fn read_otp_once(&self, v: &Verification) -> Result<Secret, Fail> {
-        let source = self
-            .target
-            .fixtures
-            .otp
-            .as_ref()
-            .ok_or_else(|| Fail::skip("no OTP source"))?;
+    async fn read_otp_once(&self, v: &Verification) -> OtpRead {
+        let Some(source) = self.target.fixtures.otp.as_ref() else {
+            return OtpRead::Failed(Fail::skip("no OTP source"));
+        };
         match source {
             Source::Mock { base_url, token } => {
                 let url = routes::outbox_for_request(base_url, v.request_id());
-                let body = control_json(&self.client, reqwest::Method::GET, &url, token, None)
+                let body = match control_json(&self.client, reqwest::Method::GET, &url, token, None)
                     .await
-                    .map_err(Fail::skip)?;
+                {
+                    Ok(body) => body,
+                    Err(e) => return OtpRead::Failed(Fail::skip(e)),
+                };
                 let entries = body.as_array().cloned().unwrap_or_default();
-                entries
+                match entries
                     .iter()
                     .rev()
                     .find_map(|e| e.get("otp")?.as_str().map(Secret::new))
-                    .ok_or_else(|| {
-                        Fail::mismatch(
-                            "an OTP to have been sent for this request",
-                            "the outbox holds none",
-                        )
-                    })
+                {
+                    Some(otp) => OtpRead::Got(otp),
+                    None => OtpRead::NothingYet(Fail::mismatch(
+                        "an OTP to have been sent for this request",
+                        "the outbox holds none",
+                    )),
+                }
             }
             Source::Command(cmd) => {
-                let out = run_command(cmd, &request_env(v, None))
-                    .await
-                    .map_err(Fail::skip)?;
+                let out = match run_command(cmd, &request_env(v, None)).await {
+                    Ok(out) => out,
+                    Err(e) => return OtpRead::Failed(Fail::skip(e)),
+                };
                 let otp = out.trim();
                 if otp.is_empty() {
-                    return Err(Fail::skip(format!(
-                        "the OTP command `{cmd}` printed nothing within {:?}",
+                    return OtpRead::NothingYet(Fail::skip(format!(
+                        "the OTP command `{cmd}` printed nothing within {:?} (fixtures.otp_retry_secs)",
                         self.target.patience.otp_retry
                     )));
                 }
-                Ok(Secret::new(otp))
+                OtpRead::Got(Secret::new(otp))
             }
         }
     }
@@ -464,4 +471,14 @@ impl Ctx {
             }
         }
     }
+}
+
+/// One reading of the OTP source.
+enum OtpRead {
+    /// The OTP.
+    Got(Secret),
+    /// The source answered and has none yet: worth asking again.
+    NothingYet(Fail),
+    /// The source failed: asking again would fail again.
+    Failed(Fail),
 }

@@ -25,7 +25,7 @@
 //! push_command = "./push.sh"             # gets IDCS_REQUEST_ID and IDCS_PUSH_ACTION=approve|reject
 //! push_poll_secs = 3.0                   # poll a PUSH this often until the decision is in
 //! push_decision_secs = 60.0              # how long a PUSH may stay pending after push_command
-//! otp_retry_secs = 30.0                  # ask otp_command again while it fails or prints nothing
+//! otp_retry_secs = 30.0                  # ask otp_command again while it prints nothing (exit 0)
 //! unlock_command = "./unlock.sh"         # unlocks the user, count to 0; gets IDCS_USER_GUID
 //!
 //! [mock_control]                         # the mock tenant's control API, instead of commands
@@ -131,8 +131,9 @@ pub struct FixtureSection {
     /// Seconds a PUSH may stay pending after the push command before the answer is
     /// judged (default 60).
     pub push_decision_secs: Option<f64>,
-    /// Seconds during which a failing or silent OTP source is asked again, every
-    /// second (default 30).
+    /// Seconds during which an OTP source that answered with nothing yet (a command
+    /// that exited 0 and printed nothing) is asked again, every second (default 30). A
+    /// failing command is not asked again.
     pub otp_retry_secs: Option<f64>,
     /// Command unlocking the test user and setting their attempt count to 0 (an
     /// administrator's action), given `IDCS_USER_GUID`. With it, lockout checks run
@@ -252,7 +253,7 @@ impl Profile {
             })?;
         let user = self.user.clone().ok_or_else(|| {
             ProfileError::Invalid(
-                "the profile has no [user] section: the checks need a test user (guid, name)"
+                "no test user: give --user-guid GUID and --user-name NAME, or guid and name under [user] in a profile (--profile FILE; docs/profile.md)"
                     .into(),
             )
         })?;
@@ -284,7 +285,13 @@ impl Profile {
             .request_timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .rate_limiter(limiter.clone())
-            .rate_limit_policy(RateLimitPolicy::default().initial_backoff(backoff))
+            // The run's deadline is the only stop: any Retry-After that ends before it
+            // is waited out (observe::give_up_before sets it).
+            .rate_limit_policy(
+                RateLimitPolicy::default()
+                    .initial_backoff(backoff)
+                    .max_retry_after(Duration::MAX),
+            )
             .observer(observations.clone())
             .danger_accept_invalid_certs(overrides.accept_invalid_certs)
             .build()

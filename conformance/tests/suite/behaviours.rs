@@ -152,6 +152,49 @@ async fn the_strict_suite_passes_against_each_behaviour_alone() {
     }
 }
 
+// Test case: a tenant that answers 429 to a share of the requests whatever their pace
+// (every 4th with Retry-After in seconds, the same with an HTTP-date, every 5th without
+// Retry-After, 3 in a row of every 12): the strict suite finishes, clean, having waited
+// every 429 out. The waits asked for are 0 s here (the header is there; the pace is
+// what is tested): a limiter that stretched its spacing at each 429 and shrank it
+// slowly after clean answers ratcheted to one request every 5 s under these shares and
+// did not finish within the limit. (What the waits cost at full length is measured by
+// the `suite` benchmark, not here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_strict_suite_finishes_under_every_share_of_429s() {
+    let share = |behaviour, every, burst| {
+        (
+            behaviour,
+            Timing {
+                rate_limit_every: every,
+                rate_limit_burst: burst,
+                retry_after: std::time::Duration::ZERO,
+                ..Timing::default()
+            },
+        )
+    };
+    for (behaviour, timing) in [
+        share(Behaviour::RateLimit, 4, 1),
+        share(Behaviour::RateLimitHttpDate, 4, 1),
+        share(Behaviour::RateLimitBare, 5, 1),
+        share(Behaviour::RateLimit, 12, 3),
+    ] {
+        let what = format!(
+            "{behaviour}, {} in a row of every {}",
+            timing.rate_limit_burst, timing.rate_limit_every
+        );
+        let o = strict_run(vec![behaviour], timing).await;
+        assert_clean(&what, &o);
+        let n = &o.network;
+        assert!(
+            n.rate_limited * u64::from(timing.rate_limit_every)
+                >= n.requests / 2 * u64::from(timing.rate_limit_burst),
+            "{what}: the share was refused: {n:?}"
+        );
+        assert_eq!(n.gave_up, 0, "{what}: {n:?}");
+    }
+}
+
 // Test case: every behaviour at once: 0 failures, 0 skips, user never locked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_strict_suite_passes_against_all_behaviours_together() {

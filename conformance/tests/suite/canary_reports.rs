@@ -136,6 +136,8 @@ async fn no_canary_in_reports_or_debug() {
             seed: 3,
             strict: true,
             not_selected: all.len() - selected.len(),
+            sequences: idcs_mfa_conformance::target::DEFAULT_SEQUENCES,
+            max_steps: idcs_mfa_conformance::target::DEFAULT_MAX_STEPS,
         };
         let mut run = RunReport::new(handle.base_url().to_owned(), settings, reports, 0);
         let what = format!("{} faults", faults.len());

@@ -356,7 +356,19 @@ const TOM: &str = "cc327268ff4d4e4a9b3e9f676215cfc7";
 const CONFORMANCE_USER: &str = "c0f0c0f0c0f04c0f8c0fc0f0c0f0c0f0";
 
 fn run_profile(served: &Served, profile: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    run_profile_in(served, profile, args, env, Path::new("."))
+}
+
+/// [`run_profile`] from the directory `cwd`.
+fn run_profile_in(
+    served: &Served,
+    profile: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    cwd: &Path,
+) -> Output {
     let mut command = bin();
+    command.current_dir(cwd);
     command
         .args(["run", "--profile"])
         .arg(profile)
@@ -410,6 +422,33 @@ fn readme_tenant_profile_never_locks_the_user() {
 
 /// A profile of the suite's own user on serve, with its TOTP secret (so the runner can
 /// reset the count) and `extra` lines in [fixtures].
+/// The README's tenant.toml as written, fixtures included, against `base_url` with no
+/// rate limit.
+fn readme_profile_with_fixtures(base_url: &str) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README.md");
+    let start = readme
+        .find("```toml\n# tenant.toml\n")
+        .expect("the README shows a tenant.toml");
+    let block = &readme[start + "```toml\n".len()..];
+    let block = &block[..block.find("```").expect("the block ends")];
+    let out: String = block
+        .lines()
+        .map(|line| {
+            if line.starts_with("base_url") {
+                format!("base_url = \"{base_url}\"\n")
+            } else if line.starts_with("rate_limit") {
+                "rate_limit = 0\n".to_owned()
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    assert!(out.contains("otp_command = \"./read-otp.sh\""), "{out}");
+    out
+}
+
 fn conformance_user_profile(base_url: &str, extra: &str) -> String {
     format!(
         r#"base_url = "{base_url}"
@@ -542,6 +581,50 @@ fn setup_problems_exit_2_with_one_line() {
         conformance_user_profile(&served.base_url, ""),
     )
     .expect("write");
+    // Fixture commands that cannot run: the README's profile as a newcomer has it before
+    // writing ./read-otp.sh, a push command not made executable, an unlock script whose
+    // interpreter is missing, an OTP command that is not on PATH.
+    let readme_fixtures = dir.join("readme-fixtures.toml");
+    std::fs::write(
+        &readme_fixtures,
+        readme_profile_with_fixtures(&served.base_url),
+    )
+    .expect("write");
+    let script = |name: &str, text: &str, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        path.display().to_string()
+    };
+    let with_command = |file: &str, line: String| {
+        let path = dir.join(file);
+        std::fs::write(&path, conformance_user_profile(&served.base_url, &line)).expect("write");
+        path
+    };
+    let push_not_executable = with_command(
+        "push-not-executable.toml",
+        format!(
+            "push_command = \"{}\"",
+            script("push.sh", "#!/bin/sh\nexit 0\n", 0o644)
+        ),
+    );
+    let unlock_no_interpreter = with_command(
+        "unlock-no-interpreter.toml",
+        format!(
+            "unlock_command = \"{} --user $IDCS_USER_GUID\"",
+            script("unlock.py", "#!/nonexistent/bin/python9\n", 0o755)
+        ),
+    );
+    let otp_not_on_path = with_command(
+        "otp-not-on-path.toml",
+        "otp_command = \"read-otp --sms\"".to_owned(),
+    );
+    let readme_env = vec![
+        ("IDCS_TOTP_SECRET", TOTP_SECRET.1),
+        ("IDCS_BYPASS_CODES", "397541940949"),
+        ("IDCS_ANSWERS", r#"{"FirstCar": "Ford Pinto"}"#),
+    ];
     let mut messages = String::new();
     /// What, which profile, extra arguments, environment, a user to lock first.
     type Case<'a> = (
@@ -551,7 +634,7 @@ fn setup_problems_exit_2_with_one_line() {
         Vec<(&'a str, &'a str)>,
         Option<&'a str>,
     );
-    let cases: [Case; 6] = [
+    let cases: [Case; 10] = [
         (
             "wrong token",
             &tenant,
@@ -588,6 +671,34 @@ fn setup_problems_exit_2_with_one_line() {
             vec![(TOTP_SECRET.0, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")],
             None,
         ),
+        (
+            "the README's profile, fixture commands not written yet",
+            &readme_fixtures,
+            vec![],
+            readme_env,
+            None,
+        ),
+        (
+            "push command not executable",
+            &push_not_executable,
+            vec![],
+            vec![TOTP_SECRET],
+            None,
+        ),
+        (
+            "unlock command's interpreter not installed",
+            &unlock_no_interpreter,
+            vec![],
+            vec![TOTP_SECRET],
+            None,
+        ),
+        (
+            "OTP command not on PATH",
+            &otp_not_on_path,
+            vec![],
+            vec![TOTP_SECRET],
+            None,
+        ),
     ];
     for (what, profile, args, env, lock) in cases {
         if let Some(guid) = lock {
@@ -598,7 +709,8 @@ fn setup_problems_exit_2_with_one_line() {
             );
         }
         let started = Instant::now();
-        let out = run_profile(&served, profile, &args, &env);
+        // From the profiles' directory, as a newcomer runs beside their profile.
+        let out = run_profile_in(&served, profile, &args, &env, &dir);
         let took = started.elapsed();
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
@@ -607,7 +719,9 @@ fn setup_problems_exit_2_with_one_line() {
         assert!(out.stdout.is_empty(), "{what}: {}", text(&out.stdout));
         assert_no_token(&served, what, &stderr);
         // The resolver's and the OS's own words vary between machines: pinned up to them.
-        let line = stderr.replace(&served.base_url, "[base-url]");
+        let line = stderr
+            .replace(&served.base_url, "[base-url]")
+            .replace(&dir.display().to_string(), "[dir]");
         let line = match line.find(" (error sending request") {
             Some(cut) => format!("{} (…)\n", &line[..cut]),
             None => line,
@@ -657,6 +771,23 @@ fn a_tenant_gone_mid_run_is_an_error_of_the_run() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+// Test case: `run --base-url URL` with no profile and no user flags says which flags
+// (or profile keys) give the test user: exit 2, one line.
+#[test]
+fn a_base_url_without_a_user_names_the_flags() {
+    let out = bin()
+        .args(["run", "--base-url", "http://127.0.0.1:9"])
+        .env("IDCS_TOKEN", "t")
+        .output()
+        .expect("run");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: no test user: give --user-guid GUID and --user-name NAME, or guid and name under [user] in a profile (--profile FILE; docs/profile.md)\n"
+    );
 }
 
 // Test case: --user-guid and --user-name reach the run (each alone too): a name the

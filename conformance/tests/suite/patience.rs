@@ -109,19 +109,22 @@ async fn push_decision_keys_reach_the_push_checks() {
     );
 }
 
-// Test case: an otp_command that fails for its first second is asked again within
-// otp_retry_secs = 4 and its OTP is used; with otp_retry_secs = 0.3 the check is
-// skipped with the command's failure.
+// Test case: otp_retry_secs applies to an otp_command that ran and printed nothing yet:
+// one that exits 0 and prints nothing until its first call is two clock seconds old is
+// asked again within otp_retry_secs = 4 and its OTP is used; with otp_retry_secs = 0.3
+// the check is skipped as "printed nothing". A command that fails (exit 1, or 127 for a
+// script not written yet) is run once and the check skipped with its failure, however
+// long otp_retry_secs is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otp_retry_key_reaches_the_otp_command() {
     let handle = mock_with(Vec::new(), Timing::default()).await;
     let dir = std::env::temp_dir().join(format!("idcs-mfa-patience-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    // Fails (printing nothing) until its first call is two clock seconds old.
+    // Prints nothing (exit 0) until its first call is two clock seconds old.
     let command = |marker: &str| {
         let m = dir.join(marker);
         format!(
-            "otp_command = \"[ -f {m} ] || date +%s > {m}; [ $(( $(date +%s) - $(cat {m}) )) -ge 2 ] && echo 123456 || exit 1\"",
+            "otp_command = \"[ -f {m} ] || date +%s > {m}; [ $(( $(date +%s) - $(cat {m}) )) -ge 2 ] && echo 123456 || true\"",
             m = m.display()
         )
     };
@@ -161,9 +164,37 @@ async fn otp_retry_key_reaches_the_otp_command() {
     let cx = Ctx::new(hasty);
     match cx.delivered_otp(&v).await {
         Err(idcs_mfa_conformance::harness::Fail::Skip(reason)) => {
-            assert!(reason.contains("failed"), "{reason}")
+            assert!(reason.contains("printed nothing"), "{reason}")
         }
         other => panic!("expected a skip, got {other:?}"),
+    }
+
+    // Failing commands are run once: each call appends a line to its counter.
+    for (name, tail, says) in [
+        ("exit-1", "exit 1", "exit status: 1"),
+        ("exit-127", "./no-such-read-otp-9.sh", "exit status: 127"),
+    ] {
+        let counter = dir.join(name);
+        let failing = Arc::new(
+            target(
+                &handle,
+                &format!(
+                    "otp_command = \"echo run >> {}; {tail}\"\notp_retry_secs = 4",
+                    counter.display()
+                ),
+                "",
+            )
+            .await,
+        );
+        let cx = Ctx::new(failing);
+        match cx.delivered_otp(&v).await {
+            Err(idcs_mfa_conformance::harness::Fail::Skip(reason)) => {
+                assert!(reason.contains(says), "{name}: {reason}")
+            }
+            other => panic!("{name}: expected a skip, got {other:?}"),
+        }
+        let runs = std::fs::read_to_string(&counter).expect("the command ran");
+        assert_eq!(runs.lines().count(), 1, "{name}: run once, not re-asked");
     }
     let _ = std::fs::remove_dir_all(dir);
 }

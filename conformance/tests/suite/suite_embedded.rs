@@ -138,5 +138,15 @@ async fn the_report_says_which_rules_the_sequences_judged() {
             ),
             None => assert!(note.is_none(), "{:?}", report.notes),
         }
+        // The embedded run has no profile: no note speaks of one.
+        assert!(
+            report
+                .notes
+                .iter()
+                .any(|n| n.contains("TOTP secret verified"))
+                && report.notes.iter().all(|n| !n.contains("profile")),
+            "{:?}",
+            report.notes
+        );
     }
 }

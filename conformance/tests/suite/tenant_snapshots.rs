@@ -499,6 +499,122 @@ fn diff_of_two_reports_is_pinned() {
     assert!(stderr.contains("is not JSON"), "{stderr}");
 }
 
+/// A default run (`run --format json --seed SEED`) against the embedded mock with
+/// `faults`, as JSON, with every wall time set to the same value (a loaded machine
+/// makes them noise; what is compared here is what the runs observed).
+async fn default_report(seed: u64, faults: Vec<idcs_mfa_mock::Fault>) -> serde_json::Value {
+    let options = RunOptions::default();
+    let props = PropConfig {
+        seed,
+        ..PropConfig::default()
+    };
+    let report = run_suite(
+        TargetSpec::Embedded {
+            faults,
+            attempt_budget: None,
+        },
+        &options,
+        props,
+        |_, _, _| {},
+    )
+    .await
+    .expect("the suite runs");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&idcs_mfa_conformance::report::json(&report)).unwrap();
+    value["millis"] = 1_000.into();
+    for c in value["checks"].as_array_mut().unwrap() {
+        c["millis"] = 10.into();
+    }
+    value
+}
+
+/// (operation, status) pairs.
+type Statuses = BTreeSet<(String, u64)>;
+
+/// The (operation, status) pairs a JSON report observed, and those only drawn checks
+/// observed.
+fn observed(report: &serde_json::Value) -> (Statuses, Statuses) {
+    let mut all = BTreeSet::new();
+    let mut drawn = BTreeSet::new();
+    for row in report["coverage"].as_array().unwrap() {
+        let op = row["operation"].as_str().unwrap().to_owned();
+        for pair in row["statuses"].as_array().unwrap() {
+            if pair[1].as_bool() == Some(true) {
+                all.insert((op.clone(), pair[0].as_u64().unwrap()));
+            }
+        }
+        for s in row["drawn_only"].as_array().into_iter().flatten() {
+            drawn.insert((op.clone(), s.as_u64().unwrap()));
+        }
+    }
+    (all, drawn)
+}
+
+// Test case: two clean default runs of the mock with different seeds, chosen so that a
+// status only the drawn checks saw in the first is missing from the second (without
+// --strict, `initiateVerification 404` is seen only by drawn sequences, and about 1
+// seed in 12 draws none: the false alarm of a nightly diff): `diff` exits 0 and lists
+// it as not drawn this time. A real regression against a clean run of another
+// seed (unknown_request_500: the named checks' 404s of an unknown request are gone)
+// still exits 1, the lost statuses listed as no longer observed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_of_clean_runs_with_other_seeds_is_not_worse() {
+    let dir = scratch("seeds");
+    let old = default_report(1, Vec::new()).await;
+    let (_, drawn_old) = observed(&old);
+    let mut pair = None;
+    // From 17 on (the first such seed today is 22), to keep the search short.
+    for seed in 17..=96 {
+        let new = default_report(seed, Vec::new()).await;
+        let (all_new, _) = observed(&new);
+        let gone: Vec<_> = drawn_old.difference(&all_new).cloned().collect();
+        if !gone.is_empty() {
+            pair = Some((seed, new, gone));
+            break;
+        }
+    }
+    let (seed, new, gone) = pair.expect(
+        "no seed from 17 to 96 missed a status only seed 1's drawn checks saw: this test would prove nothing; search other seeds",
+    );
+    let (o, n) = (dir.join("old.json"), dir.join("new.json"));
+    std::fs::write(&o, old.to_string()).unwrap();
+    std::fs::write(&n, new.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .arg("diff")
+        .args([&o, &n])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "seeds 1 and {seed}:\n{stdout}");
+    assert!(stdout.contains("Not drawn this time"), "{stdout}");
+    for (op, status) in &gone {
+        assert!(stdout.contains(&format!("  {op} {status}\n")), "{stdout}");
+    }
+    assert!(stdout.ends_with("Nothing got worse.\n"), "{stdout}");
+
+    let broken = default_report(seed, vec![idcs_mfa_mock::Fault::UnknownRequest500]).await;
+    std::fs::write(&n, broken.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .arg("diff")
+        .args([&o, &n, Path::new("--format"), Path::new("json")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["draws_differ"], true);
+    let lost: Vec<String> = d["no_longer_observed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s["operation"].as_str().unwrap(), s["status"]))
+        .collect();
+    assert!(
+        lost.contains(&"getVerificationStatus 404".to_owned()),
+        "{lost:?}"
+    );
+}
+
 // Test case: a run that is an error of the run (exit 2: here the preflight finds no
 // such user) writes no snapshot.
 #[test]

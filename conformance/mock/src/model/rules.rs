@@ -35,11 +35,11 @@ rules! {
     INITIATE_OK = ("initiate/answers-200-with-a-request", Captured, "[PM]",
         "Every captured response is HTTP 200 … {\"status\": \"success\", \"requestId\", \"userGUID\", \"factorId\", \"method\", \"requestState\"}"),
     /// With neither factor nor method, the preferred factor.
-    PREFERRED = ("initiate/preferred-factor-when-none-named", Captured, "[PM]",
-        "With neither factorId nor method, the user's preferred factor is used."),
+    PREFERRED = ("initiate/preferred-factor-when-none-named", Captured, "[INIT]; [UC]",
+        "factorId, method: \"This attribute should only be provided if the user is using a non default factor for authentication.\" [INIT]; \"This step initiates the verification of a user's preferred factor.\" (its request sends only userId and userIdType) [UC]"),
     /// With a factor and a method, that factor.
-    NAMED = ("initiate/named-backup-factor", Captured, "[PM]",
-        "factorId: optional; with method, picks a backup factor."),
+    NAMED = ("initiate/named-backup-factor", Captured, "[INIT]",
+        "factorId: \"The unique identifier of an enrolled factor that the user wants to use to authenticate. This attribute should only be provided if the user is using a non default factor for authentication.\""),
     /// An initiate for a user the tenant does not have is refused and opens nothing
     /// (how: the reading `initiate/unknown-user`).
     INITIATE_UNKNOWN_USER = ("initiate/unknown-user-refused", Captured, "[OD]",

@@ -18,6 +18,31 @@ fn default_json_equals_the_built_in_default() {
     assert_eq!(Fixture::load(&default_file()).unwrap(), Fixture::default());
 }
 
+// Test case: the fixture file example of docs/mock.md is a valid fixture, and each user
+// it shows is the default fixture's user as it is (its factors, their methods, its
+// questions and codes), so the page shows no factor the user does not have.
+#[test]
+fn the_documented_fixture_example_is_the_default_users() {
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/mock.md"))
+            .unwrap();
+    let section = &page[page.find("## The fixture file").expect("the section")..];
+    let start = section.find("```json\n").expect("a json block") + "```json\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let shown: Fixture = serde_json::from_str(block).expect("the example is a fixture");
+    shown.validate().expect("the example is consistent");
+    let default = Fixture::default();
+    assert!(!shown.users.is_empty());
+    for user in &shown.users {
+        assert_eq!(
+            Some(user),
+            default.user_by_guid(&user.user_guid),
+            "docs/mock.md shows {} otherwise than the default fixture has them",
+            user.user_name
+        );
+    }
+}
+
 // Test case: errors name the file and say what is wrong.
 #[test]
 fn load_errors_name_the_file_and_the_reason() {

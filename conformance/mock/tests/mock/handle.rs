@@ -26,6 +26,36 @@ async fn readme_example() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+// Test case: the README's TOTP example, verbatim: the fixture's secret gives the code
+// (`totp::code`), which verifies passed as a `&String`.
+#[tokio::test]
+async fn readme_totp_example() -> Result<(), Box<dyn std::error::Error>> {
+    let mock = MockTenant::start().await?;
+    let client = mock.client()?;
+
+    // tom@example.com has a TOTP factor; the fixture holds its secret.
+    let fixture = mock.fixture();
+    let tom = fixture
+        .user_by_name("tom@example.com")
+        .expect("a default user");
+    let factor = tom
+        .factors
+        .iter()
+        .find(|f| f.totp_secret.is_some())
+        .expect("TOTP");
+    let secret = factor.totp_secret.as_ref().expect("its secret");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    let code: String = idcs_mfa_mock::totp::code(secret.expose(), now.as_secs())?;
+
+    let user = UserRef::Guid(tom.user_guid.clone());
+    let totp = Initiate::factor(user, factor.factor_id.clone(), Method::Totp);
+    let mut v = client.initiate(&totp).await?;
+    client.verify_otp(&mut v, &code).await?;
+
+    assert_eq!(mock.attempts(&tom.user_guid), Some(0));
+    Ok(())
+}
+
 // Test case: approve and reject decide a PUSH; a second decision is a conflict, an
 // unknown request is not found, and the client sees each decision.
 #[tokio::test]

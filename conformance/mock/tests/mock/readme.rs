@@ -1,6 +1,7 @@
 //! The README's "Use the mock tenant in your tests" stays the test that runs: every line
-//! of `readme_example` (in `handle.rs`) appears in the README's example, in order, and
-//! the README's `[dev-dependencies]` name the crates the example uses.
+//! of `readme_example` and `readme_totp_example` (in `handle.rs`) appears in the
+//! README's first and second examples, in order, and the README's `[dev-dependencies]`
+//! name the crates the examples use.
 
 use std::path::{Path, PathBuf};
 
@@ -34,10 +35,18 @@ fn readme_section(readme: &str) -> Result<&str, String> {
 /// The body of the first fenced block in `section` whose opening line is `opening`
 /// (e.g. "```rust"), without the fences.
 fn fenced_block<'a>(section: &'a str, opening: &str) -> Result<&'a str, String> {
+    nth_fenced_block(section, opening, 0)
+}
+
+/// The body of the `n`th (from 0) fenced block in `section` whose opening line is
+/// `opening`, without the fences.
+fn nth_fenced_block<'a>(section: &'a str, opening: &str, n: usize) -> Result<&'a str, String> {
     let open = format!("\n{opening}\n");
     let start = section
-        .find(&open)
-        .ok_or_else(|| format!("no {opening} block under {HEADING:?}"))?
+        .match_indices(&open)
+        .nth(n)
+        .ok_or_else(|| format!("no {opening} block number {} under {HEADING:?}", n + 1))?
+        .0
         + open.len();
     let len = section[start..]
         .find("\n```")
@@ -48,10 +57,17 @@ fn fenced_block<'a>(section: &'a str, opening: &str) -> Result<&'a str, String> 
 /// The lines of `async fn readme_example` in `source`, from that line to the first `}`
 /// at column 0, each with its 1-based line number.
 fn example_lines(source: &str) -> Result<Vec<(usize, &str)>, String> {
+    function_lines(source, "readme_example")
+}
+
+/// The lines of `async fn NAME()` in `source`, from that line to the first `}` at column
+/// 0, each with its 1-based line number.
+fn function_lines<'a>(source: &'a str, name: &str) -> Result<Vec<(usize, &'a str)>, String> {
     let mut lines = source.lines().enumerate().map(|(i, line)| (i + 1, line));
+    let opening = format!("async fn {name}(");
     let first = lines
-        .find(|(_, line)| line.starts_with("async fn readme_example"))
-        .ok_or("handle.rs has no `async fn readme_example`")?;
+        .find(|(_, line)| line.starts_with(&opening))
+        .ok_or(format!("handle.rs has no `async fn {name}`"))?;
     let mut out = vec![first];
     for (number, line) in lines {
         out.push((number, line));
@@ -59,7 +75,9 @@ fn example_lines(source: &str) -> Result<Vec<(usize, &str)>, String> {
             return Ok(out);
         }
     }
-    Err("`readme_example` in handle.rs has no closing `}` at column 0".to_owned())
+    Err(format!(
+        "`{name}` in handle.rs has no closing `}}` at column 0"
+    ))
 }
 
 /// `None` when every non-blank line of `example` appears in `block` in the same order
@@ -79,7 +97,7 @@ fn missing_line(example: &[(usize, &str)], block: &str) -> Option<String> {
             };
             return Some(format!(
                 "line {number} of conformance/mock/tests/mock/handle.rs, `{wanted}`, {where_} \
-                 in the README's ```rust block under {HEADING:?}: copy `readme_example` into \
+                 in the README's ```rust block under {HEADING:?}: copy the example into \
                  the README again"
             ));
         }
@@ -101,6 +119,21 @@ fn readme_shows_the_handle_example() {
         "readme_example is only {} lines: {example:?}",
         example.len()
     );
+    if let Some(message) = missing_line(&example, block) {
+        panic!("{message}\n\nthe README's block:\n{block}");
+    }
+}
+
+// Test case: the README's second example (a TOTP verification: the fixture's secret,
+// totp::code, verify_otp with a &String) is `readme_totp_example` as it is.
+#[test]
+fn readme_shows_the_totp_example() {
+    let readme = read(&manifest_dir().join("../../README.md"));
+    let handle = read(&manifest_dir().join("tests/mock/handle.rs"));
+    let section = readme_section(&readme).unwrap_or_else(|e| panic!("{e}"));
+    let block = nth_fenced_block(section, "```rust", 1).unwrap_or_else(|e| panic!("{e}"));
+    let example = function_lines(&handle, "readme_totp_example").unwrap_or_else(|e| panic!("{e}"));
+    assert!(example.len() > 3, "{example:?}");
     if let Some(message) = missing_line(&example, block) {
         panic!("{message}\n\nthe README's block:\n{block}");
     }
