@@ -90,13 +90,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
-    /// Property cases per property check.
-    #[arg(long, value_name = "N", default_value_t = target::DEFAULT_CASES)]
-    pub cases: u32,
+    /// Property cases per property check. Default: 64 against the embedded mock tenant,
+    /// 8 against a tenant (each case is a request at the tenant's pace; one case already
+    /// catches what the properties are there to catch).
+    #[arg(long, value_name = "N")]
+    pub cases: Option<u32>,
 
-    /// Sequences the sequence checks draw (each up to --max-steps steps).
-    #[arg(long, value_name = "N", default_value_t = target::DEFAULT_SEQUENCES)]
-    pub sequences: u32,
+    /// Sequences the sequence checks draw (each up to --max-steps steps). Default: 32
+    /// against the embedded mock tenant, 8 against a tenant.
+    #[arg(long, value_name = "N")]
+    pub sequences: Option<u32>,
 
     /// Steps per generated sequence at most.
     #[arg(long, value_name = "N", default_value_t = target::DEFAULT_MAX_STEPS,
@@ -359,9 +362,17 @@ async fn run_async(args: RunArgs) -> ExitCode {
         jobs: args.jobs.unwrap_or(if remote { 1 } else { 4 }).max(1),
     };
     let props = PropConfig {
-        cases: args.cases,
+        cases: args.cases.unwrap_or(if remote {
+            target::TENANT_CASES
+        } else {
+            target::DEFAULT_CASES
+        }),
         seed: args.seed.unwrap_or_else(random_seed),
-        sequences: args.sequences,
+        sequences: args.sequences.unwrap_or(if remote {
+            target::TENANT_SEQUENCES
+        } else {
+            target::DEFAULT_SEQUENCES
+        }),
         max_steps: args.max_steps,
         strict: args.strict,
     };

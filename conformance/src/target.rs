@@ -150,6 +150,11 @@ pub struct Target {
     pub patience: Patience,
     /// The test user's factors, fetched once.
     factors: OnceCell<Option<types::UserFactors>>,
+    /// Requests initiated once per run for the checks that only read a request (see
+    /// [`crate::harness::Ctx::shared_quiet`]): one whose initiate sends nothing, and a
+    /// PUSH.
+    pub(crate) shared_quiet: OnceCell<Result<Verification, crate::harness::Fail>>,
+    pub(crate) shared_push: OnceCell<Result<Verification, crate::harness::Fail>>,
 }
 
 impl Target {
@@ -180,6 +185,8 @@ impl Target {
             readings: Default::default(),
             patience: Patience::default(),
             factors: OnceCell::new(),
+            shared_quiet: OnceCell::new(),
+            shared_push: OnceCell::new(),
         }
     }
 
@@ -368,6 +375,14 @@ pub struct PropConfig {
 
 /// Cases per property when not told otherwise.
 pub const DEFAULT_CASES: u32 = 64;
+
+/// Cases per property against a tenant (not the embedded mock) when not told
+/// otherwise: at a real tenant's pace every request is time, and the properties catch
+/// what they are for with the first case (the fault matrix runs them at this size).
+pub const TENANT_CASES: u32 = 8;
+
+/// Sequences per run against a tenant when not told otherwise (see [`TENANT_CASES`]).
+pub const TENANT_SEQUENCES: u32 = 8;
 
 impl Default for PropConfig {
     fn default() -> Self {

@@ -222,7 +222,8 @@ impl Faults {
 
     /// The factor listing (by GUID and by name): `unknown_user_200` answers an unknown
     /// user 200 with no factor; `unknown_method` adds a factor with a method the
-    /// contract does not list.
+    /// contract does not list; `preferred_method_missing`, `fixed_factor_ids_renamed` and
+    /// `preferred_factor_not_listed` change what their names say.
     pub(crate) fn factors_answer(
         self,
         asked_id: &str,
@@ -240,6 +241,20 @@ impl Faults {
             }
             Ok(mut listing) if self.has(Fault::PreferredMethodMissing) => {
                 listing.preferred_method = None;
+                Ok(listing)
+            }
+            Ok(mut listing) if self.has(Fault::FixedFactorIdsRenamed) => {
+                for f in &mut listing.factors {
+                    if f.factor_id == "BypassCode" || f.factor_id == "SecurityQuestions" {
+                        f.factor_id = format!("{}-1", f.factor_id.to_ascii_lowercase());
+                    }
+                }
+                Ok(listing)
+            }
+            Ok(mut listing) if self.has(Fault::PreferredFactorNotListed) => {
+                if listing.preferred_factor_id.is_some() {
+                    listing.preferred_factor_id = Some("f1d0c0de5ec0e1ey5ec0e1ey00000002".into());
+                }
                 Ok(listing)
             }
             Ok(mut listing) if self.has(Fault::UnknownMethod) => {

@@ -119,6 +119,10 @@ faults! {
     LockedUserPolls = "locked_user_polls",
     /// Every right code is refused as invalid: the TOTP, and the OTP delivered by SMS, EMAIL or PHONE_CALL.
     CorrectCodesRefused = "correct_codes_refused",
+    /// A factor listing gives the bypass-code and security-questions factors ids of their own, not `BypassCode` and `SecurityQuestions`.
+    FixedFactorIdsRenamed = "fixed_factor_ids_renamed",
+    /// A factor listing names a preferred factor it does not list.
+    PreferredFactorNotListed = "preferred_factor_not_listed",
 }
 
 impl std::fmt::Display for Fault {

@@ -113,8 +113,9 @@ async fn preferred_factor_200(cx: &Ctx) -> CheckResult {
 }
 
 async fn request_id_is_uuid(cx: &Ctx) -> CheckResult {
-    // A factor whose initiation sends nothing when there is one: no attempt spent.
-    let v = match cx.initiate_quiet().await {
+    // The run's shared request whose initiation sends nothing, when there is one: no
+    // attempt and no request spent.
+    let v = match cx.shared_quiet().await {
         Err(Fail::Skip(_)) => cx.initiate_with(&Initiate::preferred(cx.user())).await?,
         other => other?,
     };

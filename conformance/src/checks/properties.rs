@@ -290,7 +290,7 @@ async fn unknown_guids(cx: &Ctx) -> CheckResult {
 }
 
 async fn bogus_tokens(cx: &Ctx) -> CheckResult {
-    let v = cx.initiate_quiet().await?;
+    let v = cx.shared_quiet().await?;
     let path = format!("/mfa/v1/requests/{}", v.request_id());
     let path = &path;
     property(
@@ -347,7 +347,7 @@ fn malformed_strategy() -> impl Strategy<Value = Vec<u8>> {
 }
 
 async fn malformed_payloads(cx: &Ctx) -> CheckResult {
-    let v = cx.initiate_quiet().await?;
+    let v = cx.shared_quiet().await?;
     let path = format!("/mfa/v1/requests/{}", v.request_id());
     let path = &path;
     let state = v.request_state().clone();

@@ -84,7 +84,7 @@ pub const CHECKS: &[Check] = &[
 ];
 
 async fn pending_is_200(cx: &Ctx) -> CheckResult {
-    let v = cx.initiate(Method::Push).await?;
+    let v = cx.shared_push().await?;
     let r = expect_ok(
         cx.client().get_verification_status(v.request_id()).await,
         200,
@@ -127,7 +127,7 @@ async fn unknown_request_404(cx: &Ctx) -> CheckResult {
 }
 
 async fn missing_token_401(cx: &Ctx) -> CheckResult {
-    let v = cx.initiate(Method::Push).await?;
+    let v = cx.shared_push().await?;
     expect_error(
         cx.client_with(None)
             .get_verification_status(v.request_id())
@@ -139,7 +139,7 @@ async fn missing_token_401(cx: &Ctx) -> CheckResult {
 }
 
 async fn invalid_token_401(cx: &Ctx) -> CheckResult {
-    let v = cx.initiate(Method::Push).await?;
+    let v = cx.shared_push().await?;
     let bogus = Secret::new(format!("not-a-token-{}", unknown_id()));
     expect_error(
         cx.client_with(Some(bogus))
@@ -152,7 +152,7 @@ async fn invalid_token_401(cx: &Ctx) -> CheckResult {
 }
 
 async fn authenticator_may_poll(cx: &Ctx) -> CheckResult {
-    let v = cx.initiate(Method::Push).await?;
+    let v = cx.shared_push().await?;
     let client = cx.client_with(cx.target.authenticator_token.clone());
     expect_ok(client.get_verification_status(v.request_id()).await, 200).map(|_| ())
 }

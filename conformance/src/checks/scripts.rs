@@ -5,7 +5,10 @@
 //! no reading explains what the tenant did.
 
 use idcs_mfa::Method;
-use idcs_mfa_mock::model::machine::{Code, LATEST, Model, Pick, StateRef, Step, Who};
+use idcs_mfa_mock::model::{
+    machine::{Code, LATEST, Model, Pick, StateRef, Step, Who},
+    readings::after_wrong,
+};
 
 use crate::{
     checks::sequences::Session,
@@ -66,17 +69,26 @@ pub(crate) fn wrong(method: &Method) -> Step {
     }
 }
 
-/// Failures, each on a request of its own (a second try on one request would rest on
-/// `verify/after-a-wrong-code`), until the user is locked under every reading of
-/// `lock/when` the tenant may still take: one past the maximum at the most. The factor
-/// is one whose initiate sends nothing when the user has one, else one that sends
-/// (whose sends count too).
+/// Whether the tenant showed that a request stays open after a wrong code
+/// (`verify/after-a-wrong-code=open`): then wrong codes can go to one request, a request
+/// less per failure; otherwise each goes to a request of its own, so that no reading is
+/// assumed.
+pub(crate) fn keeps_requests_open(model: &Model) -> bool {
+    model.known().is(after_wrong::OPEN)
+}
+
+/// Failures until the user is locked under every reading of `lock/when` the tenant may
+/// still take: one past the maximum at the most. The factor is one whose initiate sends
+/// nothing when the user has one, else one that sends (whose sends count too); each
+/// failure on a request of its own unless the tenant showed that requests stay open
+/// after a wrong code.
 pub(crate) async fn fail_until_locked(s: &mut Session<'_>, max: u32) -> CheckResult {
     let method = quiet(s.model())
         .or_else(|| counted_send(s.model()))
         .ok_or_else(|| {
             Fail::skip("the test user has no factor a wrong code can be sent to (TOTP, BYPASSCODE, SECURITY_QUESTIONS, SMS, EMAIL)")
         })?;
+    let one_request = keeps_requests_open(s.model());
     let mut rounds = 0;
     while !s.model().locked() {
         rounds += 1;
@@ -89,9 +101,11 @@ pub(crate) async fn fail_until_locked(s: &mut Session<'_>, max: u32) -> CheckRes
                 format!("not locked after {} failures", rounds - 1),
             ));
         }
-        s.must_step(&initiate(Pick::Method(method.clone()))).await?;
-        if s.model().locked() {
-            break;
+        if rounds == 1 || !one_request {
+            s.must_step(&initiate(Pick::Method(method.clone()))).await?;
+            if s.model().locked() {
+                break;
+            }
         }
         s.must_step(&wrong(&method)).await?;
     }

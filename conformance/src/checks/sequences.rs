@@ -510,8 +510,12 @@ pub async fn run_sequence(cx: &Ctx, steps: &[Step], known: Choices) -> Run {
     let target = &cx.target;
     // Each sequence starts from a count of 0, so that runs (and shrink candidates) are
     // independent: an unlock where the runner can (it holds even on a tenant that does
-    // not reset on success), else a successful verification.
-    let reset = if target.can_unlock() {
+    // not reset on success), else a successful verification; nothing when the ledger's
+    // prediction, an upper bound, is 0 already.
+    let now = target.ledger.state();
+    let reset = if now.count == 0 && !now.locked {
+        Ok(())
+    } else if target.can_unlock() {
         target.unlock_user().await
     } else {
         guard::reset_count(&target.clone(), Limits::of(target))

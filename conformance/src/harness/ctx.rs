@@ -237,6 +237,42 @@ impl Ctx {
         ))
     }
 
+    /// A request whose initiate sends nothing, initiated once per run and shared by the
+    /// checks that only read a request: a PATCH or a poll a conforming tenant refuses
+    /// before it looks at the request (no token, a bogus one, a malformed payload, a
+    /// tampered requestState), a requestId to look at. Its initiate is no check's
+    /// exchange (the checks that initiate a factor judge that answer); the ledger sees it.
+    /// At a real tenant's pace this saves a request per check.
+    pub async fn shared_quiet(&self) -> Result<Verification, Fail> {
+        let target = self.target.clone();
+        self.target
+            .shared_quiet
+            .get_or_init(|| async move {
+                let cx = Ctx::new(target);
+                let v = cx.initiate_quiet().await;
+                drop(cx.take_exchanges());
+                v
+            })
+            .await
+            .clone()
+    }
+
+    /// A PUSH request initiated once per run and shared by the checks that only poll it
+    /// while it is pending (see [`Ctx::shared_quiet`]).
+    pub async fn shared_push(&self) -> Result<Verification, Fail> {
+        let target = self.target.clone();
+        self.target
+            .shared_push
+            .get_or_init(|| async move {
+                let cx = Ctx::new(target);
+                let v = cx.initiate(Method::Push).await;
+                drop(cx.take_exchanges());
+                v
+            })
+            .await
+            .clone()
+    }
+
     /// Initiates `what`; a failure is a mismatch.
     pub async fn initiate_with(&self, what: &Initiate) -> Result<Verification, Fail> {
         self.client.initiate(what).await.map_err(|e| {

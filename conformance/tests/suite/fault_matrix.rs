@@ -43,8 +43,11 @@ async fn failing_checks_on(
         strict: true,
         ..RunOptions::default()
     };
+    // At the sizes a run against a tenant takes by default (8 property cases, 8
+    // sequences): what the matrix proves is what an operator's run catches.
     let props = PropConfig {
-        cases: 16,
+        cases: idcs_mfa_conformance::target::TENANT_CASES,
+        sequences: idcs_mfa_conformance::target::TENANT_SEQUENCES,
         ..PropConfig::default()
     };
     let report = run_suite(

@@ -8,7 +8,7 @@ use serde_json::json;
 
 /// The faults with a test in this file. The others (added with the conformance runner)
 /// are pinned by its fault-matrix test.
-const TESTED_HERE: [Fault; 30] = [
+const TESTED_HERE: [Fault; 32] = [
     Fault::PushPendingUnauthorized,
     Fault::WrongOtp400,
     Fault::MissingStatusField,
@@ -39,6 +39,8 @@ const TESTED_HERE: [Fault; 30] = [
     Fault::MissingRequestStateAccepted,
     Fault::LockedUserPolls,
     Fault::CorrectCodesRefused,
+    Fault::FixedFactorIdsRenamed,
+    Fault::PreferredFactorNotListed,
 ];
 
 // Test case: each fault tested here has a distinct name that parses back.
@@ -475,4 +477,19 @@ async fn correct_codes_refused_refuses_the_totp_and_the_delivered_otp() {
     )
     .await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn fixed_factor_ids_renamed_and_preferred_factor_not_listed_change_the_listing() {
+    let m = start_with_faults(&[Fault::FixedFactorIdsRenamed]).await;
+    let f = client(&m).get_user_factors(TOM).await.unwrap().value;
+    let ids: Vec<&str> = f.factors.iter().map(|f| f.factor_id.as_str()).collect();
+    assert!(
+        !ids.contains(&"BypassCode") && ids.contains(&"bypasscode-1"),
+        "{ids:?}"
+    );
+    let m = start_with_faults(&[Fault::PreferredFactorNotListed]).await;
+    let f = client(&m).get_user_factors(TOM).await.unwrap().value;
+    let preferred = f.preferred_factor_id.expect("a preferred factor");
+    assert!(f.factors.iter().all(|x| x.factor_id != preferred));
 }
