@@ -141,11 +141,9 @@ impl RunReport {
         if self.aborted.is_some() {
             return Ok(());
         }
-        self.snapshots = Some(crate::snapshot::compare(
-            dir,
-            &mut self.checks,
-            fail_on_drift,
-        )?);
+        let mut summary = crate::snapshot::compare(dir, &mut self.checks, fail_on_drift)?;
+        summary.readings_drifted = crate::snapshot::compare_readings(dir, &self.readings)?;
+        self.snapshots = Some(summary);
         Ok(())
     }
 }
@@ -466,6 +464,21 @@ pub fn network_lines(n: &NetworkSummary) -> String {
 
 /// The drifted checks in full: which exchange, the diff, where the new text is.
 fn drift_section(out: &mut String, report: &RunReport, style: Style) {
+    if let Some(s) = report
+        .snapshots
+        .as_ref()
+        .filter(|s| !s.readings_drifted.is_empty())
+    {
+        let _ = writeln!(
+            out,
+            "\nReadings that changed since the accepted {} (where the documents leave the choice open: drift, not a failure; the merged set is in {}.new):",
+            crate::snapshot::READINGS_FILE,
+            crate::snapshot::READINGS_FILE
+        );
+        for line in &s.readings_drifted {
+            let _ = writeln!(out, "  {} {line}", style.skip("DRIFT"));
+        }
+    }
     let drifted: Vec<&CheckReport> = report.checks.iter().filter(|c| c.drift.is_some()).collect();
     if drifted.is_empty() {
         return;
@@ -518,6 +531,9 @@ pub fn snapshot_line(report: &RunReport) -> Option<String> {
         s.written.len(),
         s.not_compared
     );
+    if !s.readings_drifted.is_empty() {
+        line.push_str(&format!(", {} readings changed", s.readings_drifted.len()));
+    }
     if !s.drifted.is_empty() {
         line.push_str(" · review: cargo insta review (or accept: cargo insta accept)");
     }

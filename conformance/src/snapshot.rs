@@ -52,12 +52,16 @@ pub struct SnapshotSummary {
     pub not_compared: usize,
     /// Whether drift fails the run (`--fail-on-drift`).
     pub fail_on_drift: bool,
+    /// Readings the tenant showed another alternative of than the accepted
+    /// `readings.toml` holds (`lock/when: at-the-maximum -> at-the-next-attempt`): drift
+    /// where the documents leave the choice open, never a failure of a check.
+    pub readings_drifted: Vec<String>,
 }
 
 impl SnapshotSummary {
     /// Whether drift makes this run fail.
     pub fn fails(&self) -> bool {
-        self.fail_on_drift && !self.drifted.is_empty()
+        self.fail_on_drift && !(self.drifted.is_empty() && self.readings_drifted.is_empty())
     }
 }
 
@@ -93,6 +97,62 @@ pub fn prepare(dir: &Path) -> Result<(), SnapshotError> {
     fs::write(&probe, b"").map_err(|e| SnapshotError::new(dir, e))?;
     let _ = fs::remove_file(&probe);
     Ok(())
+}
+
+/// The file beside the checks' snapshots that keeps the readings the tenant showed, in
+/// the format `calibrate` writes (and the mock reads: `serve --readings`).
+pub const READINGS_FILE: &str = "readings.toml";
+
+/// Compares the readings a run showed with the accepted `readings.toml` of `dir`: a
+/// reading shown now with another alternative than the accepted one is drift (returned,
+/// `reading: old -> new`). The first run writes the file; a later run that showed
+/// something the file lacks or contradicts writes the merged set beside it as
+/// `readings.toml.new` (accept it by renaming it), and never overwrites the accepted
+/// file. A reading not observed now says nothing: which steps a run draws decides that.
+pub fn compare_readings(
+    dir: &Path,
+    readings: &[crate::readings::ReadingReport],
+) -> Result<Vec<String>, SnapshotError> {
+    use idcs_mfa_mock::Choices;
+    let now = crate::readings::choices_of(readings).map_err(|e| SnapshotError::new(dir, e))?;
+    let path = dir.join(READINGS_FILE);
+    let pending = dir.join(format!("{READINGS_FILE}.new"));
+    let header = "# The readings this tenant showed where the documents leave the choice open\n\
+                  # (idcs-mfa-conformance run --snapshots; docs/readings.md).\n";
+    let accepted = match fs::read_to_string(&path) {
+        Ok(text) => Choices::from_toml(&text, Choices::open())
+            .map_err(|e| SnapshotError::new(dir, format!("{READINGS_FILE}: {e}")))?,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            if now.taken().next().is_some() {
+                write(&path, &format!("{header}{}", now.to_toml()))?;
+            }
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(SnapshotError::new(dir, format!("{READINGS_FILE}: {e}"))),
+    };
+    let mut drifted = Vec::new();
+    let mut news = false;
+    for alt in now.taken() {
+        match accepted.get(alt.reading()) {
+            Some(old) if old != alt => drifted.push(format!(
+                "{}: {} -> {}",
+                alt.reading().id,
+                old.alternative().id,
+                alt.alternative().id
+            )),
+            Some(_) => {}
+            None => news = true,
+        }
+    }
+    if drifted.is_empty() && !news {
+        remove_stale(&pending)?;
+    } else {
+        write(
+            &pending,
+            &format!("{header}{}", accepted.overlaid(&now).to_toml()),
+        )?;
+    }
+    Ok(drifted)
 }
 
 /// The file name of a check's snapshot: its id with `/` written `__`, then `.snap`.

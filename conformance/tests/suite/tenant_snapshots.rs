@@ -213,14 +213,29 @@ fn two_runs_against_serve_give_byte_identical_snapshots() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
-    let (fa, fb) = (files(&a), files(&b));
+    let (mut fa, mut fb) = (files(&a), files(&b));
+    // Which readings a run shows depends on the sequences its seed draws: each run's
+    // readings.toml holds what it showed, the accepted one every default; all agree.
+    let accepted_readings =
+        std::fs::read_to_string(committed().join("readings.toml")).expect("accepted readings");
+    for f in [&mut fa, &mut fb] {
+        let shown =
+            String::from_utf8(f.remove("readings.toml").expect("readings.toml")).expect("text");
+        for line in shown.lines().filter(|l| l.starts_with('"')) {
+            assert!(
+                accepted_readings.contains(line),
+                "{line} is not the mock's default"
+            );
+        }
+    }
     assert!(fa.len() > 30, "{} files", fa.len());
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     for (name, bytes) in &fa {
         assert!(bytes == &fb[name], "{name} differs between the two runs");
     }
     // serve and the embedded mock answer alike.
-    let accepted = files(&committed());
+    let mut accepted = files(&committed());
+    accepted.remove("readings.toml");
     assert_eq!(
         fa.keys().collect::<Vec<_>>(),
         accepted.keys().collect::<Vec<_>>()
@@ -675,4 +690,38 @@ async fn an_aborted_run_is_not_compared() {
     report.aborted = None;
     report.compare_snapshots(&dir, true).unwrap();
     assert!(files(&dir).len() > 30, "{:?}", files(&dir).keys());
+}
+
+// Test case: a tenant that answers a point the documents leave open otherwise than the
+// accepted `readings.toml` says has drifted, not failed: the run exits 0, the report
+// lists the changed reading, the accepted file is untouched and the merged set is
+// written beside it; `--fail-on-drift` exits 1.
+#[test]
+fn a_changed_reading_is_drift_not_a_failure() {
+    let dir = scratch("reading");
+    copy_dir(&committed(), &dir);
+    let accepted = std::fs::read(dir.join("readings.toml")).expect("the accepted readings");
+    let served = serve(&["--reading", "order/unknown-request-or-state=state-first"]);
+    let out = run(&served, &dir, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("Readings that changed since the accepted readings.toml")
+            && stdout.contains("order/unknown-request-or-state: not-found-first -> state-first"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 readings changed"), "{stdout}");
+    assert_eq!(
+        std::fs::read(dir.join("readings.toml")).unwrap(),
+        accepted,
+        "the accepted readings were overwritten"
+    );
+    let pending = std::fs::read_to_string(dir.join("readings.toml.new")).expect("the merged set");
+    assert!(
+        pending.contains("\"order/unknown-request-or-state\" = \"state-first\""),
+        "{pending}"
+    );
+    let out = run(&served, &dir, &["--fail-on-drift"]);
+    assert_eq!(out.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(dir);
 }
