@@ -86,7 +86,8 @@
 //! - `error`: [`Error`], which keeps the status.
 //! - `exchange`: [`Exchange`], a record of one request and response, for reports.
 //! - `auth`: the client-credentials grant ([`ClientCredentials`]).
-//! - `enums`, `secret`: [`Method`], [`Status`], [`AuthCode`]; [`Secret`].
+//! - `secret`: [`Secret`]; [`Method`], [`Status`] and [`AuthCode`] come from the
+//!   `idcs-mfa-vocabulary` crate (the contract's words, shared with the model and the mock).
 //! - `generated`: the progenitor output, included once; its types are [`types`].
 //! - `operation`: [`Operation`], generated from the contract's `operationId`s.
 //! - `wire`: what the transport saw of a response, below every other module.
@@ -98,7 +99,6 @@
 
 mod auth;
 mod client;
-mod enums;
 mod error;
 mod exchange;
 mod flow;
@@ -114,7 +114,6 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Response,
 };
-pub use enums::{AuthCode, Method, Status};
 pub use error::{Error, RawBody};
 pub use exchange::{Exchange, REDACTED, SECRET_KEYS, redact_json};
 pub use flow::{
@@ -122,6 +121,7 @@ pub use flow::{
     Verification,
 };
 pub use generated::types;
+pub use idcs_mfa_vocabulary::{AuthCode, Method, Status};
 pub use operation::Operation;
 pub use policy::{Event, Observer, RateLimitPolicy, RateLimiter};
 pub use secret::Secret;

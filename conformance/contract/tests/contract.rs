@@ -379,3 +379,38 @@ fn an_undocumented_optional_member_would_be_found() {
         "{findings:#?}"
     );
 }
+
+// Test case: the spec is the one source of the contract's words: the open enums the
+// client, the model and the mock share (`idcs-mfa-vocabulary`) list exactly the values of
+// the spec's `MfaMethod` and `ResponseStatus` enums and its `x-known-codes`, in order.
+#[test]
+fn the_vocabulary_is_the_contracts() {
+    use idcs_mfa_vocabulary::{AuthCode, Method, Status};
+    let doc = contract().document();
+    let schemas = &doc["components"]["schemas"];
+    let listed = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .expect("an enum")
+            .iter()
+            .map(|x| x.as_str().expect("a string").to_owned())
+            .collect()
+    };
+    let wire = |known: Vec<&str>| known.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(
+        listed(&schemas["MfaMethod"]["enum"]),
+        wire(Method::KNOWN.iter().map(|m| m.as_str()).collect())
+    );
+    assert_eq!(
+        listed(&schemas["ResponseStatus"]["enum"]),
+        wire(Status::KNOWN.iter().map(|s| s.as_str()).collect())
+    );
+    let codes: Vec<String> = schemas["Cause"]["properties"]["code"]["x-known-codes"]
+        .as_object()
+        .expect("x-known-codes")
+        .keys()
+        .cloned()
+        .collect();
+    let mut known = wire(AuthCode::KNOWN.iter().map(|c| c.as_str()).collect());
+    known.sort();
+    assert_eq!(codes, known);
+}

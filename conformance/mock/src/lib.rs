@@ -53,8 +53,9 @@
 //!   change only an answer, applied after the rules.
 //! - `fixture`: [`Fixture`], users, factors, secrets and apps.
 //! - `handle`: [`MockTenant`], the typed handle of a tenant in this process.
-//! - [`model`]: the executable model of the documented behaviour (pure state machines);
-//!   the tenant counts attempts with it, and the conformance runner predicts with it.
+//! - [`model`]: the executable model of the documented behaviour (the crate
+//!   `idcs-mfa-model`, re-exported): the tenant answers with it, the conformance runner
+//!   judges with it.
 //! - `oauth`: the token endpoint.
 //! - `reply`: the error shape and body-level faults.
 //! - [`routes`]: the control API's URLs, for a client in another process.
@@ -79,7 +80,6 @@ mod deviate;
 pub mod fault;
 pub mod fixture;
 mod handle;
-pub mod model;
 mod oauth;
 mod random;
 mod reply;
@@ -100,7 +100,10 @@ pub use behaviour::{Behaviour, Timing};
 pub use fault::{Fault, Faults};
 pub use fixture::Fixture;
 pub use handle::{ControlError, MockTenant};
-pub use model::readings::{Alt, Choices, Reading, UnknownReading};
+/// The executable model of the documented behaviour, which the mock answers with (the
+/// crate `idcs-mfa-model`).
+pub use idcs_mfa_model as model;
+pub use idcs_mfa_model::readings::{Alt, Choices, Reading, UnknownReading};
 pub use random::token as random_token;
 pub use state::{OutboxEntry, UserStatus};
 pub use variation::Variation;

@@ -229,8 +229,6 @@ fn token_key(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-const PENDING_MESSAGE: &str = "Push Notification approval is pending.";
-
 fn invalid_state() -> ApiError {
     ApiError::unauthorized(
         AuthCode::RequestStateInvalid,
@@ -635,34 +633,19 @@ impl State {
         } else {
             answer(&mut behaviour.model, &step, faults)
         }?;
-        let cause = |message: &str| vec![cause(&AuthCode::PushPending, message)];
-        Ok(match (taken.status, taken.body_status) {
-            (200, Some("success")) => (
-                StatusCode::OK,
-                types::VerificationStatus {
-                    status: Status::Success,
-                    cause: Vec::new(),
-                },
-            ),
-            (200, _) => (
-                StatusCode::OK,
-                types::VerificationStatus {
-                    status: Status::Pending,
-                    cause: cause(PENDING_MESSAGE),
-                },
-            ),
-            _ => (
-                StatusCode::UNAUTHORIZED,
-                types::VerificationStatus {
-                    status: Status::Failed,
-                    cause: cause(if *taken.rule == rules::PUSH_EXPIRED {
-                        "Expired"
-                    } else {
-                        "Rejected"
-                    }),
-                },
-            ),
-        })
+        // The model's answer as it is: its status, its body's status and its cause.
+        let status = StatusCode::from_u16(taken.status).map_err(|_| internal_error())?;
+        Ok((
+            status,
+            types::VerificationStatus {
+                status: taken.body_status.clone().unwrap_or(Status::Pending),
+                cause: taken
+                    .cause
+                    .iter()
+                    .map(|(code, message)| cause(code, message))
+                    .collect(),
+            },
+        ))
     }
 
     /// `PATCH /mfa/v1/requests/{requestId}` (\[VERIFY\]), after the payload was parsed.
@@ -1121,47 +1104,25 @@ fn take(
     taken
 }
 
-/// The error an answer of the model is sent as, when it is a refusal; `None` for an
-/// answer that is not an error (a success, and the answers of a PUSH poll that are its
-/// body: pending, approved, a rejected or expired PUSH's 401).
+/// The error an answer of the model is sent as, when it is a refusal: its status and
+/// the cause the model gives it (with an `ecId` where the model says); `None` for an
+/// answer that is not an error (a success, and the answers of a poll that are its body:
+/// pending, approved, a rejected or expired PUSH's 401 "failed").
 fn refusal(taken: &Allowed) -> Option<ApiError> {
-    let rule = taken.rule;
-    let push_body =
-        taken.status == 401 && (*rule == rules::PUSH_REJECTED || *rule == rules::PUSH_EXPIRED);
+    let push_body = taken.status == 401
+        && (*taken.rule == rules::PUSH_REJECTED || *taken.rule == rules::PUSH_EXPIRED);
     if taken.status < 400 || push_body {
         return None;
     }
-    Some(if *rule == rules::LOCKED {
-        account_locked()
-    } else if taken.status == 404 {
-        // A request that is gone (finished/answer=gone-404, push/after-the-outcome,
-        // push/expiry): as an unknown one.
-        State::unknown_request()
-    } else if *rule == rules::STATE_BOUND || *rule == rules::COMPLETED_CLOSED {
-        invalid_state()
-    } else if *rule == rules::WRONG_ANSWERS {
-        ApiError::unauthorized(
-            AuthCode::InvalidRequest,
-            "You entered invalid answer(s). Authentication failed.",
-        )
-        .with_ec_id()
-    } else if *rule == rules::WRONG_CODE || *rule == rules::BYPASS_ONCE {
-        ApiError::unauthorized(AuthCode::InvalidPasscode, "Invalid passcode.")
-    } else if *rule == rules::POLL_OTHER {
-        // poll/other-method=refused.
-        ApiError::bad_request(
-            AuthCode::InvalidRequest,
-            "Only a PUSH request can be polled.",
-        )
-    } else if *rule == rules::RESEND_NEW_STATE {
-        // resend/after-a-wrong-code=refused.
-        ApiError::bad_request(
-            AuthCode::InvalidRequest,
-            "A code was already tried on this request: the OTP is not sent again.",
-        )
-    } else {
+    let Ok(status) = StatusCode::from_u16(taken.status) else {
         return Some(internal_error());
-    })
+    };
+    let (code, message) = taken
+        .cause
+        .clone()
+        .unwrap_or((AuthCode::InvalidRequest, "The request was refused."));
+    let e = ApiError::new(status, code, message);
+    Some(if taken.ec_id { e.with_ec_id() } else { e })
 }
 
 /// 401 AUTH-1010.

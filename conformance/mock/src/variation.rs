@@ -3,7 +3,7 @@
 //! A [`super::Fault`] makes the mock break the contract; a `Variation` makes it answer
 //! differently and still conform, as a tenant might after a release: an extra member,
 //! another order. Tenant snapshots (`run --snapshots`) must report such a change as
-//! drift and no check may fail on it; `conformance/tests/suite/tenant_snapshots.rs` proves
+//! drift and no check may fail on it; `conformance/runner/tests/suite/tenant_snapshots.rs` proves
 //! both. Switched on with [`super::MockConfig::variations`] or `serve --variation NAME`.
 //! Each variation touches one answer only, so the checks that see it are known: the
 //! factor list of `GET /mfa/v1/users/{userGUID}/factors`.
