@@ -24,9 +24,20 @@ fn main() {
 
 fn generate() -> Result<(), String> {
     let text = fs::read_to_string(SPEC).map_err(|e| format!("cannot read it: {e}"))?;
-    let value: serde_json::Value =
+    // The one parse of the spec in the build (the contract crate reads it at run time):
+    // a YAML value keeps the order of the paths, which the `Operation` enum follows.
+    let yaml: serde_norway::Value =
         serde_norway::from_str(&text).map_err(|e| format!("it is not valid YAML: {e}"))?;
-    let spec: openapiv3::OpenAPI = serde_json::from_value(value)
+    let order: Vec<String> = yaml
+        .get("paths")
+        .and_then(serde_norway::Value::as_mapping)
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let spec: openapiv3::OpenAPI = serde_norway::from_value(yaml)
         .map_err(|e| format!("it is not an OpenAPI 3.0 document: {e}"))?;
     if !spec.openapi.starts_with("3.0.") {
         return Err(format!(
@@ -72,18 +83,6 @@ fn generate() -> Result<(), String> {
     let out_dir = env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?;
     let out = Path::new(&out_dir);
     fs::write(out.join("codegen.rs"), code).map_err(|e| format!("writing codegen.rs: {e}"))?;
-    // The paths in the order the spec lists them (a JSON object does not keep it).
-    let yaml: serde_norway::Value =
-        serde_norway::from_str(&text).map_err(|e| format!("it is not valid YAML: {e}"))?;
-    let order: Vec<String> = yaml
-        .get("paths")
-        .and_then(serde_norway::Value::as_mapping)
-        .map(|m| {
-            m.keys()
-                .filter_map(|k| k.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
     fs::write(out.join("operations.rs"), operations(&spec, &order)?)
         .map_err(|e| format!("writing operations.rs: {e}"))?;
     Ok(())

@@ -9,7 +9,10 @@ use std::{
 
 use serde_json::{Map, Value};
 
-use crate::{OPENAPI_JSON, Validation, Violation, validator::unsupported_in};
+use crate::{
+    OPENAPI_YAML,
+    keywords::{Validation, Violation, escape, ref_pointer, unsupported_in},
+};
 
 /// The HTTP methods an OpenAPI path item may hold, in the order they are listed.
 const METHODS: &[&str] = &[
@@ -126,18 +129,24 @@ pub struct Example {
 }
 
 impl Contract {
-    /// The embedded contract ([`OPENAPI_JSON`]), parsed once.
+    /// The embedded contract ([`OPENAPI_YAML`]), parsed once per process.
     ///
     /// # Panics
     ///
-    /// When the embedded document is not an OpenAPI document this module can read;
-    /// `build.rs` has already refused such a document, and a unit test pins it.
+    /// When the embedded document is not an OpenAPI document this module can read; the
+    /// client's `build.rs` has already refused such a document, and a unit test pins it.
     pub fn get() -> &'static Contract {
         static CONTRACT: OnceLock<Contract> = OnceLock::new();
         CONTRACT.get_or_init(|| {
-            Contract::from_json(OPENAPI_JSON)
+            Contract::from_yaml(OPENAPI_YAML)
                 .unwrap_or_else(|e| panic!("the embedded contract cannot be read: {e}"))
         })
+    }
+
+    /// Parses an OpenAPI 3.0 document given as YAML (or JSON, a subset of it).
+    pub fn from_yaml(yaml: &str) -> Result<Contract, String> {
+        let document: Value = serde_norway::from_str(yaml).map_err(|e| format!("not YAML: {e}"))?;
+        Contract::from_value(document)
     }
 
     /// Parses an OpenAPI 3.0 document given as JSON.
@@ -469,16 +478,6 @@ impl Contract {
     }
 }
 
-/// The JSON pointer of a local `$ref` (`#/components/…`).
-pub(crate) fn ref_pointer(target: &str) -> Result<String, String> {
-    match target.strip_prefix('#') {
-        Some(pointer) if pointer.starts_with("/components/") => Ok(pointer.to_owned()),
-        _ => Err(format!(
-            "$ref {target:?} does not point into #/components/ of this document"
-        )),
-    }
-}
-
 /// The JSON media type of a request body or response object: `application/json`, or
 /// else the first `…/…+json` one.
 pub(crate) fn json_media_type(object: &Value) -> Option<&str> {
@@ -490,9 +489,4 @@ pub(crate) fn json_media_type(object: &Value) -> Option<&str> {
         .keys()
         .map(String::as_str)
         .find(|m| m.split(';').next().is_some_and(|m| m.ends_with("+json")))
-}
-
-/// Escapes one JSON pointer token (RFC 6901).
-pub(crate) fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }

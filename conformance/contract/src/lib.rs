@@ -46,19 +46,18 @@
 
 use serde_json::Value;
 
-/// The contract as written (YAML).
+/// The contract as written (YAML), the very document the client is generated from;
+/// [`Contract::get`] reads it once per process.
 pub const OPENAPI_YAML: &str = include_str!("../../../openapi/idcs-mfa.yaml");
 
-/// The contract as JSON (the same document, converted at build time).
-pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/idcs-mfa.json"));
-
 mod document;
+mod keywords;
 #[cfg(test)]
 mod tests;
 mod validator;
 
 pub use document::{Contract, DocumentedResponse, Example, ExampleLocation, Operation, SchemaRef};
-pub use validator::{Validation, Violation, ViolationKind};
+pub use keywords::{Validation, Violation, ViolationKind};
 
 /// Whether a `Content-Type` value is one the contract's JSON bodies may carry:
 /// `application/json` or any `…/…+json`, parameters such as `charset` allowed, any case.

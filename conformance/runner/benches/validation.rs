@@ -18,7 +18,7 @@ use bytes::Bytes;
 use common::{Summary, quick};
 use idcs_mfa::{Exchange, Operation};
 use idcs_mfa_conformance::validate::validate_exchange;
-use idcs_mfa_contract::{Contract, ExampleLocation, OPENAPI_JSON};
+use idcs_mfa_contract::{Contract, ExampleLocation, OPENAPI_YAML};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (runs, iterations) = if quick() { (1, 10) } else { (7, 20_000) };
@@ -28,13 +28,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut times = Vec::new();
         for _ in 0..runs {
             let started = Instant::now();
-            let c = Contract::from_json(OPENAPI_JSON)?;
+            let c = Contract::from_yaml(OPENAPI_YAML)?;
             times.push(started.elapsed().as_secs_f64() * 1e6);
             black_box(c);
         }
         let s = Summary::of(&times);
         println!(
-            "reading the contract (Contract::from_json, once per process): {:.0} µs median of {runs} ({})",
+            "reading the contract (Contract::from_yaml, once per process): {:.0} µs median of {runs} ({})",
             s.median,
             s.noise()
         );
