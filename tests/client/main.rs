@@ -12,3 +12,4 @@ mod requests;
 mod responses;
 mod secrets;
 mod status;
+mod support;

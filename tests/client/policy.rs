@@ -199,7 +199,10 @@ async fn execute_goes_through_the_same_policy() {
 /// under the next one without answering (a load balancer closing an idle connection
 /// as the request arrives). Later connections answer normally. Counts requests by
 /// method and connection.
-async fn closing_server() -> (String, Arc<Mutex<Vec<(usize, String)>>>) {
+/// The requests a closing server saw: (connection number, method).
+type Seen = Arc<Mutex<Vec<(usize, String)>>>;
+
+async fn closing_server() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -263,10 +266,8 @@ async fn closing_server() -> (String, Arc<Mutex<Vec<(usize, String)>>>) {
     (url, seen)
 }
 
-// Test case: a GET that fails on a pooled connection closed under it is resent once,
-// on a new connection, and succeeds.
-#[tokio::test]
-async fn a_get_on_a_closed_connection_is_resent_on_a_new_one() {
+/// A client of `closing_server`, with an observer of its events.
+async fn closing_client() -> (String, Seen, Arc<Events>, idcs_mfa::Client) {
     let (url, seen) = closing_server().await;
     let events = Arc::new(Events::default());
     let client = idcs_mfa::Client::builder(&url)
@@ -274,6 +275,14 @@ async fn a_get_on_a_closed_connection_is_resent_on_a_new_one() {
         .observer(events.clone())
         .build()
         .unwrap();
+    (url, seen, events, client)
+}
+
+// Test case: a GET that fails on a pooled connection closed under it is resent once,
+// on a new connection, and succeeds.
+#[tokio::test]
+async fn a_get_on_a_closed_connection_is_resent_on_a_new_one() {
+    let (_, seen, events, client) = closing_client().await;
     client.get_user_factors(GUID).await.expect("first GET");
     client
         .get_user_factors(GUID)
@@ -296,13 +305,7 @@ async fn a_get_on_a_closed_connection_is_resent_on_a_new_one() {
 // Test case: a POST that fails on a pooled connection closed under it is never resent.
 #[tokio::test]
 async fn a_post_on_a_closed_connection_is_not_resent() {
-    let (url, seen) = closing_server().await;
-    let events = Arc::new(Events::default());
-    let client = idcs_mfa::Client::builder(&url)
-        .bearer_token("t")
-        .observer(events.clone())
-        .build()
-        .unwrap();
+    let (url, seen, events, client) = closing_client().await;
     client.get_user_factors(GUID).await.expect("first GET");
     let mut post = reqwest::Request::new(
         reqwest::Method::POST,

@@ -170,13 +170,7 @@ fn content_type() -> impl Strategy<Value = Option<&'static str>> {
 
 /// Calls every operation; returns each outcome's error status (`None` for success).
 async fn call_all(client: &Client) -> Vec<(&'static str, Result<(), Error>)> {
-    let complete = types::CompleteFactorVerification {
-        otp_code: Some("629084".into()),
-        request_state: "s".into(),
-        bypass_code: None,
-        resend_otp: None,
-        security_questions: Vec::new(),
-    };
+    let complete = crate::support::otp_body("629084", "s");
     let initiate = idcs_mfa::Initiate::preferred(idcs_mfa::UserRef::Guid("g".into())).to_body();
     vec![
         (

@@ -223,13 +223,7 @@ fn verification(method: &str) -> Verification {
 #[tokio::test]
 async fn scim_json_content_type() {
     let server = server().await;
-    let body = types::CompleteFactorVerification {
-        otp_code: Some("629084".into()),
-        request_state: "s".into(),
-        bypass_code: None,
-        resend_otp: None,
-        security_questions: Vec::new(),
-    };
+    let body = crate::support::otp_body("629084", "s");
     let scim = server
         .builder()
         .content_type(ContentType::ScimJson)

@@ -41,13 +41,7 @@ async fn call(client: &Client, operation_id: &str) -> Result<(String, Value), Er
         }
         "getVerificationStatus" => shown(client.get_verification_status(REQUEST_ID).await?),
         "completeVerification" => {
-            let body = types::CompleteFactorVerification {
-                otp_code: Some("629084".into()),
-                request_state: "s".into(),
-                bypass_code: None,
-                resend_otp: None,
-                security_questions: Vec::new(),
-            };
+            let body = crate::support::otp_body("629084", "s");
             shown(client.complete_verification(REQUEST_ID, &body).await?)
         }
         other => panic!("no client method for {other}"),
@@ -229,6 +223,19 @@ async fn a_wrong_otp_is_a_401_with_its_code() {
     assert!(!v.is_done());
 }
 
+/// `wait_for_push` on a PUSH of `server`, polling every 5 ms for up to 20 s.
+async fn wait_quickly(server: &Server) -> PushStatus {
+    let wait = PushWait {
+        interval: Duration::from_millis(5),
+        deadline: Duration::from_secs(20),
+    };
+    server
+        .client()
+        .wait_for_push(&verification("PUSH", "s"), wait)
+        .await
+        .unwrap()
+}
+
 // Test case: `wait_for_push` polls until approved: three pending answers, then success.
 #[tokio::test]
 async fn wait_for_push_returns_approved_after_pending_polls() {
@@ -239,15 +246,7 @@ async fn wait_for_push_returns_approved_after_pending_polls() {
         status_example(200, "seed000-success"),
     ])
     .await;
-    let wait = PushWait {
-        interval: Duration::from_millis(5),
-        deadline: Duration::from_secs(20),
-    };
-    let status = server
-        .client()
-        .wait_for_push(&verification("PUSH", "s"), wait)
-        .await
-        .unwrap();
+    let status = wait_quickly(&server).await;
     assert_eq!(status, PushStatus::Approved);
     assert_eq!(server.requests().len(), 4);
 }
@@ -260,15 +259,7 @@ async fn wait_for_push_returns_rejected() {
         status_example(401, "seed000-rejected"),
     ])
     .await;
-    let wait = PushWait {
-        interval: Duration::from_millis(5),
-        deadline: Duration::from_secs(20),
-    };
-    let status = server
-        .client()
-        .wait_for_push(&verification("PUSH", "s"), wait)
-        .await
-        .unwrap();
+    let status = wait_quickly(&server).await;
     assert!(matches!(status, PushStatus::Rejected { .. }), "{status:?}");
     assert_eq!(server.requests().len(), 2);
 }

@@ -6,7 +6,7 @@ use idcs_mfa_test_support::capture as support;
 
 use std::time::Duration;
 
-use idcs_mfa::{Error, types};
+use idcs_mfa::Error;
 use serde_json::json;
 use support::{Canned, Server};
 
@@ -170,13 +170,7 @@ async fn redirects_are_not_followed() {
         let client = server.client();
         let e = client.get_verification_status("x").await.unwrap_err();
         assert_eq!(status(&e), Some(code), "{e:?}");
-        let body = types::CompleteFactorVerification {
-            otp_code: Some("629084".into()),
-            request_state: "state".into(),
-            bypass_code: None,
-            resend_otp: None,
-            security_questions: Vec::new(),
-        };
+        let body = crate::support::otp_body("629084", "state");
         let e = client.complete_verification("x", &body).await.unwrap_err();
         assert_eq!(status(&e), Some(code), "{e:?}");
         assert_eq!(server.requests().len(), 2);
