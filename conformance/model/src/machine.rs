@@ -1604,6 +1604,13 @@ mod tests {
         m.observe(&step, &e, a)
     }
 
+    /// A copy of `m` after `step` answered `a`, which must hold.
+    fn after(m: &Model, step: &Step, a: &Answer) -> Model {
+        let mut next = m.clone();
+        assert_eq!(run(&mut next, step.clone(), a), Verdict::Held, "{step:?}");
+        next
+    }
+
     fn initiate(pick: Pick) -> Step {
         Step::Initiate {
             who: Who::Guid,
@@ -2036,49 +2043,18 @@ mod tests {
         let m = fresh();
         assert_eq!(m.attempts(), (3, 3));
         let totp = initiate(Pick::Method(Method::Totp));
-        let mut locked = m.clone();
-        assert_eq!(
-            run(
-                &mut locked,
-                totp.clone(),
-                &answer(401, "failed", Some("AUTH-1010"))
-            ),
-            Verdict::Held
-        );
-        assert_eq!(
-            locked.known().get(&readings::LOCK_WHEN),
-            Some(lock_when::AT_THE_MAXIMUM)
-        );
-        let mut served = m.clone();
-        assert_eq!(
-            run(&mut served, totp.clone(), &initiated(Method::Totp, "phone")),
-            Verdict::Held
-        );
-        assert_eq!(served.known().get(&readings::LOCK_WHEN), None);
+        let refused = answer(401, "failed", Some("AUTH-1010"));
+        let when = |m: &Model| m.known().get(&readings::LOCK_WHEN);
+        let locked = after(&m, &totp, &refused);
+        assert_eq!(when(&locked), Some(lock_when::AT_THE_MAXIMUM));
+        let served = after(&m, &totp, &initiated(Method::Totp, "phone"));
+        assert_eq!(when(&served), None);
         // One more send: refused (at the next attempt) or sent (one past the maximum).
         let send = initiate(Pick::Method(Method::Sms));
-        let mut next = served.clone();
-        assert_eq!(
-            run(
-                &mut next,
-                send.clone(),
-                &answer(401, "failed", Some("AUTH-1010"))
-            ),
-            Verdict::Held
-        );
-        assert_eq!(
-            next.known().get(&readings::LOCK_WHEN),
-            Some(lock_when::AT_THE_NEXT_ATTEMPT)
-        );
-        let mut past = served.clone();
-        assert_eq!(
-            run(&mut past, send, &initiated(Method::Sms, "sms")),
-            Verdict::Held
-        );
-        assert_eq!(
-            past.known().get(&readings::LOCK_WHEN),
-            Some(lock_when::ONE_PAST_THE_MAXIMUM)
-        );
+        let next = after(&served, &send, &refused);
+        assert_eq!(when(&next), Some(lock_when::AT_THE_NEXT_ATTEMPT));
+        let past = after(&served, &send, &initiated(Method::Sms, "sms"));
+        assert_eq!(when(&past), Some(lock_when::ONE_PAST_THE_MAXIMUM));
         // Either way the user is locked now, and a tenant that still serves is not.
         for mut m in [next, past] {
             assert_eq!(
