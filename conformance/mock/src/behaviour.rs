@@ -43,98 +43,32 @@ use axum::{
     response::Response,
 };
 use idcs_mfa::AuthCode;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::{Shared, reply::ApiError};
 
-macro_rules! behaviours {
-    ($( $(#[doc = $doc:literal])* $variant:ident = $name:literal, )+) => {
-        /// One named behaviour. See the [module docs](self).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Behaviour {
-            $( $(#[doc = $doc])* $variant, )+
-        }
-
-        impl Behaviour {
-            /// Every behaviour, in declaration order.
-            pub const ALL: &'static [Behaviour] = &[ $( Behaviour::$variant, )+ ];
-
-            /// The behaviour's name (as on the command line).
-            pub fn name(self) -> &'static str {
-                match self { $( Behaviour::$variant => $name, )+ }
-            }
-
-            /// The one-line description (the variant's doc line).
-            pub fn description(self) -> &'static str {
-                match self { $( Behaviour::$variant => concat!($($doc),*).trim_ascii(), )+ }
-            }
-        }
-    };
-}
-
-behaviours! {
-    /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After in seconds.
-    RateLimit = "rate_limit",
-    /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After as an HTTP-date.
-    RateLimitHttpDate = "rate_limit_http_date",
-    /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 without Retry-After.
-    RateLimitBare = "rate_limit_bare",
-    /// Every /mfa/v1 answer comes after a delay.
-    Slow = "slow",
-    /// A PUSH decision reaches the tenant a while after the phone was tapped.
-    DelayedPush = "delayed_push",
-    /// Keep-alive connections idle for a while are closed by the server.
-    IdleClose = "idle_close",
-    /// Every answer carries Connection: close.
-    ConnectionClose = "connection_close",
-    /// JSON answers carry undocumented members, another order and a charset parameter.
-    ExtraMembers = "extra_members",
-}
-
-impl std::fmt::Display for Behaviour {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+crate::named::named! {
+    /// One named behaviour. See the [module docs](self).
+    pub enum Behaviour {
+        /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After in seconds.
+        RateLimit = "rate_limit",
+        /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After as an HTTP-date.
+        RateLimitHttpDate = "rate_limit_http_date",
+        /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 without Retry-After.
+        RateLimitBare = "rate_limit_bare",
+        /// Every /mfa/v1 answer comes after a delay.
+        Slow = "slow",
+        /// A PUSH decision reaches the tenant a while after the phone was tapped.
+        DelayedPush = "delayed_push",
+        /// Keep-alive connections idle for a while are closed by the server.
+        IdleClose = "idle_close",
+        /// Every answer carries Connection: close.
+        ConnectionClose = "connection_close",
+        /// JSON answers carry undocumented members, another order and a charset parameter.
+        ExtraMembers = "extra_members",
     }
-}
-
-impl Serialize for Behaviour {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for Behaviour {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        name.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// The name is not a behaviour's.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown behaviour {given:?}; known behaviours: {known}")]
-pub struct UnknownBehaviour {
-    given: String,
-    known: String,
-}
-
-impl std::str::FromStr for Behaviour {
-    type Err = UnknownBehaviour;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Behaviour::ALL
-            .iter()
-            .copied()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| UnknownBehaviour {
-                given: s.to_owned(),
-                known: Behaviour::ALL
-                    .iter()
-                    .map(|b| b.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-    }
+    /// The name is not a behaviour's.
+    pub struct UnknownBehaviour("behaviour", "behaviours");
 }
 
 /// How the behaviours are timed. The defaults are a real tenant's order of magnitude;

@@ -80,6 +80,7 @@ mod deviate;
 pub mod fault;
 pub mod fixture;
 mod handle;
+mod named;
 mod oauth;
 mod random;
 mod reply;
