@@ -28,128 +28,25 @@ use axum::{
     routing::get,
 };
 use idcs_mfa::{AuthCode, Status, types};
+use idcs_mfa_model::readings::{id_type_default, state_missing};
 
-use super::{
-    Shared, body,
-    fault::Fault,
-    model::readings::{ec_id, id_type_default, state_missing},
-    reply::{ApiError, finish},
+use crate::{
+    body,
+    fault::{Fault, Faults},
+    reply::{self, ApiError, finish},
+    shared::Shared,
+    variation,
 };
 
 type Shr = State<Arc<Shared>>;
 
-/// The whole server: /mfa/v1, the token endpoint and the control API.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+/// The five operations of the contract.
+pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/mfa/v1/users/{userGUID}/factors", get(get_user_factors))
         .route("/mfa/v1/users", get(lookup_user_factors))
         .route("/mfa/v1/requests", axum::routing::post(initiate))
         .route("/mfa/v1/requests/{requestId}", get(poll).patch(complete))
-        .route("/oauth2/v1/token", axum::routing::post(super::oauth::token))
-        .nest(super::CONTROL_PREFIX, super::control::router())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            ec_id_everywhere,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            super::behaviour::layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            read_ahead,
-        ))
-        .with_state(shared)
-}
-
-/// Bodies up to this size are read whole before any handler runs (the largest any
-/// route accepts: the control API's).
-const READ_AHEAD_BYTES: usize = super::CONTROL_MAX_BODY_BYTES;
-/// Past that, up to this much more is read and dropped before the 413.
-const DRAIN_BYTES: usize = 16 * 1024 * 1024;
-
-/// Reads every request body before the handler runs.
-///
-/// Many answers come before a handler would read the body: 401 for a bad token, 404,
-/// 405, 413 for a declared length over the limit. hyper then closes the connection with
-/// the body unread in the socket, the kernel answers the client's next segment with a
-/// reset, and a client still writing its body sees a broken pipe instead of the answer
-/// (found by `tests/mock/fuzz.rs`). Reading the body first (and past the limit, reading
-/// and dropping it) lets every answer arrive; the handlers' own limits still apply.
-async fn read_ahead(
-    State(shared): Shr,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    use axum::body::HttpBody;
-    let (parts, mut body) = request.into_parts();
-    let mut kept = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) =
-        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
-    {
-        let Ok(Ok(data)) = frame.map(|f| f.into_data()) else {
-            // A broken upload (or trailers): nothing sensible can be answered to it.
-            break;
-        };
-        seen += data.len();
-        if seen <= READ_AHEAD_BYTES {
-            kept.extend_from_slice(&data);
-        } else if seen > READ_AHEAD_BYTES + DRAIN_BYTES {
-            break;
-        }
-    }
-    if seen > READ_AHEAD_BYTES {
-        let faults = shared.lock().faults;
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            AuthCode::InvalidRequest,
-            format!("The request body is larger than {READ_AHEAD_BYTES} bytes."),
-        )
-        .render(faults);
-    }
-    next.run(axum::extract::Request::from_parts(parts, Body::from(kept)))
-        .await
-}
-
-/// `errors/ec-id=on-every-error`: every /mfa/v1 error body gets an `ecId` (the
-/// default reading gives one only where the examples show it).
-async fn ec_id_everywhere(
-    State(shared): Shr,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let api = request.uri().path().starts_with("/mfa/v1/");
-    let response = next.run(request).await;
-    if !api
-        || !shared.settings.readings.is(ec_id::EVERY_ERROR)
-        || response.status().is_success()
-        || response.status() == StatusCode::TOO_MANY_REQUESTS
-    {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, super::CONTROL_MAX_BODY_BYTES).await else {
-        return crate::reply::internal_error().render(super::Faults::NONE);
-    };
-    let mut value: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        // Not JSON (a fault's HTML page, an empty 401): as it was.
-        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
-    };
-    if let Some(object) = value.as_object_mut()
-        && !object.contains_key("ecId")
-    {
-        object.insert(
-            "ecId".into(),
-            serde_json::Value::String(crate::reply::new_ec_id()),
-        );
-    }
-    let bytes = serde_json::to_vec(&value).unwrap_or_default();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn authorization(headers: &HeaderMap) -> Option<&str> {
@@ -159,10 +56,7 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Checks the token; returns the faults in force, or the refusal to render.
-fn authorize(
-    shared: &Shared,
-    headers: &HeaderMap,
-) -> Result<super::Faults, (ApiError, super::Faults)> {
+fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<Faults, (ApiError, Faults)> {
     let state = shared.lock();
     let faults = state.faults;
     state
@@ -171,7 +65,7 @@ fn authorize(
         .map_err(|e| (e, faults))
 }
 
-fn render<T: serde::Serialize>(result: Result<T, ApiError>, faults: super::Faults) -> Response {
+fn render<T: serde::Serialize>(result: Result<T, ApiError>, faults: Faults) -> Response {
     match result {
         Ok(body) => finish(StatusCode::OK, &body, faults),
         Err(e) => e.render(faults),
@@ -208,7 +102,7 @@ async fn get_user_factors(
         )
     };
     // Variations (conforming changes, for drift tests).
-    let result = match result.map(|body| super::variation::factor_list(&shared.variations, body)) {
+    let result = match result.map(|body| variation::factor_list(&shared.variations, body)) {
         Ok(Ok(varied)) => return finish(StatusCode::OK, &varied, faults),
         Ok(Err(body)) => Ok(body),
         Err(e) => Err(e),
@@ -311,7 +205,7 @@ async fn initiate(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response
         // Fault `malformed_initiate_500`.
         .map_err(|e| {
             if e.status == StatusCode::BAD_REQUEST && faults.has(Fault::MalformedInitiate500) {
-                crate::reply::internal_error()
+                reply::internal_error()
             } else {
                 e
             }
@@ -423,12 +317,12 @@ async fn complete(
     render(result, faults)
 }
 
-async fn not_found(State(shared): Shr) -> Response {
+pub(crate) async fn not_found(State(shared): Shr) -> Response {
     let faults = shared.lock().faults;
     path_not_found().render(faults)
 }
 
-async fn method_not_allowed(State(shared): Shr) -> Response {
+pub(crate) async fn method_not_allowed(State(shared): Shr) -> Response {
     let faults = shared.lock().faults;
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,

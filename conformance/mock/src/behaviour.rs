@@ -1,6 +1,6 @@
 //! Behaviours: realistic, conforming habits of real tenants, switched on per server.
 //!
-//! A [`Fault`](super::Fault) is a deviation from the contract that a check must catch;
+//! A [`Fault`](crate::Fault) is a deviation from the contract that a check must catch;
 //! a [`Behaviour`] is something a real tenant does while conforming, which a check must
 //! **not** mistake for a deviation: rate limiting, slowness, a person who taps late,
 //! connections that close, extra members. Switch them on with
@@ -28,24 +28,20 @@
 
 use std::{
     pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::atomic::{AtomicU64, Ordering},
     task::{Context, Poll},
     time::{Duration, SystemTime},
 };
 
 use axum::{
     body::Body,
-    extract::State,
     http::{HeaderValue, StatusCode, header},
     response::Response,
 };
 use idcs_mfa::AuthCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::{Shared, reply::ApiError};
+use crate::{fault::Faults, reply::ApiError};
 
 crate::named::named! {
     /// One named behaviour. See the [module docs](self).
@@ -175,19 +171,20 @@ impl Behaviours {
 }
 
 /// The behaviours' middleware (inside the read-ahead of request bodies, so a 429 is
-/// answered after the body was read).
-pub(crate) async fn layer(
-    State(shared): State<Arc<Shared>>,
+/// answered after the body was read): `api` says whether `request` is a /mfa/v1 one,
+/// and `faults` gives the faults in force, with which a 429 is rendered.
+pub(crate) async fn apply(
+    behaviours: &Behaviours,
+    api: bool,
+    faults: impl FnOnce() -> Faults,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let behaviours = &shared.behaviours;
     if behaviours.on.is_empty() {
         return next.run(request).await;
     }
-    let api = request.uri().path().starts_with("/mfa/v1");
     if api && let Some(limit) = behaviours.rate_limited() {
-        let faults = shared.lock().faults;
+        let faults = faults();
         let mut answer = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             AuthCode::Unexpected,

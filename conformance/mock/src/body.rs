@@ -25,7 +25,7 @@ use idcs_mfa::{AuthCode, Method, Secret, types};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
-use super::{reply::ApiError, state::Action};
+use crate::{reply::ApiError, state::Action};
 
 /// The field names of one contract type: all of them, and the required ones.
 struct Fields {

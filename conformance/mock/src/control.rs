@@ -40,9 +40,16 @@ use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{
-    CONTROL_MAX_BODY_BYTES, Fault, Fixture, Shared, UserStatus, body::read_limited, random,
-    reply::json, state::ControlRefusal,
+use crate::{
+    behaviour::Behaviour,
+    body::read_limited,
+    config::CONTROL_MAX_BODY_BYTES,
+    fault::{Fault, Faults},
+    fixture::Fixture,
+    random,
+    reply::json,
+    shared::Shared,
+    state::{self, ControlRefusal, Settings, UserStatus},
 };
 
 type Shr = State<Arc<Shared>>;
@@ -118,10 +125,7 @@ impl Shared {
         id: &str,
         approve: bool,
     ) -> Result<Option<Duration>, ControlRefusal> {
-        if self
-            .behaviours
-            .has(super::behaviour::Behaviour::DelayedPush)
-        {
+        if self.behaviours.has(Behaviour::DelayedPush) {
             let delay = self.behaviours.timing.push_delay;
             let later = self.clone();
             let request = id.to_owned();
@@ -159,7 +163,7 @@ impl Shared {
     fn user_status_after(
         &self,
         guid: &str,
-        change: impl FnOnce(&mut super::state::State, &super::state::Settings) -> bool,
+        change: impl FnOnce(&mut state::State, &Settings) -> bool,
     ) -> Option<UserStatus> {
         let mut state = self.lock();
         change(&mut state, &self.settings)
@@ -327,7 +331,7 @@ async fn put_faults(State(shared): Shr, headers: HeaderMap, raw: Body) -> Respon
     let parsed: Result<Vec<Fault>, _> = names.iter().map(|n| n.parse::<Fault>()).collect();
     match parsed {
         Ok(faults) => {
-            let set = faults.into_iter().collect::<super::Faults>();
+            let set = faults.into_iter().collect::<Faults>();
             shared.lock().faults = set;
             json(StatusCode::OK, &set.list())
         }

@@ -17,10 +17,11 @@
 use axum::http::StatusCode;
 use idcs_mfa::{AuthCode, Method, Status, types};
 
-use super::{
+use idcs_mfa_model::machine::{Allowed, Effect, Pick, StateRef};
+
+use crate::{
     fault::{Fault, Faults},
     fixture::{Fixture, UserFixture},
-    model::machine::{Allowed, Effect, Pick, StateRef},
     reply::{ApiError, internal_error},
     state::PollAnswer,
 };

@@ -25,7 +25,7 @@ use axum::{
 };
 use serde_json::json;
 
-use super::{Shared, body::read_limited, random, reply::json};
+use crate::{body::read_limited, random, reply::json, shared::Shared};
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut response = json(

@@ -17,7 +17,7 @@ use axum::{
 use idcs_mfa::{AuthCode, Status, types};
 use serde::Serialize;
 
-use super::fault::{Fault, Faults};
+use crate::fault::{Fault, Faults};
 
 /// A failure, before it is rendered.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +83,7 @@ pub(crate) fn cause(code: &AuthCode, message: &str) -> types::Cause {
 /// A fresh execution-context id: 32 characters like the one in \[VERIFY\].
 pub(crate) fn new_ec_id() -> String {
     let mut bytes = [0u8; 16];
-    super::random::fill(&mut bytes);
+    crate::random::fill(&mut bytes);
     data_encoding::HEXUPPER.encode(&bytes)
 }
 

@@ -66,7 +66,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::model::{
+use idcs_mfa_model::{
     access::{self, Credential, Refusal},
     machine::{
         self, Allowed, Bypass, Code, Expectation, Model, Outcome, Pick, StateRef, Step, Who,
@@ -78,13 +78,14 @@ use crate::model::{
     rules,
 };
 
-use super::{
+use crate::{
     deviate::Presented,
     fault::Faults,
     fixture::{Fixture, UserFixture},
     random,
     reply::{ApiError, cause, internal_error},
-    seal::Sealed,
+    seal::{Key, Sealed},
+    totp,
 };
 
 /// The limits and timings a server runs with (from [`crate::MockConfig`]).
@@ -454,7 +455,7 @@ impl State {
     pub(crate) fn initiate(
         &mut self,
         settings: &Settings,
-        key: &super::seal::Key,
+        key: &Key,
         body: types::InitiateVerificationRequest,
         now: Instant,
     ) -> Result<types::InitiatedVerification, ApiError> {
@@ -468,7 +469,7 @@ impl State {
     fn documented_initiate(
         &mut self,
         settings: &Settings,
-        key: &super::seal::Key,
+        key: &Key,
         body: types::InitiateVerificationRequest,
         now: Instant,
     ) -> Result<types::InitiatedVerification, ApiError> {
@@ -659,7 +660,7 @@ impl State {
     pub(crate) fn complete(
         &mut self,
         settings: &Settings,
-        key: &super::seal::Key,
+        key: &Key,
         request_id: &str,
         sealed: Option<Sealed>,
         state_missing: bool,
@@ -685,7 +686,7 @@ impl State {
     fn documented_complete(
         &mut self,
         settings: &Settings,
-        key: &super::seal::Key,
+        key: &Key,
         request_id: &str,
         sealed: Option<Sealed>,
         state_missing: bool,
@@ -1200,11 +1201,11 @@ fn not_enrolled(factor_id: &str) -> ApiError {
 fn totp_matches(secret: &str, code: &str, unix: u64) -> bool {
     let mut matched = false;
     for t in [
-        unix.saturating_sub(crate::totp::STEP_SECONDS),
+        unix.saturating_sub(totp::STEP_SECONDS),
         unix,
-        unix + crate::totp::STEP_SECONDS,
+        unix + totp::STEP_SECONDS,
     ] {
-        if let Ok(expected) = crate::totp::code(secret, t) {
+        if let Ok(expected) = totp::code(secret, t) {
             matched |= bool::from(expected.as_bytes().ct_eq(code.as_bytes()));
         }
     }
@@ -1232,7 +1233,7 @@ mod tests {
     fn totp_accepts_one_step_of_skew_and_no_more() {
         let secret = crate::fixture::DEFAULT_TOTP_SECRET;
         let now = 1_234_567_890;
-        let code = |t| crate::totp::code(secret, t).unwrap();
+        let code = |t| totp::code(secret, t).unwrap();
         assert!(totp_matches(secret, &code(now), now));
         assert!(totp_matches(secret, &code(now - 30), now));
         assert!(totp_matches(secret, &code(now + 30), now));
