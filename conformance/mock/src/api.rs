@@ -31,7 +31,7 @@ use idcs_mfa::{AuthCode, Status, types};
 use idcs_mfa_model::readings::{id_type_default, state_missing};
 
 use crate::{
-    body,
+    body, deviate,
     fault::{Fault, Faults},
     reply::{self, ApiError, finish},
     shared::Shared,
@@ -176,17 +176,17 @@ async fn lookup_user_factors(
         }
         let state = shared.lock();
         // Fault `lookup_ignores_user_id_type`.
-        let kind = if state.faults.lookup_heeds_id_type() {
+        let kind = if deviate::lookup_heeds_id_type(state.faults) {
             kind
         } else {
             types::UserIdType::UserName
         };
         let user = match kind {
             types::UserIdType::UserGuid => state.fixture.user_by_guid(user_id),
-            types::UserIdType::UserName => state
-                .faults
-                .lookup_user(&state.fixture, user_id)
-                .or_else(|| state.fixture.user_by_name(user_id)),
+            types::UserIdType::UserName => {
+                deviate::lookup_user(state.faults, &state.fixture, user_id)
+                    .or_else(|| state.fixture.user_by_name(user_id))
+            }
         };
         let by_name = kind == types::UserIdType::UserName;
         state.user_factors(&shared.settings, user, user_id, by_name)

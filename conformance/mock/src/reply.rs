@@ -19,6 +19,9 @@ use serde::Serialize;
 
 use crate::fault::{Fault, Faults};
 
+/// The answer of a PUSH poll that is not an error.
+pub(crate) type PollAnswer = (StatusCode, types::VerificationStatus);
+
 /// A failure, before it is rendered.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ApiError {

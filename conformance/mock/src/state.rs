@@ -79,11 +79,12 @@ use idcs_mfa_model::{
 };
 
 use crate::{
-    deviate::Presented,
+    body::Action,
+    deviate::{self, Presented},
     fault::Faults,
     fixture::{Fixture, UserFixture},
     random,
-    reply::{ApiError, cause, internal_error},
+    reply::{ApiError, PollAnswer, cause, internal_error},
     seal::{Key, Sealed},
     totp,
 };
@@ -173,38 +174,6 @@ struct TokenInfo {
     roles: Vec<String>,
     expires_at: Option<Instant>,
 }
-
-/// What a PATCH asks for (exactly one of these, checked by the parser).
-#[derive(Debug)]
-pub(crate) enum Action {
-    Otp(Secret),
-    BypassCode(Secret),
-    Answers(Vec<types::SecQuesVerification>),
-    Resend,
-}
-
-impl Action {
-    fn name(&self) -> &'static str {
-        match self {
-            Action::Otp(_) => "otpCode",
-            Action::BypassCode(_) => "bypassCode",
-            Action::Answers(_) => "securityQuestions",
-            Action::Resend => "resendOtp",
-        }
-    }
-
-    fn fits(&self, method: &Method) -> bool {
-        match self {
-            Action::Otp(_) => method.takes_otp(),
-            Action::BypassCode(_) => *method == Method::Bypasscode,
-            Action::Answers(_) => *method == Method::SecurityQuestions,
-            Action::Resend => method.can_resend(),
-        }
-    }
-}
-
-/// The answer of a PUSH poll that is not an error.
-pub(crate) type PollAnswer = (StatusCode, types::VerificationStatus);
 
 /// Why a control-API action on a request was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -328,8 +297,7 @@ impl State {
     ///
     /// The answer is as the faults make it (`deviate`: `no_auth` lets every request in).
     pub(crate) fn authorize(&self, header: Option<&str>, now: Instant) -> Result<(), ApiError> {
-        self.faults
-            .authorization(self.documented_authorization(header, now))
+        deviate::authorization(self.faults, self.documented_authorization(header, now))
     }
 
     /// The documented authorization: the model's rule ([`crate::model::access`]), with
@@ -392,7 +360,7 @@ impl State {
                 used_bypass: Vec::new(),
             });
         b.model
-            .set_max_attempts(faults.lock_threshold(settings.max_attempts));
+            .set_max_attempts(deviate::lock_threshold(faults, settings.max_attempts));
         b
     }
 
@@ -424,8 +392,7 @@ impl State {
                 preferred_method: None,
             });
         }
-        self.faults
-            .factors_answer(asked_id, Self::documented_factors(user))
+        deviate::factors_answer(self.faults, asked_id, Self::documented_factors(user))
     }
 
     /// The documented listing.
@@ -460,7 +427,7 @@ impl State {
         now: Instant,
     ) -> Result<types::InitiatedVerification, ApiError> {
         let answer = self.documented_initiate(settings, key, body, now);
-        self.faults.initiate_answer(answer)
+        deviate::initiate_answer(self.faults, answer)
     }
 
     /// The initiate: the user and the factor asked for are checked here (what the
@@ -482,11 +449,11 @@ impl State {
         let behaviour = Self::behaviour(&mut self.users, user, faults, settings);
         let locked = behaviour.model.gate();
         if let Some(locked) = &locked
-            && faults.lock_stops_initiate()
+            && deviate::lock_stops_initiate(faults)
         {
             return Err(refused(&mut behaviour.model, None, locked, faults));
         }
-        let pick = faults.pick(user, asked_pick(user, &body)?);
+        let pick = deviate::pick(faults, user, asked_pick(user, &body)?);
         let step = Step::Initiate { who, pick };
         let taken = if locked.is_some() {
             // A lock that does not stop an initiate: served as if the user were not
@@ -606,7 +573,7 @@ impl State {
         now: Instant,
     ) -> Result<PollAnswer, ApiError> {
         let answer = self.documented_poll(settings, request_id, now);
-        self.faults.poll_answer(answer)
+        deviate::poll_answer(self.faults, answer)
     }
 
     /// The documented poll: the model's answer, rendered.
@@ -624,7 +591,8 @@ impl State {
             .ok_or_else(Self::unknown_request)?;
         let step = Step::Poll { req: request.index };
         let push = behaviour.model.requests()[request.index].method == Method::Push;
-        let taken = if push && behaviour.model.gate().is_some() && !faults.lock_stops_poll() {
+        let taken = if push && behaviour.model.gate().is_some() && !deviate::lock_stops_poll(faults)
+        {
             // A lock that does not stop a PUSH poll: served as if the user were not
             // locked, who stays locked.
             behaviour.model.unlock();
@@ -676,7 +644,7 @@ impl State {
             action,
             now,
         );
-        self.faults.complete_answer(answer)
+        deviate::complete_answer(self.faults, answer)
     }
 
     /// The documented verification: the PATCH classified into a step of the model
@@ -715,7 +683,8 @@ impl State {
         let req = request.index;
         let model_request = &behaviour.model.requests()[req];
         let (method, factor_id) = (model_request.method.clone(), model_request.factor.clone());
-        let state = faults.presented(
+        let state = deviate::presented(
+            faults,
             sealed.map(|sealed| Presented {
                 same_request: sealed.request_id == request_id,
                 same_user: sealed.user_guid == request.user_guid,
@@ -726,7 +695,7 @@ impl State {
         );
         if state == StateRef::Current
             && model_request.outcome == Outcome::Succeeded
-            && faults.reopens_verified()
+            && deviate::reopens_verified(faults)
         {
             behaviour.model.reopen(req);
         }
@@ -754,11 +723,13 @@ impl State {
                         let unix = SystemTime::now()
                             .duration_since(UNIX_EPOCH)
                             .map_or(0, |d| d.as_secs());
-                        faults.totp_matches(
+                        deviate::totp_matches(
+                            faults,
                             secret.is_some_and(|s| totp_matches(s.expose(), code.expose(), unix)),
                         )
                     }
-                    _ => faults.sent_otp_matches(
+                    _ => deviate::sent_otp_matches(
+                        faults,
                         request
                             .otp
                             .as_ref()
@@ -787,7 +758,7 @@ impl State {
                     Bypass::Fresh
                 } else if behaviour.used_bypass.contains(&digest) {
                     Bypass::Reused
-                } else if faults.bypass_code_accepted(code.expose()) {
+                } else if deviate::bypass_code_accepted(faults, code.expose()) {
                     Bypass::Fresh
                 } else {
                     Bypass::Wrong
@@ -858,7 +829,7 @@ impl State {
             Step::VerifyBypass { code, .. } => {
                 // Used up, unless a fault keeps it (`deviate`).
                 if let (Bypass::Fresh, Some(i), Some(user)) = (code, fresh_bypass, user)
-                    && faults.bypass_code_used_up()
+                    && deviate::bypass_code_used_up(faults)
                 {
                     let used = user.bypass_codes.remove(i);
                     behaviour
@@ -904,11 +875,11 @@ impl State {
                 "the PUSH of request {request_id} is no longer pending ({was})"
             )));
         }
-        if approve && !faults.approval_reaches_tenant() {
+        if approve && !deviate::approval_reaches_tenant(faults) {
             return Ok(());
         }
         let mut decision = behaviour.model.decision(request.index, approve);
-        faults.bend(&mut decision);
+        deviate::bend(faults, &mut decision);
         behaviour.model.take(Some(request.index), &decision);
         Ok(())
     }
@@ -1100,7 +1071,7 @@ fn take(
         "the mock takes one alternative of every reading: one answer per step"
     );
     let mut taken = expectation.allowed[0].clone();
-    faults.bend(&mut taken);
+    deviate::bend(faults, &mut taken);
     model.take(req, &taken);
     taken
 }
