@@ -14,7 +14,7 @@
 //! shape (AUTH-1111). The mock rate-limits (429) only under a rate-limit behaviour
 //! (`mock::behaviour`) and answers 500 only under the fault `unknown_request_500`.
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use axum::{
     Router,
@@ -31,7 +31,9 @@ use idcs_mfa::{AuthCode, Status, types};
 use idcs_mfa_model::readings::{id_type_default, state_missing};
 
 use crate::{
-    body, deviate,
+    body,
+    clock::Now,
+    deviate,
     fault::{Fault, Faults},
     reply::{self, ApiError, finish},
     shared::Shared,
@@ -55,12 +57,12 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-/// Checks the token; returns the faults in force, or the refusal to render.
-fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<Faults, (ApiError, Faults)> {
+/// Checks the token at `now`; returns the faults in force, or the refusal to render.
+fn authorize(shared: &Shared, headers: &HeaderMap, now: Now) -> Result<Faults, (ApiError, Faults)> {
     let state = shared.lock();
     let faults = state.faults;
     state
-        .authorize(authorization(headers), Instant::now())
+        .authorize(authorization(headers), now)
         .map(|()| faults)
         .map_err(|e| (e, faults))
 }
@@ -85,7 +87,8 @@ async fn get_user_factors(
     headers: HeaderMap,
     guid: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let faults = match authorize(&shared, &headers) {
+    let now = Now::read();
+    let faults = match authorize(&shared, &headers, now) {
         Ok(f) => f,
         Err((e, faults)) => return e.render(faults),
     };
@@ -115,7 +118,8 @@ async fn lookup_user_factors(
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    let faults = match authorize(&shared, &headers) {
+    let now = Now::read();
+    let faults = match authorize(&shared, &headers, now) {
         Ok(f) => f,
         Err((e, faults)) => return e.render(faults),
     };
@@ -195,7 +199,8 @@ async fn lookup_user_factors(
 }
 
 async fn initiate(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response {
-    let faults = match authorize(&shared, &headers) {
+    let now = Now::read();
+    let faults = match authorize(&shared, &headers, now) {
         Ok(f) => f,
         Err((e, faults)) => return e.render(faults),
     };
@@ -213,7 +218,7 @@ async fn initiate(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response
     let result = parsed.and_then(|request| {
         shared
             .lock()
-            .initiate(&shared.settings, &shared.key, request, Instant::now())
+            .initiate(&shared.settings, &shared.key, request, now)
     });
     render(result, faults)
 }
@@ -223,14 +228,15 @@ async fn poll(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let faults = match authorize(&shared, &headers) {
+    let now = Now::read();
+    let faults = match authorize(&shared, &headers, now) {
         Ok(f) => f,
         Err((e, faults)) => return e.render(faults),
     };
     let Ok(Path(id)) = id else {
         return path_not_found().render(faults);
     };
-    let result = shared.lock().poll(&shared.settings, &id, Instant::now());
+    let result = shared.lock().poll(&shared.settings, &id, now);
     match result {
         Ok((status, body)) => finish(status, &body, faults),
         Err(e) => e.render(faults),
@@ -243,7 +249,8 @@ async fn complete(
     id: Result<Path<String>, PathRejection>,
     raw: Body,
 ) -> Response {
-    let faults = match authorize(&shared, &headers) {
+    let now = Now::read();
+    let faults = match authorize(&shared, &headers, now) {
         Ok(f) => f,
         Err((e, faults)) => return e.render(faults),
     };
@@ -312,7 +319,7 @@ async fn complete(
         sealed,
         state_missing,
         action,
-        Instant::now(),
+        now,
     );
     render(result, faults)
 }

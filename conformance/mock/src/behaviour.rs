@@ -30,7 +30,7 @@ use std::{
     pin::Pin,
     sync::atomic::{AtomicU64, Ordering},
     task::{Context, Poll},
-    time::{Duration, SystemTime},
+    time::Duration,
 };
 
 use axum::{
@@ -41,7 +41,7 @@ use axum::{
 use idcs_mfa::AuthCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::{fault::Faults, reply::ApiError};
+use crate::{clock::Now, fault::Faults, reply::ApiError};
 
 crate::named::named! {
     /// One named behaviour. See the [module docs](self).
@@ -194,7 +194,9 @@ pub(crate) async fn apply(
         let wait = behaviours.timing.retry_after;
         let value = match limit {
             Behaviour::RateLimit => Some(wait.as_secs().to_string()),
-            Behaviour::RateLimitHttpDate => Some(httpdate::fmt_http_date(SystemTime::now() + wait)),
+            Behaviour::RateLimitHttpDate => {
+                Some(httpdate::fmt_http_date(Now::read().system + wait))
+            }
             _ => None,
         };
         if let Some(value) = value.and_then(|v| HeaderValue::try_from(v).ok()) {

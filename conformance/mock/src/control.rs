@@ -25,7 +25,7 @@
 //! "payload_too_large", "message": "..."}` with 401, 404, 409, 400, 413. A PUSH that is
 //! not pending any more (decided, expired) or a request that is not a PUSH is 409.
 
-use std::{sync::Arc, time::Duration, time::Instant};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -43,6 +43,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     behaviour::Behaviour,
     body::read_limited,
+    clock::Now,
     config::CONTROL_MAX_BODY_BYTES,
     fault::{Fault, Faults},
     fixture::Fixture,
@@ -131,15 +132,14 @@ impl Shared {
             let request = id.to_owned();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                let _ =
-                    later
-                        .lock()
-                        .decide_push(&later.settings, &request, approve, Instant::now());
+                let _ = later
+                    .lock()
+                    .decide_push(&later.settings, &request, approve, Now::read());
             });
             return Ok(Some(delay));
         }
         self.lock()
-            .decide_push(&self.settings, id, approve, Instant::now())
+            .decide_push(&self.settings, id, approve, Now::read())
             .map(|()| None)
     }
 
@@ -182,7 +182,7 @@ impl Shared {
     /// Mints a /mfa/v1 token holding `roles`, valid for `lifetime` (`None`: forever).
     pub(crate) fn mint_token(&self, roles: Vec<String>, lifetime: Option<Duration>) -> Secret {
         let token = random::token();
-        self.lock().add_token(&token, roles, lifetime);
+        self.lock().add_token(&token, roles, lifetime, Now::read());
         token
     }
 

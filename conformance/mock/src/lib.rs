@@ -87,6 +87,7 @@
 mod api;
 pub mod behaviour;
 mod body;
+mod clock;
 mod config;
 mod control;
 mod deviate;

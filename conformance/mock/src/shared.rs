@@ -8,6 +8,7 @@ use idcs_mfa_model::readings::Choices;
 
 use crate::{
     behaviour::Behaviours,
+    clock::Now,
     config::MockConfig,
     fault::Faults,
     fixture::{self, Fixture},
@@ -50,7 +51,12 @@ impl Shared {
         let faults: Faults = config.faults.iter().copied().collect();
         let mut state = State::new(config.fixture.clone(), faults);
         let ready = config.token.clone().unwrap_or_else(random::token);
-        state.add_token(&ready, vec![fixture::ROLE_MFA_CLIENT.to_owned()], None);
+        state.add_token(
+            &ready,
+            vec![fixture::ROLE_MFA_CLIENT.to_owned()],
+            None,
+            Now::read(),
+        );
         Ok(Arc::new(Shared {
             settings: Settings {
                 push_expiry: config.push_expiry,

@@ -57,7 +57,7 @@
 
 use std::{
     collections::HashMap,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use axum::http::StatusCode;
@@ -80,6 +80,7 @@ use idcs_mfa_model::{
 
 use crate::{
     body::Action,
+    clock::Now,
     deviate::{self, Presented},
     fault::Faults,
     fixture::{Fixture, UserFixture},
@@ -215,28 +216,6 @@ fn user_not_found() -> ApiError {
     .with_ec_id()
 }
 
-/// RFC 3339 UTC, to the second, without a date crate.
-pub(crate) fn rfc3339(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 fn normalise_answer(answer: &str) -> String {
     answer.trim().to_ascii_lowercase()
 }
@@ -270,18 +249,19 @@ impl State {
 
     // ---- tokens -------------------------------------------------------------------
 
-    /// Registers `token` with `roles`; it expires after `lifetime` when given.
+    /// Registers `token` with `roles`; it expires `lifetime` after `now` when given.
     pub(crate) fn add_token(
         &mut self,
         token: &Secret,
         roles: Vec<String>,
         lifetime: Option<Duration>,
+        now: Now,
     ) {
         self.tokens.insert(
             token_key(token.expose()),
             TokenInfo {
                 roles,
-                expires_at: lifetime.map(|l| Instant::now() + l),
+                expires_at: lifetime.map(|l| now.instant + l),
             },
         );
     }
@@ -296,13 +276,13 @@ impl State {
     ///   has only GETs there).
     ///
     /// The answer is as the faults make it (`deviate`: `no_auth` lets every request in).
-    pub(crate) fn authorize(&self, header: Option<&str>, now: Instant) -> Result<(), ApiError> {
+    pub(crate) fn authorize(&self, header: Option<&str>, now: Now) -> Result<(), ApiError> {
         deviate::authorization(self.faults, self.documented_authorization(header, now))
     }
 
     /// The documented authorization: the model's rule ([`crate::model::access`]), with
     /// the credential read from the header and the tokens issued.
-    fn documented_authorization(&self, header: Option<&str>, now: Instant) -> Result<(), ApiError> {
+    fn documented_authorization(&self, header: Option<&str>, now: Now) -> Result<(), ApiError> {
         let token = header
             .and_then(|h| {
                 let (scheme, rest) = h.split_once(' ')?;
@@ -312,7 +292,9 @@ impl State {
         let credential = match token.map(|t| self.tokens.get(&token_key(t))) {
             None => Credential::Missing,
             Some(None) => Credential::Unknown,
-            Some(Some(info)) if info.expires_at.is_some_and(|at| now >= at) => Credential::Expired,
+            Some(Some(info)) if info.expires_at.is_some_and(|at| now.instant >= at) => {
+                Credential::Expired
+            }
             Some(Some(info)) => Credential::Valid(&info.roles),
         };
         access::authorize(credential).map_err(|refusal| {
@@ -424,7 +406,7 @@ impl State {
         settings: &Settings,
         key: &Key,
         body: types::InitiateVerificationRequest,
-        now: Instant,
+        now: Now,
     ) -> Result<types::InitiatedVerification, ApiError> {
         let answer = self.documented_initiate(settings, key, body, now);
         deviate::initiate_answer(self.faults, answer)
@@ -438,7 +420,7 @@ impl State {
         settings: &Settings,
         key: &Key,
         body: types::InitiateVerificationRequest,
-        now: Instant,
+        now: Now,
     ) -> Result<types::InitiatedVerification, ApiError> {
         let faults = self.faults;
         let (user, who) = match body.user_id_type {
@@ -486,12 +468,14 @@ impl State {
                     .display_name
                     .clone()
                     .unwrap_or_else(|| factor.factor_id.clone());
-                otp = Some(send_otp(
+                otp = Some(send(
                     &mut self.outbox,
                     &request_id,
                     &user_guid,
                     &method,
                     destination,
+                    random::otp(),
+                    now,
                 ));
             }
             Method::SecurityQuestions => {
@@ -516,7 +500,7 @@ impl State {
                 index,
                 otp,
                 questions,
-                created: now,
+                created: now.instant,
             },
         );
         Ok(types::InitiatedVerification {
@@ -548,12 +532,12 @@ impl State {
         &'a mut self,
         settings: &Settings,
         request_id: &str,
-        now: Instant,
+        now: Now,
     ) -> Option<Opened<'a>> {
         let request = self.requests.get_mut(request_id)?;
         let user = self.fixture.user_by_guid(&request.user_guid)?;
         let behaviour = Self::behaviour(&mut self.users, user, self.faults, settings);
-        if now.duration_since(request.created) >= settings.push_expiry {
+        if now.instant.duration_since(request.created) >= settings.push_expiry {
             behaviour.model.expire(request.index);
         }
         Some(Opened {
@@ -570,7 +554,7 @@ impl State {
         &mut self,
         settings: &Settings,
         request_id: &str,
-        now: Instant,
+        now: Now,
     ) -> Result<PollAnswer, ApiError> {
         let answer = self.documented_poll(settings, request_id, now);
         deviate::poll_answer(self.faults, answer)
@@ -581,7 +565,7 @@ impl State {
         &mut self,
         settings: &Settings,
         request_id: &str,
-        now: Instant,
+        now: Now,
     ) -> Result<PollAnswer, ApiError> {
         let faults = self.faults;
         let Opened {
@@ -633,7 +617,7 @@ impl State {
         sealed: Option<Sealed>,
         state_missing: bool,
         action: Action,
-        now: Instant,
+        now: Now,
     ) -> Result<types::CompletedVerification, ApiError> {
         let answer = self.documented_complete(
             settings,
@@ -659,7 +643,7 @@ impl State {
         sealed: Option<Sealed>,
         state_missing: bool,
         action: Action,
-        now: Instant,
+        now: Now,
     ) -> Result<types::CompletedVerification, ApiError> {
         let faults = self.faults;
         // An unknown request: 404, or, when the tenant opens the requestState first
@@ -720,9 +704,7 @@ impl State {
                             .as_ref()
                             .and_then(|u| u.factor(&factor_id))
                             .and_then(|f| f.totp_secret.clone());
-                        let unix = SystemTime::now()
-                            .duration_since(UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs());
+                        let unix = now.unix_secs();
                         deviate::totp_matches(
                             faults,
                             secret.is_some_and(|s| totp_matches(s.expose(), code.expose(), unix)),
@@ -810,10 +792,21 @@ impl State {
                     .clone()
                     .unwrap_or_else(|| factor_id.clone());
                 let same = settings.readings.is(resend_code::SAME_CODE);
-                request.otp = Some(match request.otp.clone().filter(|_| same) {
-                    Some(otp) => resend(outbox, request_id, &guid, &method, destination, otp),
-                    None => send_otp(outbox, request_id, &guid, &method, destination),
-                });
+                // The same code again under `resend/code=same-code`, else a fresh one.
+                let otp = request
+                    .otp
+                    .clone()
+                    .filter(|_| same)
+                    .unwrap_or_else(random::otp);
+                request.otp = Some(send(
+                    outbox,
+                    request_id,
+                    &guid,
+                    &method,
+                    destination,
+                    otp,
+                    now,
+                ));
                 let generation = behaviour.model.requests()[req].generations - 1;
                 Ok(types::CompletedVerification {
                     request_id: Some(request_id.to_owned()),
@@ -850,7 +843,7 @@ impl State {
         settings: &Settings,
         request_id: &str,
         approve: bool,
-        now: Instant,
+        now: Now,
     ) -> Result<(), ControlRefusal> {
         let faults = self.faults;
         let Opened {
@@ -1120,14 +1113,16 @@ fn unknown_user_initiate(settings: &Settings) -> ApiError {
     }
 }
 
-/// Sends `otp` again (`resend/code=same-code`): appends it to the outbox.
-fn resend(
+/// "Sends" `otp` for the request `request_id` to `destination` by `method`: appends it
+/// to the outbox, stamped `now`, and returns it.
+fn send(
     outbox: &mut Vec<OutboxEntry>,
     request_id: &str,
     user_guid: &str,
     method: &Method,
     destination: String,
     otp: Secret,
+    now: Now,
 ) -> Secret {
     outbox.push(OutboxEntry {
         request_id: request_id.to_owned(),
@@ -1135,27 +1130,7 @@ fn resend(
         method: method.clone(),
         destination,
         otp: otp.clone(),
-        sent_at: rfc3339(SystemTime::now()),
-    });
-    otp
-}
-
-/// "Sends" a fresh OTP: appends it to the outbox and returns it.
-fn send_otp(
-    outbox: &mut Vec<OutboxEntry>,
-    request_id: &str,
-    user_guid: &str,
-    method: &Method,
-    destination: String,
-) -> Secret {
-    let otp = random::otp();
-    outbox.push(OutboxEntry {
-        request_id: request_id.to_owned(),
-        user_guid: user_guid.to_owned(),
-        method: method.clone(),
-        destination,
-        otp: otp.clone(),
-        sent_at: rfc3339(SystemTime::now()),
+        sent_at: now.rfc3339(),
     });
     otp
 }
@@ -1186,19 +1161,6 @@ fn totp_matches(secret: &str, code: &str, unix: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_formats_known_instants() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(1_111_111_109)),
-            "2005-03-18T01:58:29Z"
-        );
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
-    }
 
     #[test]
     fn totp_accepts_one_step_of_skew_and_no_more() {
