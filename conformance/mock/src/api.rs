@@ -37,6 +37,7 @@ use crate::{
     fault::{Fault, Faults},
     reply::{self, ApiError, finish},
     shared::Shared,
+    state::Patch,
     variation,
 };
 
@@ -312,15 +313,14 @@ async fn complete(
     };
     // The HMAC is checked outside the lock.
     let sealed = shared.key.open(request_state.expose());
-    let result = shared.lock().complete(
-        &shared.settings,
-        &shared.key,
-        &id,
+    let patch = Patch {
         sealed,
         state_missing,
         action,
-        now,
-    );
+    };
+    let result = shared
+        .lock()
+        .complete(&shared.settings, &shared.key, &id, patch, now);
     render(result, faults)
 }
 
