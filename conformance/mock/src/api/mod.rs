@@ -1,4 +1,6 @@
-//! The /mfa/v1 handlers: authenticate, parse, apply the state's rules, render.
+//! The /mfa/v1 handlers: authenticate, parse, apply the state's rules, render. Each
+//! starts with its arguments: the token checked and the path's parameter read are
+//! extractors (`extract`), which render their own refusals.
 //!
 //! Statuses per operation, exactly those the contract documents:
 //!
@@ -14,15 +16,14 @@
 //! shape (AUTH-1111). The mock rate-limits (429) only under a rate-limit behaviour
 //! (`mock::behaviour`) and answers 500 only under the fault `unknown_request_500`.
 
+mod extract;
+
 use std::sync::Arc;
 
 use axum::{
     Router,
     body::Body,
-    extract::{
-        Path, Query, State,
-        rejection::{PathRejection, QueryRejection},
-    },
+    extract::{Query, State, rejection::QueryRejection},
     http::{HeaderMap, StatusCode, header},
     response::Response,
     routing::get,
@@ -30,10 +31,9 @@ use axum::{
 use idcs_mfa::{AuthCode, Status, types};
 use idcs_mfa_model::readings::{id_type_default, state_missing};
 
+use self::extract::{ApiPath, Authorized, path_not_found};
 use crate::{
-    body,
-    clock::Now,
-    deviate,
+    body, deviate,
     fault::{Fault, Faults},
     reply::{self, ApiError, finish},
     shared::Shared,
@@ -52,22 +52,6 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/mfa/v1/requests/{requestId}", get(poll).patch(complete))
 }
 
-fn authorization(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-}
-
-/// Checks the token at `now`; returns the faults in force, or the refusal to render.
-fn authorize(shared: &Shared, headers: &HeaderMap, now: Now) -> Result<Faults, (ApiError, Faults)> {
-    let state = shared.lock();
-    let faults = state.faults;
-    state
-        .authorize(authorization(headers), now)
-        .map(|()| faults)
-        .map_err(|e| (e, faults))
-}
-
 fn render<T: serde::Serialize>(result: Result<T, ApiError>, faults: Faults) -> Response {
     match result {
         Ok(body) => finish(StatusCode::OK, &body, faults),
@@ -75,27 +59,11 @@ fn render<T: serde::Serialize>(result: Result<T, ApiError>, faults: Faults) -> R
     }
 }
 
-fn path_not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        AuthCode::InvalidRequest,
-        "The path is not valid.",
-    )
-}
-
 async fn get_user_factors(
     State(shared): Shr,
-    headers: HeaderMap,
-    guid: Result<Path<String>, PathRejection>,
+    Authorized { faults, .. }: Authorized,
+    ApiPath(guid): ApiPath<String>,
 ) -> Response {
-    let now = Now::read();
-    let faults = match authorize(&shared, &headers, now) {
-        Ok(f) => f,
-        Err((e, faults)) => return e.render(faults),
-    };
-    let Ok(Path(guid)) = guid else {
-        return path_not_found().render(faults);
-    };
     let result = {
         let state = shared.lock();
         state.user_factors(
@@ -116,14 +84,9 @@ async fn get_user_factors(
 
 async fn lookup_user_factors(
     State(shared): Shr,
-    headers: HeaderMap,
+    Authorized { faults, .. }: Authorized,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    let now = Now::read();
-    let faults = match authorize(&shared, &headers, now) {
-        Ok(f) => f,
-        Err((e, faults)) => return e.render(faults),
-    };
     let result = (|| {
         let Query(pairs) = query.map_err(|_| {
             ApiError::bad_request(AuthCode::InvalidRequest, "The query string is not valid.")
@@ -199,12 +162,12 @@ async fn lookup_user_factors(
     render(result, faults)
 }
 
-async fn initiate(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response {
-    let now = Now::read();
-    let faults = match authorize(&shared, &headers, now) {
-        Ok(f) => f,
-        Err((e, faults)) => return e.render(faults),
-    };
+async fn initiate(
+    State(shared): Shr,
+    Authorized { faults, now }: Authorized,
+    headers: HeaderMap,
+    raw: Body,
+) -> Response {
     let parsed = body::read_object(&headers, raw, shared.max_body_bytes)
         .await
         .and_then(body::initiate)
@@ -226,17 +189,9 @@ async fn initiate(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response
 
 async fn poll(
     State(shared): Shr,
-    headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
+    Authorized { faults, now }: Authorized,
+    ApiPath(id): ApiPath<String>,
 ) -> Response {
-    let now = Now::read();
-    let faults = match authorize(&shared, &headers, now) {
-        Ok(f) => f,
-        Err((e, faults)) => return e.render(faults),
-    };
-    let Ok(Path(id)) = id else {
-        return path_not_found().render(faults);
-    };
     let result = shared.lock().poll(&shared.settings, &id, now);
     match result {
         Ok((status, body)) => finish(status, &body, faults),
@@ -246,21 +201,14 @@ async fn poll(
 
 async fn complete(
     State(shared): Shr,
+    Authorized { faults, now }: Authorized,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
-    id: Result<Path<String>, PathRejection>,
     raw: Body,
 ) -> Response {
-    let now = Now::read();
-    let faults = match authorize(&shared, &headers, now) {
-        Ok(f) => f,
-        Err((e, faults)) => return e.render(faults),
-    };
-    let Ok(Path(id)) = id else {
-        return path_not_found().render(faults);
-    };
     // Fault `scim_json_refused`.
     let scim = headers
-        .get(axum::http::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             v.trim_start()
