@@ -147,13 +147,14 @@ async fn read_ahead(
 }
 
 /// The behaviours switched on (`behaviour`), around every route; the /mfa/v1 ones act
-/// on /mfa/v1 requests only.
+/// on the requests whose path starts with the operations' base path
+/// ([`api::base_path`]).
 async fn behaviours(
     State(shared): Shr,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let api = request.uri().path().starts_with("/mfa/v1");
+    let api = request.uri().path().starts_with(api::base_path());
     behaviour::apply(
         &shared.behaviours,
         api,
@@ -164,14 +165,19 @@ async fn behaviours(
     .await
 }
 
-/// `errors/ec-id=on-every-error`: every /mfa/v1 error body gets an `ecId` (the
-/// default reading gives one only where the examples show it).
+/// `errors/ec-id=on-every-error`: every /mfa/v1 error body (a path under the
+/// operations' base path, [`api::base_path`]) gets an `ecId` (the default reading gives
+/// one only where the examples show it).
 async fn ec_id_everywhere(
     State(shared): Shr,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let api = request.uri().path().starts_with("/mfa/v1/");
+    let api = request
+        .uri()
+        .path()
+        .strip_prefix(api::base_path())
+        .is_some_and(|rest| rest.starts_with('/'));
     let response = next.run(request).await;
     if !api
         || !shared.settings.readings.is(ec_id::EVERY_ERROR)

@@ -18,17 +18,17 @@
 
 mod extract;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::{
     Router,
     body::Body,
     extract::{Query, State, rejection::QueryRejection},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, Method, StatusCode, header},
     response::Response,
-    routing::get,
+    routing::{self, MethodFilter, MethodRouter},
 };
-use idcs_mfa::{AuthCode, Status, types};
+use idcs_mfa::{AuthCode, Operation, Status, types};
 use idcs_mfa_model::readings::{id_type_default, state_missing};
 
 use self::extract::{ApiPath, Authorized, path_not_found};
@@ -43,13 +43,51 @@ use crate::{
 
 type Shr = State<Arc<Shared>>;
 
-/// The five operations of the contract.
+/// The operations of the contract, each at the path and on the method the contract
+/// gives it ([`Operation::path`], [`Operation::method`]: axum's `{param}` is the
+/// contract's template syntax).
 pub(crate) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/mfa/v1/users/{userGUID}/factors", get(get_user_factors))
-        .route("/mfa/v1/users", get(lookup_user_factors))
-        .route("/mfa/v1/requests", axum::routing::post(initiate))
-        .route("/mfa/v1/requests/{requestId}", get(poll).patch(complete))
+    Operation::ALL
+        .into_iter()
+        .filter_map(|op| Some((op.path(), endpoint(op)?)))
+        .fold(Router::new(), |router, (path, endpoint)| {
+            router.route(path, endpoint)
+        })
+}
+
+/// The handler of `op` on its method; `None` for an operation the mock does not
+/// serve (a test holds that there is none).
+fn endpoint(op: Operation) -> Option<MethodRouter<Arc<Shared>>> {
+    let method = Method::from_bytes(op.method().as_bytes()).ok()?;
+    let filter = MethodFilter::try_from(method).ok()?;
+    Some(match op {
+        Operation::GetUserFactors => routing::on(filter, get_user_factors),
+        Operation::LookupUserFactors => routing::on(filter, lookup_user_factors),
+        Operation::InitiateVerification => routing::on(filter, initiate),
+        Operation::GetVerificationStatus => routing::on(filter, poll),
+        Operation::CompleteVerification => routing::on(filter, complete),
+        _ => return None,
+    })
+}
+
+/// `/mfa/v1`: the base path of every operation of the contract (the prefix their path
+/// templates share, up to its last `/`).
+pub(crate) fn base_path() -> &'static str {
+    static BASE: LazyLock<&'static str> = LazyLock::new(|| {
+        let paths = Operation::ALL.map(Operation::path);
+        let first = paths.first().copied().unwrap_or_default();
+        let shared = paths.iter().fold(first.len(), |n, path| {
+            first
+                .bytes()
+                .zip(path.bytes())
+                .take(n)
+                .take_while(|(a, b)| a == b)
+                .count()
+        });
+        let prefix = &first[..shared];
+        &prefix[..prefix.rfind('/').unwrap_or(0)]
+    });
+    &BASE
 }
 
 fn render<T: serde::Serialize>(result: Result<T, ApiError>, faults: Faults) -> Response {
@@ -285,4 +323,21 @@ pub(crate) async fn method_not_allowed(State(shared): Shr) -> Response {
         "The method is not allowed on this path.",
     )
     .render(faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use idcs_mfa::Operation;
+
+    #[test]
+    fn every_operation_of_the_contract_is_served() {
+        for op in Operation::ALL {
+            assert!(super::endpoint(op).is_some(), "{op} has no handler");
+        }
+    }
+
+    #[test]
+    fn the_base_path_is_what_the_operations_share() {
+        assert_eq!(super::base_path(), "/mfa/v1");
+    }
 }
