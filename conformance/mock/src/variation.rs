@@ -44,17 +44,3 @@ pub(crate) fn factor_list(
     }
     Ok(value)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_parse_and_unknown_ones_are_refused() {
-        for v in Variation::ALL {
-            assert_eq!(v.name().parse::<Variation>().unwrap(), *v);
-        }
-        let e = "nope".parse::<Variation>().unwrap_err().to_string();
-        assert!(e.contains("extra_member"), "{e}");
-    }
-}
