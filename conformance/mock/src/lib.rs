@@ -44,16 +44,22 @@
 //!
 //! # Layout
 //!
-//! `lib.rs` only declares the modules and re-exports the public face. Each module
-//! imports what it uses from the module that defines it, and no two modules import each
-//! other, directly or through others.
+//! The mock renders the model's answers and adds HTTP, randomness, a clock and faults
+//! around it. `lib.rs` only declares the modules and re-exports the public face. Each
+//! module imports what it uses from the module that defines it, and no two modules
+//! import each other, directly or through others.
 //!
-//! - `api`: the /mfa/v1 handlers (parse, call the state, render).
+//! - `api`: the /mfa/v1 handlers (parse, call the state, render), routed from the
+//!   contract's operations ([`idcs_mfa::Operation`]: each at its path, on its method);
+//!   `api::extract`: what every handler starts with, the token checked and the path's
+//!   parameter, as extractors that render their own refusals.
 //! - `behaviour`: [`Behaviour`], named realistic habits of real tenants (rate limits,
 //!   slowness, late PUSH decisions, closing connections, extra members).
-//! - `body`: request bodies (media type, size limit, JSON, fields).
+//! - `body`: request bodies (media type, size limit, JSON, fields), and what a PATCH
+//!   asks for.
+//! - `clock`: one reading of the clock per request, which the handler passes down.
 //! - `config`: [`MockConfig`], the defaults and the limits.
-//! - `control`: the control API.
+//! - `control`: the control API (the control token and JSON bodies as extractors too).
 //! - `deviate`: the faults at work: each bends a step or an answer of the model (which
 //!   factor an initiate opens, which requestState a PATCH presents, whether a code
 //!   matches, what an answer does to the count) or an answer the mock renders.
@@ -72,7 +78,8 @@
 //! - `server`: [`serve`], the routes and the layers around them.
 //! - `shared`: what every handler shares: the state behind its lock, the settings.
 //! - [`state`]: everything remembered, and the documented rules (attempts counted with
-//!   [`model::attempts`], lockout, requestStates, PUSH expiry).
+//!   [`model::attempts`], lockout, requestStates, PUSH expiry): the model's step for
+//!   each request, its one answer, that answer rendered; one file per operation.
 //! - [`totp`]: RFC 6238 codes, shared with the conformance runner.
 //! - `variation`: [`Variation`], conforming changes of the answers, for drift tests.
 //!

@@ -29,7 +29,7 @@ pub(crate) struct ApiError {
     pub(crate) code: AuthCode,
     pub(crate) message: Cow<'static, str>,
     /// Whether the body carries an execution-context id (\[VERIFY\] shows one with wrong
-    /// answers, [OD] with an unknown user).
+    /// answers, \[OD\] with an unknown user).
     pub(crate) ec_id: bool,
 }
 

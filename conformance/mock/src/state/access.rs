@@ -40,7 +40,7 @@ impl State {
     /// - an expired token: 401 AUTH-1110;
     /// - a token with neither "MFA Client" nor "Authenticator Client": 401 AUTH-1007
     ///   (the contract has no 403). Both roles may use all five operations of the
-    ///   contract ([ROLE]: Authenticator Client may GET /mfa/v1/users, and the contract
+    ///   contract (\[ROLE\]: Authenticator Client may GET /mfa/v1/users, and the contract
     ///   has only GETs there).
     ///
     /// The answer is as the faults make it (`deviate`: `no_auth` lets every request in).

@@ -10,7 +10,7 @@
 //! questions asked, the bypass codes left. The answer is rendered as the model types it
 //! (its status, the body's `status`, the `cause` a tenant sends), never worked out
 //! again. The administrator (lock, unlock) and time (PUSH expiry) are calls on the
-//! model too; the time is the one the handler read ([`Now`]): nothing here reads the
+//! model too; the time is the one the handler read (`clock::Now`): nothing here reads the
 //! clock. No fault is named here: where a fault bends a step or an answer, this module
 //! asks `deviate`, which returns the documented one when the fault is off.
 //!
@@ -338,7 +338,7 @@ fn send(
     otp
 }
 
-/// 404 AUTH-3018, with an `ecId` ([OD]).
+/// 404 AUTH-3018, with an `ecId` (\[OD\]).
 fn user_not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
