@@ -14,7 +14,7 @@
 //!
 //! Any other path is 404 and a wrong method on a known path is 405, both in the error
 //! shape (AUTH-1111). The mock rate-limits (429) only under a rate-limit behaviour
-//! (`mock::behaviour`) and answers 500 only under the fault `unknown_request_500`.
+//! (`behaviour`) and answers 500 only under the fault `unknown_request_500`.
 
 mod extract;
 
@@ -84,8 +84,12 @@ pub(crate) fn base_path() -> &'static str {
                 .take_while(|(a, b)| a == b)
                 .count()
         });
-        let prefix = &first[..shared];
-        &prefix[..prefix.rfind('/').unwrap_or(0)]
+        // Up to the last `/` of the shared prefix (a byte that is always a boundary).
+        let cut = first.as_bytes()[..shared]
+            .iter()
+            .rposition(|b| *b == b'/')
+            .unwrap_or(0);
+        &first[..cut]
     });
     &BASE
 }
