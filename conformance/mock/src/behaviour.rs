@@ -1,6 +1,6 @@
 //! Behaviours: realistic, conforming habits of real tenants, switched on per server.
 //!
-//! A [`Fault`](super::Fault) is a deviation from the contract that a check must catch;
+//! A [`Fault`](crate::Fault) is a deviation from the contract that a check must catch;
 //! a [`Behaviour`] is something a real tenant does while conforming, which a check must
 //! **not** mistake for a deviation: rate limiting, slowness, a person who taps late,
 //! connections that close, extra members. Switch them on with
@@ -28,113 +28,43 @@
 
 use std::{
     pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::atomic::{AtomicU64, Ordering},
     task::{Context, Poll},
-    time::{Duration, SystemTime},
+    time::Duration,
 };
 
 use axum::{
     body::Body,
-    extract::State,
     http::{HeaderValue, StatusCode, header},
     response::Response,
 };
 use idcs_mfa::AuthCode;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::{Shared, reply::ApiError};
+use crate::{clock::Now, fault::Faults, reply::ApiError};
 
-macro_rules! behaviours {
-    ($( $(#[doc = $doc:literal])* $variant:ident = $name:literal, )+) => {
-        /// One named behaviour. See the [module docs](self).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Behaviour {
-            $( $(#[doc = $doc])* $variant, )+
-        }
-
-        impl Behaviour {
-            /// Every behaviour, in declaration order.
-            pub const ALL: &'static [Behaviour] = &[ $( Behaviour::$variant, )+ ];
-
-            /// The behaviour's name (as on the command line).
-            pub fn name(self) -> &'static str {
-                match self { $( Behaviour::$variant => $name, )+ }
-            }
-
-            /// The one-line description (the variant's doc line).
-            pub fn description(self) -> &'static str {
-                match self { $( Behaviour::$variant => concat!($($doc),*).trim_ascii(), )+ }
-            }
-        }
-    };
-}
-
-behaviours! {
-    /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After in seconds.
-    RateLimit = "rate_limit",
-    /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After as an HTTP-date.
-    RateLimitHttpDate = "rate_limit_http_date",
-    /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 without Retry-After.
-    RateLimitBare = "rate_limit_bare",
-    /// Every /mfa/v1 answer comes after a delay.
-    Slow = "slow",
-    /// A PUSH decision reaches the tenant a while after the phone was tapped.
-    DelayedPush = "delayed_push",
-    /// Keep-alive connections idle for a while are closed by the server.
-    IdleClose = "idle_close",
-    /// Every answer carries Connection: close.
-    ConnectionClose = "connection_close",
-    /// JSON answers carry undocumented members, another order and a charset parameter.
-    ExtraMembers = "extra_members",
-}
-
-impl std::fmt::Display for Behaviour {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+crate::named::named! {
+    /// One named behaviour. See the [module docs](self).
+    pub enum Behaviour {
+        /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After in seconds.
+        RateLimit = "rate_limit",
+        /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 with Retry-After as an HTTP-date.
+        RateLimitHttpDate = "rate_limit_http_date",
+        /// Every Nth /mfa/v1 request (or K in a row of every N) is answered 429 without Retry-After.
+        RateLimitBare = "rate_limit_bare",
+        /// Every /mfa/v1 answer comes after a delay.
+        Slow = "slow",
+        /// A PUSH decision reaches the tenant a while after the phone was tapped.
+        DelayedPush = "delayed_push",
+        /// Keep-alive connections idle for a while are closed by the server.
+        IdleClose = "idle_close",
+        /// Every answer carries Connection: close.
+        ConnectionClose = "connection_close",
+        /// JSON answers carry undocumented members, another order and a charset parameter.
+        ExtraMembers = "extra_members",
     }
-}
-
-impl Serialize for Behaviour {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for Behaviour {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        name.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// The name is not a behaviour's.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown behaviour {given:?}; known behaviours: {known}")]
-pub struct UnknownBehaviour {
-    given: String,
-    known: String,
-}
-
-impl std::str::FromStr for Behaviour {
-    type Err = UnknownBehaviour;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Behaviour::ALL
-            .iter()
-            .copied()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| UnknownBehaviour {
-                given: s.to_owned(),
-                known: Behaviour::ALL
-                    .iter()
-                    .map(|b| b.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-    }
+    /// The name is not a behaviour's.
+    pub struct UnknownBehaviour("behaviour", "behaviours");
 }
 
 /// How the behaviours are timed. The defaults are a real tenant's order of magnitude;
@@ -241,19 +171,20 @@ impl Behaviours {
 }
 
 /// The behaviours' middleware (inside the read-ahead of request bodies, so a 429 is
-/// answered after the body was read).
-pub(crate) async fn layer(
-    State(shared): State<Arc<Shared>>,
+/// answered after the body was read): `api` says whether `request` is a /mfa/v1 one,
+/// and `faults` gives the faults in force, with which a 429 is rendered.
+pub(crate) async fn apply(
+    behaviours: &Behaviours,
+    api: bool,
+    faults: impl FnOnce() -> Faults,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let behaviours = &shared.behaviours;
     if behaviours.on.is_empty() {
         return next.run(request).await;
     }
-    let api = request.uri().path().starts_with("/mfa/v1");
     if api && let Some(limit) = behaviours.rate_limited() {
-        let faults = shared.lock().faults;
+        let faults = faults();
         let mut answer = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             AuthCode::Unexpected,
@@ -263,7 +194,9 @@ pub(crate) async fn layer(
         let wait = behaviours.timing.retry_after;
         let value = match limit {
             Behaviour::RateLimit => Some(wait.as_secs().to_string()),
-            Behaviour::RateLimitHttpDate => Some(httpdate::fmt_http_date(SystemTime::now() + wait)),
+            Behaviour::RateLimitHttpDate => {
+                Some(httpdate::fmt_http_date(Now::read().system + wait))
+            }
             _ => None,
         };
         if let Some(value) = value.and_then(|v| HeaderValue::try_from(v).ok()) {
@@ -402,6 +335,16 @@ pub(crate) struct IdleClose {
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
+impl IdleClose {
+    /// After a write: once bytes of an answer went out, idle time counts from now.
+    fn wrote(&mut self, result: &Poll<std::io::Result<usize>>) {
+        if matches!(result, Poll::Ready(Ok(n)) if *n > 0) {
+            self.armed = true;
+            self.timer = None;
+        }
+    }
+}
+
 impl AsyncRead for IdleClose {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -442,10 +385,7 @@ impl AsyncWrite for IdleClose {
         data: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let result = Pin::new(&mut self.stream).poll_write(cx, data);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.armed = true;
-            self.timer = None;
-        }
+        self.wrote(&result);
         result
     }
 
@@ -463,10 +403,7 @@ impl AsyncWrite for IdleClose {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let result = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.armed = true;
-            self.timer = None;
-        }
+        self.wrote(&result);
         result
     }
 
@@ -478,20 +415,6 @@ impl AsyncWrite for IdleClose {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_round_trip_and_unknown_names_are_refused() {
-        for b in Behaviour::ALL {
-            assert_eq!(b.name().parse::<Behaviour>().unwrap(), *b);
-            assert_eq!(
-                serde_json::to_string(b).unwrap(),
-                format!("\"{}\"", b.name())
-            );
-            assert!(!b.description().is_empty());
-        }
-        let e = "nope".parse::<Behaviour>().unwrap_err().to_string();
-        assert!(e.contains("rate_limit") && e.contains("nope"), "{e}");
-    }
 
     #[test]
     fn every_nth_request_is_limited_taking_turns_among_the_forms() {

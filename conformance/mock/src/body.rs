@@ -25,7 +25,38 @@ use idcs_mfa::{AuthCode, Method, Secret, types};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
-use super::{reply::ApiError, state::Action};
+use crate::reply::ApiError;
+
+/// What a PATCH asks for (exactly one of these, checked by the parser).
+#[derive(Debug)]
+pub(crate) enum Action {
+    Otp(Secret),
+    BypassCode(Secret),
+    Answers(Vec<types::SecQuesVerification>),
+    Resend,
+}
+
+impl Action {
+    /// Its attribute in the body.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Action::Otp(_) => "otpCode",
+            Action::BypassCode(_) => "bypassCode",
+            Action::Answers(_) => "securityQuestions",
+            Action::Resend => "resendOtp",
+        }
+    }
+
+    /// Whether it applies to a request of `method`.
+    pub(crate) fn fits(&self, method: &Method) -> bool {
+        match self {
+            Action::Otp(_) => method.takes_otp(),
+            Action::BypassCode(_) => *method == Method::Bypasscode,
+            Action::Answers(_) => *method == Method::SecurityQuestions,
+            Action::Resend => method.can_resend(),
+        }
+    }
+}
 
 /// The field names of one contract type: all of them, and the required ones.
 struct Fields {

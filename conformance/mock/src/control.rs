@@ -25,24 +25,33 @@
 //! "payload_too_large", "message": "..."}` with 401, 404, 409, 400, 413. A PUSH that is
 //! not pending any more (decided, expired) or a request that is not a PUSH is 409.
 
-use std::{sync::Arc, time::Duration, time::Instant};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    body::Body,
-    extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode, header},
+    extract::{
+        FromRequest, FromRequestParts, Path, Query, Request, State, rejection::QueryRejection,
+    },
+    http::{HeaderMap, StatusCode, header, request::Parts},
     response::Response,
     routing::{get, post},
 };
 use idcs_mfa::Secret;
-use serde::Deserialize;
+use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{
-    CONTROL_MAX_BODY_BYTES, Fault, Fixture, Shared, UserStatus, body::read_limited, random,
-    reply::json, state::ControlRefusal,
+use crate::{
+    behaviour::Behaviour,
+    body::read_limited,
+    clock::Now,
+    config::CONTROL_MAX_BODY_BYTES,
+    fault::{Fault, Faults},
+    fixture::Fixture,
+    random,
+    reply::json,
+    shared::Shared,
+    state::{self, ControlRefusal, Settings, UserStatus},
 };
 
 type Shr = State<Arc<Shared>>;
@@ -85,26 +94,46 @@ fn check(shared: &Shared, headers: &HeaderMap) -> bool {
     }
 }
 
-macro_rules! guard {
-    ($shared:expr, $headers:expr) => {
-        if !check(&$shared, &$headers) {
-            return error(
+/// A control API request that carries the control token. Rejected with 401
+/// `unauthorized`. It comes after the path's parameter in a handler's arguments, so a
+/// path that does not parse is refused first, as it always was.
+struct ControlToken;
+
+impl FromRequestParts<Arc<Shared>> for ControlToken {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        if check(shared, &parts.headers) {
+            Ok(ControlToken)
+        } else {
+            Err(error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "the control API needs `Authorization: Bearer <control token>`",
-            );
+            ))
         }
-    };
+    }
 }
 
-async fn read_json<T: for<'de> Deserialize<'de>>(
-    headers: &HeaderMap,
-    raw: Body,
-) -> Result<T, Response> {
-    let bytes = read_limited(headers, raw, CONTROL_MAX_BODY_BYTES)
-        .await
-        .map_err(|e| error(e.status, "payload_too_large", e.message))?;
-    serde_json::from_slice(&bytes).map_err(|e| error(StatusCode::BAD_REQUEST, "bad_request", e))
+/// A control API body: JSON, at most [`CONTROL_MAX_BODY_BYTES`]. Rejected with 413
+/// `payload_too_large` or 400 `bad_request`.
+struct ControlJson<T>(T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<Shared>> for ControlJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _: &Arc<Shared>) -> Result<Self, Self::Rejection> {
+        let (parts, raw) = request.into_parts();
+        let bytes = read_limited(&parts.headers, raw, CONTROL_MAX_BODY_BYTES)
+            .await
+            .map_err(|e| error(e.status, "payload_too_large", e.message))?;
+        serde_json::from_slice(&bytes)
+            .map(ControlJson)
+            .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_request", e))
+    }
 }
 
 // ---- the control operations: the routes below and `MockTenant` both call these ----
@@ -118,24 +147,20 @@ impl Shared {
         id: &str,
         approve: bool,
     ) -> Result<Option<Duration>, ControlRefusal> {
-        if self
-            .behaviours
-            .has(super::behaviour::Behaviour::DelayedPush)
-        {
+        if self.behaviours.has(Behaviour::DelayedPush) {
             let delay = self.behaviours.timing.push_delay;
             let later = self.clone();
             let request = id.to_owned();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                let _ =
-                    later
-                        .lock()
-                        .decide_push(&later.settings, &request, approve, Instant::now());
+                let _ = later
+                    .lock()
+                    .decide_push(&later.settings, &request, approve, Now::read());
             });
             return Ok(Some(delay));
         }
         self.lock()
-            .decide_push(&self.settings, id, approve, Instant::now())
+            .decide_push(&self.settings, id, approve, Now::read())
             .map(|()| None)
     }
 
@@ -159,7 +184,7 @@ impl Shared {
     fn user_status_after(
         &self,
         guid: &str,
-        change: impl FnOnce(&mut super::state::State, &super::state::Settings) -> bool,
+        change: impl FnOnce(&mut state::State, &Settings) -> bool,
     ) -> Option<UserStatus> {
         let mut state = self.lock();
         change(&mut state, &self.settings)
@@ -178,7 +203,7 @@ impl Shared {
     /// Mints a /mfa/v1 token holding `roles`, valid for `lifetime` (`None`: forever).
     pub(crate) fn mint_token(&self, roles: Vec<String>, lifetime: Option<Duration>) -> Secret {
         let token = random::token();
-        self.lock().add_token(&token, roles, lifetime);
+        self.lock().add_token(&token, roles, lifetime, Now::read());
         token
     }
 
@@ -189,8 +214,7 @@ impl Shared {
     }
 }
 
-async fn decide(shared: Arc<Shared>, headers: HeaderMap, id: String, approve: bool) -> Response {
-    guard!(shared, headers);
+async fn decide(shared: Arc<Shared>, id: String, approve: bool) -> Response {
     let decision = if approve { "approved" } else { "rejected" };
     match shared.decide_push(&id, approve) {
         Ok(Some(delay)) => json(
@@ -210,12 +234,12 @@ async fn decide(shared: Arc<Shared>, headers: HeaderMap, id: String, approve: bo
     }
 }
 
-async fn approve(State(shared): Shr, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    decide(shared, headers, id, true).await
+async fn approve(State(shared): Shr, Path(id): Path<String>, _: ControlToken) -> Response {
+    decide(shared, id, true).await
 }
 
-async fn reject(State(shared): Shr, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    decide(shared, headers, id, false).await
+async fn reject(State(shared): Shr, Path(id): Path<String>, _: ControlToken) -> Response {
+    decide(shared, id, false).await
 }
 
 #[derive(Deserialize)]
@@ -228,10 +252,9 @@ struct OutboxQuery {
 
 async fn outbox(
     State(shared): Shr,
-    headers: HeaderMap,
-    query: Result<Query<OutboxQuery>, axum::extract::rejection::QueryRejection>,
+    _: ControlToken,
+    query: Result<Query<OutboxQuery>, QueryRejection>,
 ) -> Response {
-    guard!(shared, headers);
     let Ok(Query(q)) = query else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -245,18 +268,15 @@ async fn outbox(
     json(StatusCode::OK, &entries)
 }
 
-async fn user(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
-    guard!(shared, headers);
+async fn user(State(shared): Shr, Path(guid): Path<String>, _: ControlToken) -> Response {
     user_answer(&guid, shared.user_status(&guid))
 }
 
-async fn unlock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
-    guard!(shared, headers);
+async fn unlock(State(shared): Shr, Path(guid): Path<String>, _: ControlToken) -> Response {
     user_answer(&guid, shared.unlock_user(&guid))
 }
 
-async fn lock(State(shared): Shr, headers: HeaderMap, Path(guid): Path<String>) -> Response {
-    guard!(shared, headers);
+async fn lock(State(shared): Shr, Path(guid): Path<String>, _: ControlToken) -> Response {
     user_answer(&guid, shared.lock_user(&guid))
 }
 
@@ -272,18 +292,16 @@ fn user_answer(guid: &str, status: Option<UserStatus>) -> Response {
     }
 }
 
-async fn get_fixture(State(shared): Shr, headers: HeaderMap) -> Response {
-    guard!(shared, headers);
+async fn get_fixture(State(shared): Shr, _: ControlToken) -> Response {
     let fixture = shared.lock().fixture.clone();
     json(StatusCode::OK, &fixture)
 }
 
-async fn put_fixture(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response {
-    guard!(shared, headers);
-    let fixture: Fixture = match read_json(&headers, raw).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+async fn put_fixture(
+    State(shared): Shr,
+    _: ControlToken,
+    ControlJson(fixture): ControlJson<Fixture>,
+) -> Response {
     match shared.replace_fixture(fixture.clone()) {
         Ok(()) => json(StatusCode::OK, &fixture),
         Err(reason) => error(StatusCode::BAD_REQUEST, "bad_request", reason),
@@ -298,12 +316,11 @@ struct MintRequest {
     expires_in: Option<u64>,
 }
 
-async fn mint_token(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response {
-    guard!(shared, headers);
-    let request: MintRequest = match read_json(&headers, raw).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+async fn mint_token(
+    State(shared): Shr,
+    _: ControlToken,
+    ControlJson(request): ControlJson<MintRequest>,
+) -> Response {
     let token = shared.mint_token(request.roles, request.expires_in.map(Duration::from_secs));
     let mut body = json!({"access_token": token.expose(), "token_type": "Bearer"});
     if let Some(secs) = request.expires_in {
@@ -312,22 +329,20 @@ async fn mint_token(State(shared): Shr, headers: HeaderMap, raw: Body) -> Respon
     json(StatusCode::OK, &body)
 }
 
-async fn get_faults(State(shared): Shr, headers: HeaderMap) -> Response {
-    guard!(shared, headers);
+async fn get_faults(State(shared): Shr, _: ControlToken) -> Response {
     let faults = shared.lock().faults.list();
     json(StatusCode::OK, &faults)
 }
 
-async fn put_faults(State(shared): Shr, headers: HeaderMap, raw: Body) -> Response {
-    guard!(shared, headers);
-    let names: Vec<String> = match read_json(&headers, raw).await {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
+async fn put_faults(
+    State(shared): Shr,
+    _: ControlToken,
+    ControlJson(names): ControlJson<Vec<String>>,
+) -> Response {
     let parsed: Result<Vec<Fault>, _> = names.iter().map(|n| n.parse::<Fault>()).collect();
     match parsed {
         Ok(faults) => {
-            let set = faults.into_iter().collect::<super::Faults>();
+            let set = faults.into_iter().collect::<Faults>();
             shared.lock().faults = set;
             json(StatusCode::OK, &set.list())
         }
@@ -335,8 +350,7 @@ async fn put_faults(State(shared): Shr, headers: HeaderMap, raw: Body) -> Respon
     }
 }
 
-async fn reset(State(shared): Shr, headers: HeaderMap) -> Response {
-    guard!(shared, headers);
+async fn reset(State(shared): Shr, _: ControlToken) -> Response {
     shared.reset();
     json(StatusCode::OK, &json!({"reset": true}))
 }

@@ -52,7 +52,7 @@ use idcs_mfa::{Method, Secret};
 use serde::{Deserialize, Serialize};
 
 /// The app roles a token may hold (the model's, [`crate::model::access`]).
-pub use crate::model::access::{ROLE_AUTHENTICATOR_CLIENT, ROLE_MFA_CLIENT};
+pub use idcs_mfa_model::access::{ROLE_AUTHENTICATOR_CLIENT, ROLE_MFA_CLIENT};
 
 /// The fixed factor id of security questions (\[PM\], \[FACTORS\]).
 pub const SECURITY_QUESTIONS_FACTOR: &str = "SecurityQuestions";

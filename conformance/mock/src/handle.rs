@@ -10,8 +10,14 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use idcs_mfa::{Client, Secret};
 
 use crate::{
-    CONTROL_PREFIX, Fault, Fixture, MockConfig, OutboxEntry, Shared, UserStatus, idle_close,
-    random, serve_shared, state::ControlRefusal,
+    config::MockConfig,
+    fault::Fault,
+    fixture::Fixture,
+    random,
+    routes::CONTROL_PREFIX,
+    server::serve_shared,
+    shared::Shared,
+    state::{ControlRefusal, OutboxEntry, UserStatus},
 };
 
 /// Why an action of the handle was refused.
@@ -70,7 +76,7 @@ impl MockTenant {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let token = config.token.get_or_insert_with(random::token).clone();
-        let idle_close = idle_close(&config);
+        let idle_close = config.idle_close();
         let shared = Shared::new(config)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve_shared(

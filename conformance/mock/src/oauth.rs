@@ -25,7 +25,7 @@ use axum::{
 };
 use serde_json::json;
 
-use super::{Shared, body::read_limited, random, reply::json};
+use crate::{body::read_limited, clock::Now, random, reply::json, shared::Shared};
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut response = json(
@@ -150,7 +150,7 @@ pub(crate) async fn token(
                 "unknown client or wrong secret",
             );
         };
-        state.add_token(&token, roles, Some(lifetime));
+        state.add_token(&token, roles, Some(lifetime), Now::read());
     }
     let mut response = json(
         StatusCode::OK,

@@ -17,7 +17,10 @@ use axum::{
 use idcs_mfa::{AuthCode, Status, types};
 use serde::Serialize;
 
-use super::fault::{Fault, Faults};
+use crate::fault::{Fault, Faults};
+
+/// The answer of a PUSH poll that is not an error.
+pub(crate) type PollAnswer = (StatusCode, types::VerificationStatus);
 
 /// A failure, before it is rendered.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +29,7 @@ pub(crate) struct ApiError {
     pub(crate) code: AuthCode,
     pub(crate) message: Cow<'static, str>,
     /// Whether the body carries an execution-context id (\[VERIFY\] shows one with wrong
-    /// answers, [OD] with an unknown user).
+    /// answers, \[OD\] with an unknown user).
     pub(crate) ec_id: bool,
 }
 
@@ -83,7 +86,7 @@ pub(crate) fn cause(code: &AuthCode, message: &str) -> types::Cause {
 /// A fresh execution-context id: 32 characters like the one in \[VERIFY\].
 pub(crate) fn new_ec_id() -> String {
     let mut bytes = [0u8; 16];
-    super::random::fill(&mut bytes);
+    crate::random::fill(&mut bytes);
     data_encoding::HEXUPPER.encode(&bytes)
 }
 

@@ -5,7 +5,8 @@
 //! [`UserStatus`](crate::UserStatus) and [`Fixture`](crate::Fixture). A tenant in this
 //! process is driven through [`MockTenant`](crate::MockTenant) instead.
 
-use crate::CONTROL_PREFIX;
+/// The prefix of the control API.
+pub const CONTROL_PREFIX: &str = "/_mock/v1";
 
 fn url(base_url: &str, path: &str) -> String {
     format!("{}{CONTROL_PREFIX}{path}", base_url.trim_end_matches('/'))

@@ -37,7 +37,7 @@ impl std::fmt::Debug for Key {
 impl Key {
     pub(crate) fn random() -> Self {
         let mut key = [0u8; 32];
-        super::random::fill(&mut key);
+        crate::random::fill(&mut key);
         Key(key)
     }
 

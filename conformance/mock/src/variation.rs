@@ -8,67 +8,17 @@
 //! Each variation touches one answer only, so the checks that see it are known: the
 //! factor list of `GET /mfa/v1/users/{userGUID}/factors`.
 
-use serde::Serialize;
-
-/// One conforming change of the mock's answers. See the [module docs](self).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Variation {
-    /// The factor list carries an undeclared member, `"tenantRelease": "26.1.0"`
-    /// (unknown members are allowed: reported, never a failure).
-    ExtraMember,
-    /// The factor list is in the reverse order (no order is documented).
-    ReorderedFactors,
-}
-
-impl Variation {
-    /// Every variation.
-    pub const ALL: &'static [Variation] = &[Variation::ExtraMember, Variation::ReorderedFactors];
-
-    /// The name (as on the command line).
-    pub fn name(self) -> &'static str {
-        match self {
-            Variation::ExtraMember => "extra_member",
-            Variation::ReorderedFactors => "reordered_factors",
-        }
+crate::named::named! {
+    /// One conforming change of the mock's answers. See the [module docs](self).
+    pub enum Variation {
+        /// The factor list carries an undeclared member, `"tenantRelease": "26.1.0"`
+        /// (unknown members are allowed: reported, never a failure).
+        ExtraMember = "extra_member",
+        /// The factor list is in the reverse order (no order is documented).
+        ReorderedFactors = "reordered_factors",
     }
-}
-
-impl std::fmt::Display for Variation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl Serialize for Variation {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-/// The name is not a variation's.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown variation {given:?}; known variations: {known}")]
-pub struct UnknownVariation {
-    given: String,
-    known: String,
-}
-
-impl std::str::FromStr for Variation {
-    type Err = UnknownVariation;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Variation::ALL
-            .iter()
-            .copied()
-            .find(|v| v.name() == s)
-            .ok_or_else(|| UnknownVariation {
-                given: s.to_owned(),
-                known: Variation::ALL
-                    .iter()
-                    .map(|v| v.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-    }
+    /// The name is not a variation's.
+    pub struct UnknownVariation("variation", "variations");
 }
 
 /// Applies `variations` to a factor list answer: the varied body, or the answer back
@@ -93,18 +43,4 @@ pub(crate) fn factor_list(
         map.insert("tenantRelease".into(), "26.1.0".into());
     }
     Ok(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_parse_and_unknown_ones_are_refused() {
-        for v in Variation::ALL {
-            assert_eq!(v.name().parse::<Variation>().unwrap(), *v);
-        }
-        let e = "nope".parse::<Variation>().unwrap_err().to_string();
-        assert!(e.contains("extra_member"), "{e}");
-    }
 }

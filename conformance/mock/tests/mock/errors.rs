@@ -170,24 +170,30 @@ async fn lookup_refuses_bad_queries_with_400() {
         ),
         ("userId=user1@example.com&filter=x", "AUTH-1111"),
     ] {
-        let (status, body) = send(
-            http()
-                .get(format!("{}/mfa/v1/users?{query}", m.base_url()))
-                .bearer_auth(m.token().expose()),
-        )
-        .await;
+        let (status, body) = get(&m, &format!("/mfa/v1/users?{query}")).await;
         assert_eq!(status, 400, "{query}");
         assert_error_shape(&body);
         assert_eq!(code(&body), expected, "{query}");
     }
     // attributes may be left out.
-    let (status, _) = send(
-        http()
-            .get(format!("{}/mfa/v1/users?userId={USER1_NAME}", m.base_url()))
-            .bearer_auth(m.token().expose()),
-    )
-    .await;
+    let (status, _) = get(&m, &format!("/mfa/v1/users?userId={USER1_NAME}")).await;
     assert_eq!(status, 200);
+}
+
+/// Sends each `(content type, body, expected code)` of `cases` to `path` and holds
+/// the answer to a 400 in the error shape, with that code.
+async fn each_refused_400(
+    m: &idcs_mfa_mock::MockTenant,
+    method: reqwest::Method,
+    path: &str,
+    cases: Vec<(Option<&str>, String, &str)>,
+) {
+    for (ct, body, expected) in cases {
+        let (status, answer) = raw(m, method.clone(), path, ct, body.clone().into_bytes()).await;
+        assert_eq!(status, 400, "{ct:?} {body}: {answer}");
+        assert_error_shape(&answer);
+        assert_eq!(code(&answer), expected, "{ct:?} {body}");
+    }
 }
 
 /// A raw body with a content type.
@@ -198,10 +204,7 @@ async fn raw(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let mut r = http()
-        .request(method, format!("{}{path}", m.base_url()))
-        .bearer_auth(m.token().expose())
-        .body(body);
+    let mut r = api(m, method, path).body(body);
     if let Some(ct) = content_type {
         r = r.header("content-type", ct);
     }
@@ -302,19 +305,7 @@ async fn initiate_refuses_bad_bodies_with_400() {
             "AUTH-1111",
         ),
     ];
-    for (ct, body, expected) in cases {
-        let (status, answer) = raw(
-            &m,
-            reqwest::Method::POST,
-            "/mfa/v1/requests",
-            ct,
-            body.clone().into_bytes(),
-        )
-        .await;
-        assert_eq!(status, 400, "{ct:?} {body}: {answer}");
-        assert_error_shape(&answer);
-        assert_eq!(code(&answer), expected, "{ct:?} {body}");
-    }
+    each_refused_400(&m, reqwest::Method::POST, "/mfa/v1/requests", cases).await;
     // Media type parameters and case do not matter.
     for ct in [
         "application/json; charset=utf-8",
@@ -430,19 +421,7 @@ async fn patch_refuses_invalid_payloads_with_400() {
         (Some("text/plain"), json!({"requestState": state, "otpCode": "1"}).to_string(), "AUTH-1111"),
         (None, json!({"requestState": state, "otpCode": "1"}).to_string(), "AUTH-1111"),
     ];
-    for (ct, body, expected) in cases {
-        let (status, answer) = raw(
-            &m,
-            reqwest::Method::PATCH,
-            &path,
-            ct,
-            body.clone().into_bytes(),
-        )
-        .await;
-        assert_eq!(status, 400, "{ct:?} {body}: {answer}");
-        assert_error_shape(&answer);
-        assert_eq!(code(&answer), expected, "{ct:?} {body}");
-    }
+    each_refused_400(&m, reqwest::Method::PATCH, &path, cases).await;
     // None of that counted as an attempt or spent the request.
     assert_eq!(Control(&m).user(USER1).await.attempts, 1);
     let otp = Control(&m).last_otp(v.request_id()).await;
@@ -454,14 +433,7 @@ async fn patch_refuses_invalid_payloads_with_400() {
 async fn wrong_otp_is_seed_001s_401() {
     let m = start_default().await;
     let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
-    let otp = Control(&m).last_otp(v.request_id()).await;
-    let wrong = wrong(&otp);
-    let (status, body) = patch(
-        &m,
-        v.request_id(),
-        json!({"otpCode": wrong, "requestState": v.request_state().expose()}),
-    )
-    .await;
+    let (status, body) = patch_wrong_otp(&m, &v).await;
     assert_eq!(status, 401);
     assert_eq!(
         body,
@@ -527,12 +499,7 @@ async fn unknown_paths_are_404_and_wrong_methods_405_in_the_error_shape() {
         "/mfa/v1/users/%00%ff/factors".into(),
         "/_mock/v1/nothing".into(),
     ] {
-        let (status, body) = send(
-            http()
-                .get(format!("{}{path}", m.base_url()))
-                .bearer_auth(m.token().expose()),
-        )
-        .await;
+        let (status, body) = get(&m, &path).await;
         assert_eq!(status, 404, "{path}");
         assert_error_shape(&body);
     }
@@ -542,12 +509,7 @@ async fn unknown_paths_are_404_and_wrong_methods_405_in_the_error_shape() {
         (reqwest::Method::PUT, "/mfa/v1/requests"),
         (reqwest::Method::GET, "/mfa/v1/requests"),
     ] {
-        let (status, body) = send(
-            http()
-                .request(method.clone(), format!("{}{path}", m.base_url()))
-                .bearer_auth(m.token().expose()),
-        )
-        .await;
+        let (status, body) = send(api(&m, method.clone(), path)).await;
         assert_eq!(status, 405, "{method} {path}");
         assert_error_shape(&body);
     }

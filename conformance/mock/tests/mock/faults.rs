@@ -68,26 +68,14 @@ async fn push_pending_401_answers_a_pending_poll_with_401() {
 async fn wrong_otp_400_answers_a_wrong_otp_with_400() {
     let m = start_with_faults(&[Fault::WrongOtp400]).await;
     let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
-    let otp = Control(&m).last_otp(v.request_id()).await;
-    let wrong = wrong(&otp);
-    let (status, body) = patch(
-        &m,
-        v.request_id(),
-        json!({"otpCode": wrong, "requestState": v.request_state().expose()}),
-    )
-    .await;
+    let (status, body) = patch_wrong_otp(&m, &v).await;
     assert_eq!((status.as_u16(), code(&body)), (400, "AUTH-1105"));
 }
 
 #[tokio::test]
 async fn missing_status_field_drops_status_from_success_bodies() {
     let m = start_with_faults(&[Fault::MissingStatusField]).await;
-    let (status, body) = send(
-        http()
-            .get(format!("{}/mfa/v1/users/{TOM}/factors", m.base_url()))
-            .bearer_auth(m.token().expose()),
-    )
-    .await;
+    let (status, body) = get(&m, &format!("/mfa/v1/users/{TOM}/factors")).await;
     assert_eq!(status, 200);
     assert!(body.get("status").is_none() && body.get("factors").is_some());
     // Errors keep it.
@@ -308,10 +296,8 @@ async fn rejected_push_200_answers_a_rejection_with_200() {
 async fn lookup_lists_another_user_answers_a_name_with_another_listing() {
     let m = start_with_faults(&[Fault::LookupListsAnotherUser]).await;
     let lookup = |id: &str, kind: &str| {
-        http()
-            .get(format!("{}/mfa/v1/users", m.base_url()))
+        api(&m, reqwest::Method::GET, "/mfa/v1/users")
             .query(&[("userId", id), ("userIdType", kind)])
-            .bearer_auth(m.token().expose())
     };
     let (status, body) = send(lookup(USER1_NAME, "USER_NAME")).await;
     assert_eq!(status, 200, "{body}");
@@ -394,22 +380,10 @@ async fn any_bypass_code_accepted_takes_any_twelve_digits() {
 async fn any_email_code_accepted_takes_any_six_digits_for_email_only() {
     let m = start_with_faults(&[Fault::AnyEmailCodeAccepted]).await;
     let v = initiate(&m, USER1, USER1_EMAIL, Method::Email).await;
-    let otp = Control(&m).last_otp(v.request_id()).await;
-    let (status, _) = patch(
-        &m,
-        v.request_id(),
-        json!({"otpCode": wrong(&otp), "requestState": v.request_state().expose()}),
-    )
-    .await;
+    let (status, _) = patch_wrong_otp(&m, &v).await;
     assert_eq!(status, 200);
     let v = initiate(&m, USER1, USER1_SMS, Method::Sms).await;
-    let otp = Control(&m).last_otp(v.request_id()).await;
-    let (status, _) = patch(
-        &m,
-        v.request_id(),
-        json!({"otpCode": wrong(&otp), "requestState": v.request_state().expose()}),
-    )
-    .await;
+    let (status, _) = patch_wrong_otp(&m, &v).await;
     assert_eq!(status, 401, "SMS still refuses a wrong code");
 }
 

@@ -105,35 +105,39 @@ pub fn assert_error_shape(body: &Value) {
         .expect("the body parses as the contract's ErrorResponse");
 }
 
+/// A raw request to the tenant's `path` with the ready token.
+pub fn api(m: &MockTenant, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    http()
+        .request(method, format!("{}{path}", m.base_url()))
+        .bearer_auth(m.token().expose())
+}
+
+/// A raw GET of `path` with the ready token.
+pub async fn get(m: &MockTenant, path: &str) -> (StatusCode, Value) {
+    send(api(m, reqwest::Method::GET, path)).await
+}
+
 /// A raw PATCH of `body` (JSON) with the ready token.
 pub async fn patch(m: &MockTenant, request_id: &str, body: Value) -> (StatusCode, Value) {
-    send(
-        http()
-            .patch(format!("{}/mfa/v1/requests/{request_id}", m.base_url()))
-            .bearer_auth(m.token().expose())
-            .json(&body),
-    )
-    .await
+    let path = format!("/mfa/v1/requests/{request_id}");
+    send(api(m, reqwest::Method::PATCH, &path).json(&body)).await
+}
+
+/// A raw PATCH of a wrong OTP (the last one sent for `v`, changed) with `v`'s
+/// requestState.
+pub async fn patch_wrong_otp(m: &MockTenant, v: &Verification) -> (StatusCode, Value) {
+    let otp = Control(m).last_otp(v.request_id()).await;
+    let body = json!({"otpCode": wrong(&otp), "requestState": v.request_state().expose()});
+    patch(m, v.request_id(), body).await
 }
 
 /// A raw POST /mfa/v1/requests with the ready token.
 pub async fn post_initiate(m: &MockTenant, body: Value) -> (StatusCode, Value) {
-    send(
-        http()
-            .post(format!("{}/mfa/v1/requests", m.base_url()))
-            .bearer_auth(m.token().expose())
-            .json(&body),
-    )
-    .await
+    send(api(m, reqwest::Method::POST, "/mfa/v1/requests").json(&body)).await
 }
 
 pub async fn poll(m: &MockTenant, request_id: &str) -> (StatusCode, Value) {
-    send(
-        http()
-            .get(format!("{}/mfa/v1/requests/{request_id}", m.base_url()))
-            .bearer_auth(m.token().expose()),
-    )
-    .await
+    get(m, &format!("/mfa/v1/requests/{request_id}")).await
 }
 
 /// The user's phone and inbox and the administrator's console of one mock, through its
