@@ -281,6 +281,8 @@ pub struct Allowed {
     pub rule: &'static Rule,
     /// The reading's alternative this answer stands for, when it is one's own.
     pub reading: Option<Alt>,
+    /// A poll's 401 that shows a PUSH's outcome: the poll's own body, not an error.
+    outcome_body: bool,
     /// What it does to the state (a fault of the mock tenant may drop some).
     pub effects: Vec<Effect>,
     /// The possible world it belongs to.
@@ -303,6 +305,7 @@ impl Allowed {
             ec_id: false,
             rule,
             reading: None,
+            outcome_body: false,
             effects: Vec::new(),
             world: 0,
         }
@@ -345,6 +348,19 @@ impl Allowed {
     /// Any of [`REFUSALS`] (the mock sends `status`).
     fn or_any_refusal(mut self) -> Self {
         self.also = REFUSALS;
+        self
+    }
+
+    /// Whether a tenant sends this answer as an error (the shared `ErrorResponse`) rather
+    /// than as the operation's own body: every answer from 400 up, but a poll's 401 that
+    /// shows a PUSH's outcome (rejected, expired), which is the poll's body.
+    pub fn is_refusal(&self) -> bool {
+        self.status >= 400 && !self.outcome_body
+    }
+
+    /// The poll's own body, whatever its status (a PUSH's rejection or expiry).
+    fn outcome(mut self) -> Self {
+        self.outcome_body = true;
         self
     }
 
@@ -1396,6 +1412,7 @@ fn answers(env: &Env<'_>, w: &World, step: &Step) -> Result<Vec<Allowed>, Open> 
                 (Outcome::Rejected, _) => Allowed::new(&rules::PUSH_REJECTED, 401)
                     .body(Status::Failed)
                     .says(AuthCode::PushPending, "Rejected")
+                    .outcome()
                     .effect(shown),
                 (Outcome::Expired, _) => match w.alt(&readings::PUSH_EXPIRY)? {
                     push_expiry::GONE_404 => Allowed::new(&rules::PUSH_EXPIRED, 404)
@@ -1404,6 +1421,7 @@ fn answers(env: &Env<'_>, w: &World, step: &Step) -> Result<Vec<Allowed>, Open> 
                     alt => Allowed::new(&rules::PUSH_EXPIRED, 401)
                         .body(Status::Failed)
                         .code(AuthCode::PushPending, "Expired")
+                        .outcome()
                         .stands_for(alt)
                         .effect(shown),
                 },

@@ -92,15 +92,7 @@ fn refusal(taken: &Allowed) -> Option<ApiError> {
 }
 
 /// Whether an answer is its operation's own body rather than an error, as the model
-/// types it: a success (a status below 400), or a poll's 401 that shows a PUSH's
-/// outcome (rejected, expired), which carries the poll's own code, AUTH-1108, as the
-/// pending answer does. Every refusal carries a code of its own (AUTH-1010 for the
-/// lock, AUTH-1105, AUTH-1111, AUTH-1120, ...).
+/// types it ([`Allowed::is_refusal`]).
 fn is_body(taken: &Allowed) -> bool {
-    taken.status < 400
-        || (taken.status == 401
-            && taken
-                .cause
-                .as_ref()
-                .is_some_and(|(code, _)| *code == AuthCode::PushPending))
+    !taken.is_refusal()
 }
