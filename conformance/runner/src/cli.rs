@@ -270,7 +270,7 @@ fn calibrate(args: CalibrateArgs) -> ExitCode {
             let readings: Vec<idcs_mfa_conformance::readings::ReadingReport> =
                 serde_json::from_value(readings)
                     .map_err(|e| format!("{}: its readings cannot be read: {e}", path.display()))?;
-            let choices = idcs_mfa_conformance::readings::choices_of(&readings)?;
+            let choices = idcs_mfa_conformance::readings::choices_of(&readings).map_err(|e| e.to_string())?;
             let target = report
                 .get("target")
                 .and_then(|t| t.as_str())

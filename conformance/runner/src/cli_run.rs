@@ -13,13 +13,14 @@ use std::{
 use clap::{Args, Parser, ValueEnum};
 use idcs_mfa_conformance::{
     checks,
+    embedded::EmbeddedMock,
     harness::Evidence,
     profile::{Overrides, Profile, UserSection},
     report::{self, Style},
     runner::{self, RunOptions},
     snapshot,
     suite::{TargetSpec, run_suite},
-    target::{self, PropConfig},
+    target::PropConfig,
 };
 use idcs_mfa_mock::{Alt, Choices};
 
@@ -102,7 +103,7 @@ pub struct RunArgs {
     pub sequences: Option<u32>,
 
     /// Steps per generated sequence at most.
-    #[arg(long, value_name = "N", default_value_t = target::DEFAULT_MAX_STEPS,
+    #[arg(long, value_name = "N", default_value_t = PropConfig::DEFAULT_MAX_STEPS,
           value_parser = parse_steps)]
     pub max_steps: usize,
 
@@ -332,25 +333,23 @@ async fn run_async(args: RunArgs) -> ExitCode {
             eprintln!("error: the profile gives no base_url; add one or pass --base-url URL");
             return ExitCode::from(EXIT_USAGE);
         }
-        if args.reading.is_empty() && args.readings.is_none() {
-            TargetSpec::Embedded {
-                faults: Vec::new(),
-                attempt_budget: args.attempt_budget,
-            }
+        let readings = if args.reading.is_empty() && args.readings.is_none() {
+            Choices::defaults()
         } else {
             match mock_readings(args.readings.as_deref(), &args.reading) {
-                Ok(readings) => TargetSpec::EmbeddedWith {
-                    faults: Vec::new(),
-                    behaviours: Vec::new(),
-                    timing: Default::default(),
-                    readings,
-                    attempt_budget: args.attempt_budget,
-                },
+                Ok(readings) => readings,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(EXIT_USAGE);
                 }
             }
+        };
+        TargetSpec::Embedded {
+            mock: EmbeddedMock {
+                readings,
+                ..EmbeddedMock::default()
+            },
+            attempt_budget: args.attempt_budget,
         }
     };
     let options = RunOptions {
@@ -363,15 +362,15 @@ async fn run_async(args: RunArgs) -> ExitCode {
     };
     let props = PropConfig {
         cases: args.cases.unwrap_or(if remote {
-            target::TENANT_CASES
+            PropConfig::TENANT_CASES
         } else {
-            target::DEFAULT_CASES
+            PropConfig::DEFAULT_CASES
         }),
         seed: args.seed.unwrap_or_else(random_seed),
         sequences: args.sequences.unwrap_or(if remote {
-            target::TENANT_SEQUENCES
+            PropConfig::TENANT_SEQUENCES
         } else {
-            target::DEFAULT_SEQUENCES
+            PropConfig::DEFAULT_SEQUENCES
         }),
         max_steps: args.max_steps,
         strict: args.strict,

@@ -12,11 +12,10 @@ use std::{
 
 use hostile::{Hostile, HostileServer};
 use idcs_mfa_conformance::{
-    checks,
+    PropConfig, checks,
     profile::{Overrides, Profile, UserSection},
     report::{RunReport, Settings},
     runner::{self, Outcome, RunOptions},
-    target::PropConfig,
 };
 
 #[global_allocator]
@@ -49,16 +48,17 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
         ..Overrides::default()
     };
     let env = |name: &str| (name == "IDCS_TOKEN").then(|| TOKEN.to_owned());
-    let mut target = profile
-        .into_target(&overrides, &env)
+    let target = profile
+        .resolve(&overrides, &env)
         .await
-        .expect("a target needs no request to build");
-    target.props = PropConfig {
-        cases: 4,
-        seed: 7,
-        strict: true,
-        ..PropConfig::default()
-    };
+        .expect("a target needs no request to build")
+        .props(PropConfig {
+            cases: 4,
+            seed: 7,
+            strict: true,
+            ..PropConfig::default()
+        })
+        .build();
     let options = RunOptions {
         strict: true,
         deadline: DEADLINE,
@@ -74,8 +74,8 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
         seed: 7,
         strict: true,
         not_selected: all.len() - selected.len(),
-        sequences: idcs_mfa_conformance::target::DEFAULT_SEQUENCES,
-        max_steps: idcs_mfa_conformance::target::DEFAULT_MAX_STEPS,
+        sequences: PropConfig::DEFAULT_SEQUENCES,
+        max_steps: PropConfig::DEFAULT_MAX_STEPS,
     };
     let millis = started.elapsed().as_millis() as u64;
     (

@@ -444,7 +444,7 @@ async fn wrong_otp_401(cx: &Ctx) -> CheckResult {
         return s.record_readings("requests.patch/wrong-otp-401-auth-1105");
     }
     let v = initiate_any(cx, &[Method::Sms, Method::Email, Method::PhoneCall]).await?;
-    let real = if cx.target.fixtures.otp.is_some() && v.method().can_resend() {
+    let real = if cx.target.tenant().fixtures.otp.is_some() && v.method().can_resend() {
         cx.delivered_otp(&v).await.ok()
     } else {
         cx.totp_now().ok().map(|(_, c)| c)
@@ -473,7 +473,7 @@ async fn wrong_otp_401(cx: &Ctx) -> CheckResult {
 async fn wrong_delivered_otp_401(cx: &Ctx, method: Method) -> CheckResult {
     let v = cx.initiate(method).await?;
     // The delivered code, when the profile can read it: the wrong one must differ.
-    let real = if cx.target.fixtures.otp.is_some() {
+    let real = if cx.target.tenant().fixtures.otp.is_some() {
         cx.delivered_otp(&v).await.ok()
     } else {
         None
@@ -563,9 +563,15 @@ async fn answers_verify(cx: &Ctx) -> CheckResult {
         .await?;
     let mut answers = Vec::new();
     for q in v.security_questions() {
-        let answer = cx.target.fixtures.answers.get(&q.id).ok_or_else(|| {
-            Fail::skip(format!("the profile has no answer to question {:?}", q.id))
-        })?;
+        let answer = cx
+            .target
+            .tenant()
+            .fixtures
+            .answers
+            .get(&q.id)
+            .ok_or_else(|| {
+                Fail::skip(format!("the profile has no answer to question {:?}", q.id))
+            })?;
         answers.push(Answer::new(q.id.clone(), answer.clone()));
     }
     cx.client()
@@ -630,7 +636,7 @@ async fn unknown_request_404(cx: &Ctx) -> CheckResult {
             ));
         }
     };
-    cx.target.readings.record(
+    cx.target.findings().readings.record(
         alt,
         "requests.patch/unknown-request-404: a PATCH to a requestId never issued, with another request's requestState",
     )
@@ -722,7 +728,7 @@ async fn missing_state_refused(cx: &Ctx) -> CheckResult {
             ));
         }
     };
-    cx.target.readings.record(
+    cx.target.findings().readings.record(
         alt,
         "requests.patch/missing-request-state-refused: the right TOTP without a requestState",
     )
@@ -796,7 +802,7 @@ async fn verified_not_again(cx: &Ctx) -> CheckResult {
 
 /// The tenant's maximum, or a skip naming the profile key.
 pub(crate) fn max_attempts(cx: &Ctx) -> Result<u32, Fail> {
-    cx.target.max_attempts.ok_or_else(|| {
+    cx.target.safety().max_attempts.ok_or_else(|| {
         Fail::skip("the profile does not give the tenant's maximum attempts (safety.max_attempts)")
     })
 }

@@ -85,6 +85,7 @@ pub const CHECKS: &[Check] = &[
 async fn preferred_factor_200(cx: &Ctx) -> CheckResult {
     let factors = cx
         .target
+        .tenant()
         .factors()
         .await
         .ok_or_else(|| Fail::skip("the test user's factors could not be read"))?;
@@ -106,8 +107,8 @@ async fn preferred_factor_200(cx: &Ctx) -> CheckResult {
         || "an empty one".into(),
     )?;
     ensure(
-        v.user_guid() == cx.target.user.guid,
-        format!("userGUID {}", cx.target.user.guid),
+        v.user_guid() == cx.target.tenant().user.guid,
+        format!("userGUID {}", cx.target.tenant().user.guid),
         || v.user_guid().to_owned(),
     )
 }
@@ -174,7 +175,7 @@ async fn unknown_user_refused(cx: &Ctx) -> CheckResult {
             ));
         }
     };
-    cx.target.readings.record(
+    cx.target.findings().readings.record(
         alt,
         "requests.post/unknown-user-refused: an initiate for a GUID the tenant does not have",
     )

@@ -153,7 +153,7 @@ async fn invalid_token_401(cx: &Ctx) -> CheckResult {
 
 async fn authenticator_may_poll(cx: &Ctx) -> CheckResult {
     let v = cx.shared_push().await?;
-    let client = cx.client_with(cx.target.authenticator_token.clone());
+    let client = cx.client_with(cx.target.tenant().authenticator_token.clone());
     expect_ok(client.get_verification_status(v.request_id()).await, 200).map(|_| ())
 }
 

@@ -87,7 +87,7 @@ pub const CHECKS: &[Check] = &[
 ];
 
 async fn lists_enrolled_factors(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
+    let guid = cx.target.tenant().user.guid.clone();
     let r = expect_ok(cx.client().get_user_factors(&guid).await, 200)?;
     expect_status_member(&r.value.status, Status::Success)?;
     ensure(
@@ -114,7 +114,7 @@ async fn lists_enrolled_factors(cx: &Ctx) -> CheckResult {
 /// check's): the checks that only read it share it, and `200-lists-enrolled-factors`
 /// sends its own request (and so judges the answer against the contract).
 async fn listing(cx: &Ctx) -> Result<&idcs_mfa::types::UserFactors, Fail> {
-    cx.target.factors().await.ok_or_else(|| {
+    cx.target.tenant().factors().await.ok_or_else(|| {
         Fail::skip(
             "the test user's listing could not be read (users.factors/200-lists-enrolled-factors judges that answer)",
         )
@@ -195,27 +195,27 @@ async fn unknown_guid_404(cx: &Ctx) -> CheckResult {
 }
 
 async fn missing_token_401(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
+    let guid = cx.target.tenant().user.guid.clone();
     let result = cx.client_with(None).get_user_factors(&guid).await;
     expect_error(result, 401, None).map(|_| ())
 }
 
 async fn invalid_token_401(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
+    let guid = cx.target.tenant().user.guid.clone();
     let bogus = Secret::new(format!("not-a-token-{}", unknown_id()));
     let result = cx.client_with(Some(bogus)).get_user_factors(&guid).await;
     expect_error(result, 401, None).map(|_| ())
 }
 
 async fn authenticator_client_may_get(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
-    let token = cx.target.authenticator_token.clone();
+    let guid = cx.target.tenant().user.guid.clone();
+    let token = cx.target.tenant().authenticator_token.clone();
     let result = cx.client_with(token).get_user_factors(&guid).await;
     expect_ok(result, 200).map(|_| ())
 }
 
 async fn scim_json_accepted(cx: &Ctx) -> CheckResult {
-    let path = format!("/mfa/v1/users/{}/factors", cx.target.user.guid);
+    let path = format!("/mfa/v1/users/{}/factors", cx.target.tenant().user.guid);
     let r = cx
         .raw(
             reqwest::Method::GET,

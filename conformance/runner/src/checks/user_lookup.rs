@@ -85,6 +85,7 @@ pub const CHECKS: &[Check] = &[
 
 fn user_name(cx: &Ctx) -> Result<String, Fail> {
     cx.target
+        .tenant()
         .user
         .name
         .clone()
@@ -100,7 +101,7 @@ async fn by_name_200(cx: &Ctx) -> CheckResult {
         200,
     )?;
     expect_status_member(&r.value.status, Status::Success)?;
-    let guid = &cx.target.user.guid;
+    let guid = &cx.target.tenant().user.guid;
     ensure(
         &r.value.user_guid == guid,
         format!("\"userGUID\": {guid:?} (the user named {name:?})"),
@@ -117,7 +118,9 @@ async fn same_as_factors(cx: &Ctx) -> CheckResult {
         200,
     )?;
     let by_guid = expect_ok(
-        cx.client().get_user_factors(&cx.target.user.guid).await,
+        cx.client()
+            .get_user_factors(&cx.target.tenant().user.guid)
+            .await,
         200,
     )?;
     let ids = |f: &idcs_mfa::types::UserFactors| {
@@ -171,7 +174,7 @@ async fn unknown_name_finds_nobody(cx: &Ctx) -> CheckResult {
             ));
         }
     };
-    cx.target.readings.record(
+    cx.target.findings().readings.record(
         alt,
         "users.lookup/unknown-name-finds-nobody: a look-up of a name the tenant does not have",
     )
@@ -179,7 +182,7 @@ async fn unknown_name_finds_nobody(cx: &Ctx) -> CheckResult {
 
 /// The look-up with `userIdType=USER_GUID` finds the test user by GUID.
 async fn by_guid_200(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
+    let guid = cx.target.tenant().user.guid.clone();
     let r = expect_ok(
         cx.client()
             .lookup_user_factors(&guid, UserIdType::UserGuid)
@@ -197,6 +200,7 @@ async fn by_guid_200(cx: &Ctx) -> CheckResult {
 async fn preferred_method_is_listed(cx: &Ctx) -> CheckResult {
     let name = cx
         .target
+        .tenant()
         .user
         .name
         .clone()
@@ -225,7 +229,7 @@ async fn missing_user_id_400(cx: &Ctx) -> CheckResult {
 
 async fn authenticator_may_get(cx: &Ctx) -> CheckResult {
     let name = user_name(cx)?;
-    let client = cx.client_with(cx.target.authenticator_token.clone());
+    let client = cx.client_with(cx.target.tenant().authenticator_token.clone());
     expect_ok(
         client
             .lookup_user_factors(&name, UserIdType::UserName)

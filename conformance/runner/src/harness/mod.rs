@@ -18,6 +18,8 @@ mod ctx;
 
 pub use ctx::{Auth, Collect, Ctx, RawResponse};
 
+pub use crate::verdict::{CheckResult, Fail};
+
 pub use idcs_mfa_model::Evidence;
 
 pub use idcs_mfa::Operation;
@@ -51,47 +53,6 @@ pub enum Need {
     /// A second token holding only the "Authenticator Client" role.
     AuthenticatorToken,
 }
-
-/// Why a check did not pass.
-#[derive(Clone, Debug)]
-pub enum Fail {
-    /// The target did something other than documented.
-    Mismatch {
-        /// What the documents say should happen.
-        expected: String,
-        /// What happened.
-        actual: String,
-    },
-    /// The check could not run; never a pass.
-    Skip(String),
-}
-
-impl Fail {
-    /// A mismatch.
-    pub fn mismatch(expected: impl Into<String>, actual: impl Into<String>) -> Fail {
-        Fail::Mismatch {
-            expected: expected.into(),
-            actual: actual.into(),
-        }
-    }
-
-    /// A skip with its reason.
-    pub fn skip(reason: impl Into<String>) -> Fail {
-        Fail::Skip(reason.into())
-    }
-}
-
-impl fmt::Display for Fail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Fail::Mismatch { expected, actual } => write!(f, "expected {expected}, got {actual}"),
-            Fail::Skip(reason) => write!(f, "skipped: {reason}"),
-        }
-    }
-}
-
-/// What a check's run function returns.
-pub type CheckResult = Result<(), Fail>;
 
 /// The boxed future of a run function. Not `Send`: proptest's value trees are not, and
 /// checks run concurrently on the runner's task rather than on other threads.
@@ -258,17 +219,19 @@ pub fn ensure(
 
 /// Why a check with these needs cannot run here, if it cannot.
 pub fn missing(target: &Target, needs: &[Need]) -> Option<String> {
+    let tenant = target.tenant();
+    let fixtures = &tenant.fixtures;
     needs.iter().find_map(|need| {
         let absent = match need {
-            Need::DeliveredOtp => target.fixtures.otp.is_none(),
-            Need::TotpSecret => target.fixtures.totp.is_none(),
-            Need::BypassCode => target.fixtures.bypass_codes.lock().map(|c| c.is_empty()).unwrap_or(true),
-            Need::SecurityAnswers => target.fixtures.answers.is_empty(),
-            Need::PushControl => target.fixtures.push.is_none(),
-            Need::Lockout | Need::NearLockout => !target.allow_lockout,
+            Need::DeliveredOtp => fixtures.otp.is_none(),
+            Need::TotpSecret => fixtures.totp.is_none(),
+            Need::BypassCode => fixtures.bypass_codes.lock().map(|c| c.is_empty()).unwrap_or(true),
+            Need::SecurityAnswers => fixtures.answers.is_empty(),
+            Need::PushControl => fixtures.push.is_none(),
+            Need::Lockout | Need::NearLockout => !target.safety().allow_lockout,
             Need::CountAtZero => false,
-            Need::TokenRoles => target.token_roles.is_none(),
-            Need::AuthenticatorToken => target.authenticator_token.is_none(),
+            Need::TokenRoles => tenant.token_roles.is_none(),
+            Need::AuthenticatorToken => tenant.authenticator_token.is_none(),
         };
         absent.then(|| match need {
             Need::DeliveredOtp => "the profile gives no way to read a delivered OTP (fixtures.otp_command)".to_owned(),

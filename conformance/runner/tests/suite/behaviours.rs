@@ -12,11 +12,9 @@
 use std::{collections::BTreeSet, sync::Arc};
 
 use idcs_mfa_conformance::{
-    checks, embedded,
-    harness::Need,
-    observe::NetworkSummary,
+    Need, NetworkSummary, PropConfig, checks,
+    embedded::{self, EmbeddedMock},
     runner::{self, Outcome, RunOptions},
-    target::PropConfig,
 };
 use idcs_mfa_mock::{Behaviour, Timing};
 
@@ -52,16 +50,23 @@ async fn strict_run(behaviours: Vec<Behaviour>, timing: Timing) -> Outcome_ {
 }
 
 async fn strict_run_unbounded(behaviours: Vec<Behaviour>, timing: Timing) -> Outcome_ {
-    let (handle, mut target) = embedded::start_with(Vec::new(), behaviours, timing)
-        .await
-        .expect("the embedded mock starts");
-    target.props = PropConfig {
-        cases: 16,
-        ..PropConfig::default()
-    };
-    let observations = target.observations.clone();
-    let guid = target.user.guid.clone();
-    let target = Arc::new(target);
+    let (handle, target) = embedded::start(EmbeddedMock {
+        behaviours,
+        timing,
+        ..EmbeddedMock::default()
+    })
+    .await
+    .expect("the embedded mock starts");
+    let target = Arc::new(
+        target
+            .props(PropConfig {
+                cases: 16,
+                ..PropConfig::default()
+            })
+            .build(),
+    );
+    let observations = target.findings().observations.clone();
+    let guid = target.tenant().user.guid.clone();
     let options = RunOptions {
         strict: true,
         jobs: 4,
@@ -225,10 +230,15 @@ async fn at_the_deadline_a_429_is_a_skip_not_a_failure() {
         retry_after: std::time::Duration::from_secs(1),
         ..Timing::default()
     };
-    let (handle, target) = embedded::start_with(Vec::new(), vec![Behaviour::RateLimit], timing)
-        .await
-        .expect("the embedded mock starts");
-    let observations = target.observations.clone();
+    let (handle, target) = embedded::start(EmbeddedMock {
+        behaviours: vec![Behaviour::RateLimit],
+        timing,
+        ..EmbeddedMock::default()
+    })
+    .await
+    .expect("the embedded mock starts");
+    let target = target.build();
+    let observations = target.findings().observations.clone();
     let options = RunOptions {
         select: vec!["users.".into()],
         deadline: std::time::Duration::from_secs(3),

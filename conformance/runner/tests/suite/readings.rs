@@ -12,10 +12,9 @@
 use std::{collections::BTreeSet, sync::Arc};
 
 use idcs_mfa_conformance::{
-    checks,
+    PropConfig, checks,
     embedded::{self, EmbeddedMock},
     runner::{self, Outcome, RunOptions},
-    target::PropConfig,
 };
 use idcs_mfa_mock::{
     Choices,
@@ -74,23 +73,26 @@ struct Found {
 
 /// The strict suite against the mock playing `readings`, the model without `excluded`.
 async fn run_playing(readings: Choices, excluded: &[Alt], sequences: u32, seed: u64) -> Found {
-    let (handle, mut target) = embedded::start_mock(EmbeddedMock {
+    let (handle, target) = embedded::start(EmbeddedMock {
         readings,
         ..EmbeddedMock::default()
     })
     .await
     .expect("the embedded mock starts");
-    target.props = PropConfig {
-        cases: 8,
-        seed,
-        sequences,
-        strict: true,
-        ..PropConfig::default()
-    };
+    let target = Arc::new(
+        target
+            .props(PropConfig {
+                cases: 8,
+                seed,
+                sequences,
+                strict: true,
+                ..PropConfig::default()
+            })
+            .build(),
+    );
     for alt in excluded {
-        target.readings.exclude(*alt);
+        target.findings().readings.exclude(*alt);
     }
-    let target = Arc::new(target);
     let options = RunOptions {
         strict: true,
         ..RunOptions::default()
@@ -111,6 +113,7 @@ async fn run_playing(readings: Choices, excluded: &[Alt], sequences: u32, seed: 
         }
     }
     let shown = target
+        .findings()
         .readings
         .report()
         .iter()
