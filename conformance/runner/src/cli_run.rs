@@ -9,15 +9,13 @@ use std::{
 
 use clap::{Args, Parser, ValueEnum};
 use idcs_mfa_conformance::{
-    checks,
+    Evidence, PropConfig, TargetSpec, checks,
     embedded::EmbeddedMock,
-    harness::Evidence,
     profile::{Overrides, Profile, UserSection},
     report::{self, Style},
+    run_suite,
     runner::{self, RunOptions},
     snapshot,
-    suite::{TargetSpec, run_suite},
-    target::PropConfig,
 };
 use idcs_mfa_mock::{Alt, Choices};
 use idcs_mfa_model::readings::UnknownReading;

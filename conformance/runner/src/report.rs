@@ -30,7 +30,7 @@ pub struct RunReport {
     /// Operation × documented status: observed or not.
     pub coverage: Vec<CoverageRow>,
     /// What the run saw of the tenant's habits: requests, latency, 429s and waits,
-    /// resent GETs (see [`crate::observe`]).
+    /// resent GETs.
     pub network: NetworkSummary,
     /// How many recorded answers had each status (429s included), over every check.
     pub status_counts: BTreeMap<u16, usize>,
@@ -46,7 +46,7 @@ pub struct RunReport {
     /// What the preflight noted.
     pub notes: Vec<String>,
     /// Where the documents are silent or can be read two ways, which alternative the
-    /// tenant showed and where; every reading, observed or not ([`crate::readings`]).
+    /// tenant showed and where; every reading, observed or not (docs/readings.md).
     pub readings: Vec<crate::readings::ReadingReport>,
 }
 

@@ -4,8 +4,8 @@
 //!
 //! - every request waits for the shared rate limiter; each request has the client's
 //!   timeout and the whole run a deadline; `max_failures` stops the run early;
-//! - every exchange feeds the [`crate::ledger`], so the runner always knows the test
-//!   user's predicted attempt count; before each check it asks [`crate::guard`] whether
+//! - every exchange feeds the ledger, so the runner always knows the test user's
+//!   predicted attempt count; before each check it asks the guard whether
 //!   the check's declared worst case (`spends`) stays under the run's ceiling, resets
 //!   the count with a successful verification (or an unlock) when it would not, and
 //!   skips the check with the reason when it cannot;
@@ -48,7 +48,8 @@ pub struct RunOptions {
     pub deadline: Duration,
     /// Checks run at once (bounded by the rate limit anyway).
     pub jobs: usize,
-    /// Run the [`crate::preflight`] first (the default).
+    /// Run the preflight first (the default): a few requests that tell a set-up
+    /// problem from a contract failure.
     pub preflight: bool,
 }
 
@@ -112,7 +113,7 @@ pub struct CheckReport {
     /// Its exchanges, secrets redacted.
     #[serde(skip)]
     pub exchanges: Vec<Exchange>,
-    /// Its exchanges as snapshot text ([`crate::normalise`]); `None` for a property
+    /// Its exchanges as snapshot text (see [`crate::snapshot`]); `None` for a property
     /// check (generated inputs) and a check that did not run.
     #[serde(skip)]
     pub normalised: Option<String>,

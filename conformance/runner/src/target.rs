@@ -3,7 +3,7 @@
 //! | part | what it holds | who changes it |
 //! | --- | --- | --- |
 //! | [`Tenant`] | base URL, client, tokens, the test user, the [`Fixtures`], the factors and shared requests read once | nobody: fixed when the profile is resolved (the caches fill once) |
-//! | [`Safety`] | the rate limiter, `--allow-lockout`, the maximum and the attempt budget, the [`Ledger`] of the attempt count | the ledger, fed by every exchange |
+//! | [`Safety`] | the rate limiter, `--allow-lockout`, the maximum and the attempt budget, the ledger of the attempt count | the ledger, fed by every exchange |
 //! | [`RunSettings`] | property and sequence sizes ([`PropConfig`]), waits for people and phones ([`Patience`]) | nobody |
 //! | [`Findings`] | what the run finds out: the tenant's network habits, the readings it showed | the run, as it goes |
 //!

@@ -21,7 +21,7 @@ use crate::{
 };
 
 /// Collects a check's exchanges, and feeds each to the run's [`Ledger`](crate::ledger::Ledger) as it happens.
-pub struct Collect {
+pub(crate) struct Collect {
     exchanges: Arc<Mutex<Vec<Exchange>>>,
     target: Arc<Target>,
     credential: Credential,

@@ -16,7 +16,7 @@ use crate::target::Target;
 
 mod ctx;
 
-pub use ctx::{Auth, Collect, Ctx, RawResponse};
+pub use ctx::{Auth, Ctx, RawResponse};
 
 pub use crate::verdict::{CheckResult, Fail};
 
@@ -58,7 +58,12 @@ pub enum Need {
 /// checks run concurrently on the runner's task rather than on other threads.
 pub type RunFuture<'a> = Pin<Box<dyn Future<Output = CheckResult> + 'a>>;
 
-/// One named check. See the [module docs](self).
+/// One named check: it asserts one documented statement, carries a stable hierarchical
+/// id (`requests.get/push-pending-is-200`), the operation it exercises, the sentence it
+/// asserts quoted with its source, and an [`Evidence`] level. Its `run` function
+/// returns `Ok(())` (pass) or a [`Fail`]. The runner adds what every check gets for
+/// free: each response it caused is validated against the contract's schema for its
+/// status.
 pub struct Check {
     /// Stable hierarchical id, `<group>/<name>`.
     pub id: &'static str,
@@ -71,9 +76,9 @@ pub struct Check {
     /// How strongly the documents support it.
     pub evidence: Evidence,
     /// The most it can raise the test user's MFA attempt count above where it started,
-    /// as [`crate::ledger`] predicts it (its worse cases included): OTPs it sends,
+    /// as the runner's ledger predicts it (its worse cases included): OTPs it sends,
     /// verifications that fail. The runner admits it only when that keeps the count
-    /// under the run's ceiling ([`crate::guard`]); a test runs every check against the
+    /// under the run's ceiling (docs/running.md, safety); a test runs every check against the
     /// mock tenant, with and without faults, and holds each to its declaration.
     pub spends: u32,
     /// What it needs from the target.
