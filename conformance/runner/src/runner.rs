@@ -125,6 +125,26 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// The report of `check` with `outcome`, and nothing seen yet.
+    fn of(check: &'static Check, outcome: Outcome) -> CheckReport {
+        CheckReport {
+            id: check.id,
+            operation: check.operation,
+            quote: check.quote,
+            source: check.source,
+            evidence: check.evidence,
+            outcome,
+            schema_errors: Vec::new(),
+            unknown_fields: Vec::new(),
+            spends: check.spends,
+            attempt_rise: 0,
+            exchanges: Vec::new(),
+            normalised: None,
+            drift: None,
+            millis: 0,
+        }
+    }
+
     /// Whether it failed.
     pub fn failed(&self) -> bool {
         matches!(self.outcome, Outcome::Fail { .. })
@@ -500,22 +520,7 @@ async fn futures_join(mut futures: Vec<ReportFuture>) -> Vec<CheckReport> {
 }
 
 fn skipped(check: &'static Check, reason: String) -> CheckReport {
-    CheckReport {
-        id: check.id,
-        operation: check.operation,
-        quote: check.quote,
-        source: check.source,
-        evidence: check.evidence,
-        outcome: Outcome::Skip { reason },
-        schema_errors: Vec::new(),
-        unknown_fields: Vec::new(),
-        spends: check.spends,
-        attempt_rise: 0,
-        exchanges: Vec::new(),
-        normalised: None,
-        drift: None,
-        millis: 0,
-    }
+    CheckReport::of(check, Outcome::Skip { reason })
 }
 
 async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) -> CheckReport {
@@ -571,20 +576,12 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
         _ => outcome,
     };
     CheckReport {
-        id: check.id,
-        operation: check.operation,
-        quote: check.quote,
-        source: check.source,
-        evidence: check.evidence,
-        outcome,
         schema_errors,
         unknown_fields,
-        spends: check.spends,
-        attempt_rise: 0,
         exchanges: exchanges.iter().map(Exchange::redacted).collect(),
         normalised,
-        drift: None,
         millis: started.elapsed().as_millis() as u64,
+        ..CheckReport::of(check, outcome)
     }
 }
 

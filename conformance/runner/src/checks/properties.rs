@@ -21,6 +21,7 @@ use proptest::{
 
 use crate::{
     check,
+    checks::shrink::{Candidate, shrink},
     harness::{Auth, Ctx},
     harness::{Check, CheckResult, Fail},
     target::PropConfig,
@@ -157,31 +158,19 @@ where
             continue;
         };
         let mut tree = trees.swap_remove(failed);
-        // Shrink: simplify while it fails, complicate back when a candidate passes.
-        let mut minimal = (tree.current(), first);
-        let mut failing = true;
-        let mut steps = 0;
-        while steps < MAX_SHRINK_STEPS {
-            let moved = if failing {
-                tree.simplify()
-            } else {
-                tree.complicate()
-            };
-            if !moved {
-                break;
-            }
-            steps += 1;
-            match test(fresh(), tree.current()).await {
-                Err(why) => {
-                    minimal = (tree.current(), why);
-                    failing = true;
+        let (input, why, steps) = shrink(&mut tree, first, MAX_SHRINK_STEPS, |input| {
+            let sent = test(fresh(), input);
+            async move {
+                match sent.await {
+                    Err(why) => Candidate::Fails(why),
+                    Ok(()) => Candidate::Holds,
                 }
-                Ok(()) => failing = false,
             }
-        }
+        })
+        .await;
         // Re-send the minimal input so its exchange is the one reported.
         let last = fresh();
-        let _ = test(last.clone(), minimal.0.clone()).await;
+        let _ = test(last.clone(), input.clone()).await;
         for exchange in last.take_exchanges() {
             cx.keep(exchange);
         }
@@ -190,8 +179,8 @@ where
             format!(
                 "case {} of {cases} (seed {seed}) failed; minimal input after {steps} shrink steps: {}: {}",
                 case + failed as u32 + 1,
-                describe(&minimal.0),
-                minimal.1
+                describe(&input),
+                why
             ),
         ));
     }

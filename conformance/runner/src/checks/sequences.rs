@@ -29,7 +29,8 @@ use proptest::{
 use idcs_mfa_model::{
     Evidence,
     machine::{
-        Answer, Bypass, Code, Factor, LATEST, Model, Pick, StateRef, Step, User, Verdict, Who,
+        Answer, Bypass, Code, Expectation, Factor, LATEST, Model, Pick, StateRef, Step, User,
+        Verdict, Who,
     },
     readings::{Alt, Choices},
     rules,
@@ -37,7 +38,10 @@ use idcs_mfa_model::{
 
 use crate::{
     check,
-    checks::unknown_id,
+    checks::{
+        shrink::{Candidate, shrink},
+        unknown_id,
+    },
     guard::{self, Limits, ResetError},
     harness::Ctx,
     harness::{Check, CheckResult, Fail},
@@ -413,31 +417,17 @@ async fn sequences(cx: &Ctx) -> CheckResult {
             Run::Diverged(d) => d,
         };
         // Shrink: simplify while it diverges, complicate back when a candidate holds.
-        let mut minimal = (tree.current(), first);
-        let mut diverging = true;
-        let mut runs = 0;
-        while runs < MAX_SHRINK_RUNS {
-            let moved = if diverging {
-                tree.simplify()
-            } else {
-                tree.complicate()
-            };
-            if !moved {
-                break;
-            }
-            runs += 1;
-            match run_sequence(cx, &tree.current(), known).await {
-                Run::Diverged(d) => {
-                    minimal = (tree.current(), d);
-                    diverging = true;
+        let (mut steps, mut d, mut runs) =
+            shrink(&mut tree, first, MAX_SHRINK_RUNS, |steps| async move {
+                match run_sequence(cx, &steps, known).await {
+                    Run::Diverged(d) => Candidate::Fails(d),
+                    Run::Held(..) => Candidate::Holds,
+                    Run::Skipped(_) => Candidate::Stop,
                 }
-                Run::Held(..) => diverging = false,
-                Run::Skipped(_) => break,
-            }
-        }
+            })
+            .await;
         // Then fewest steps: drop one step at a time while the same rule still breaks
         // (proptest shrinks flows; this takes out single steps inside them).
-        let (mut steps, mut d) = minimal;
         let mut i = 0;
         let mut removals = 0;
         while i < steps.len() && removals < MAX_SHRINK_RUNS {
@@ -737,22 +727,32 @@ impl<'a> Session<'a> {
         };
         // Where the step's redacted inputs come from, for a reader who runs the script.
         let inputs = inputs_of(&step, &self.live);
-        let answer = match send(
+        let answer = match self.send(&step).await {
+            Ok(a) => a,
+            Err(skip) => return skip,
+        };
+        self.keep_exchanges(inputs.as_deref());
+        self.ran += 1;
+        self.judge(&step, &expectation, answer)
+    }
+
+    /// Sends `step` in the session's context.
+    async fn send(&mut self, step: &Step) -> Result<Answer, Stepped> {
+        send(
             &self.run_cx,
-            &step,
+            step,
             &mut self.live,
             &mut self.used_codes,
             &self.model,
         )
         .await
-        {
-            Ok(a) => a,
-            Err(skip) => return Stepped::Skipped(skip.to_string()),
-        };
-        self.keep_exchanges(inputs.as_deref());
-        self.ran += 1;
-        self.answered.push(words(&step, &self.model, &answer));
-        let verdict = self.model.observe(&step, &expectation, &answer);
+        .map_err(|skip| Stepped::Skipped(skip.to_string()))
+    }
+
+    /// Holds the `answer` to `step` to the model's `expectation`.
+    fn judge(&mut self, step: &Step, expectation: &Expectation, answer: Answer) -> Stepped {
+        self.answered.push(words(step, &self.model, &answer));
+        let verdict = self.model.observe(step, expectation, &answer);
         match self.diverged(verdict) {
             Some(d) => Stepped::Diverged(d),
             None => Stepped::Answered(answer),
@@ -781,17 +781,9 @@ impl<'a> Session<'a> {
         let poll = Step::Poll { req };
         let mut decided = None;
         for _ in 0..10 {
-            let answer = match send(
-                &self.run_cx,
-                &poll,
-                &mut self.live,
-                &mut self.used_codes,
-                &self.model,
-            )
-            .await
-            {
+            let answer = match self.send(&poll).await {
                 Ok(a) => a,
-                Err(skip) => return Stepped::Skipped(skip.to_string()),
+                Err(skip) => return skip,
             };
             if answer.status == 200 && answer.body_status == Some(idcs_mfa::Status::Pending) {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -804,12 +796,7 @@ impl<'a> Session<'a> {
         let (Some(answer), Some(expectation)) = (decided, self.model.expect(&poll)) else {
             return Stepped::NotRun;
         };
-        self.answered.push(words(&poll, &self.model, &answer));
-        let verdict = self.model.observe(&poll, &expectation, &answer);
-        match self.diverged(verdict) {
-            Some(d) => Stepped::Diverged(d),
-            None => Stepped::Answered(answer),
-        }
+        self.judge(&poll, &expectation, answer)
     }
 }
 
@@ -835,6 +822,8 @@ pub fn words(step: &Step, model: &Model, answer: &Answer) -> String {
         StateRef::Stale => " with a replaced requestState",
         StateRef::OfAnother => " with another request's requestState",
     };
+    // `on the SMS request with a replaced requestState`
+    let on = |req: &usize, s: &StateRef| format!("on the {}{}", method(req), state(s));
     let text = match step {
         Step::Initiate { who, pick } => {
             let what = match pick {
@@ -848,49 +837,37 @@ pub fn words(step: &Step, model: &Model, answer: &Answer) -> String {
             };
             format!("an initiate of {what}{who}")
         }
-        Step::Resend { req, state: s } => format!("a resend on the {}{}", method(req), state(s)),
+        Step::Resend { req, state: s } => format!("a resend {}", on(req, s)),
         Step::VerifyOtp {
             req,
             state: s,
             code,
-        } => format!(
-            "{} code on the {}{}",
-            if *code == Code::Right {
-                "the right"
-            } else {
-                "a wrong"
-            },
-            method(req),
-            state(s)
-        ),
+        }
+        | Step::VerifyAnswers {
+            req,
+            state: s,
+            code,
+        } => {
+            let what = match (step, code) {
+                (Step::VerifyOtp { .. }, Code::Right) => "the right code",
+                (Step::VerifyOtp { .. }, Code::Wrong) => "a wrong code",
+                (_, Code::Right) => "the right answers",
+                (_, Code::Wrong) => "wrong answers",
+            };
+            format!("{what} {}", on(req, s))
+        }
         Step::VerifyBypass {
             req,
             state: s,
             code,
-        } => format!(
-            "{} bypass code on the {}{}",
-            match code {
+        } => {
+            let which = match code {
                 Bypass::Fresh => "an unused",
                 Bypass::Reused => "a used",
                 Bypass::Wrong => "a wrong",
-            },
-            method(req),
-            state(s)
-        ),
-        Step::VerifyAnswers {
-            req,
-            state: s,
-            code,
-        } => format!(
-            "{} answers on the {}{}",
-            if *code == Code::Right {
-                "the right"
-            } else {
-                "wrong"
-            },
-            method(req),
-            state(s)
-        ),
+            };
+            format!("{which} bypass code {}", on(req, s))
+        }
         Step::Poll { req } => format!("a poll of the {}", method(req)),
         Step::Decide { approve, .. } => {
             format!(

@@ -4,7 +4,7 @@ use idcs_mfa::{Method, Secret, Status};
 
 use crate::{
     check,
-    checks::unknown_id,
+    checks::{bogus_token, unknown_id},
     harness::{Auth, Ctx},
     harness::{Check, CheckResult, Fail, ensure, expect_error, expect_ok, expect_status_member},
 };
@@ -57,7 +57,7 @@ pub const CHECKS: &[Check] = &[
         quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
         source: "[FACTORS]",
         evidence: Inferred,
-        run: missing_token_401,
+        run: factors_with_401(None),
     },
     check! {
         id: "users.factors/invalid-token-401",
@@ -65,7 +65,7 @@ pub const CHECKS: &[Check] = &[
         quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
         source: "[FACTORS]",
         evidence: Inferred,
-        run: invalid_token_401,
+        run: factors_with_401(Some(bogus_token())),
     },
     check! {
         id: "users.factors/authenticator-client-may-get",
@@ -194,16 +194,10 @@ async fn unknown_guid_404(cx: &Ctx) -> CheckResult {
     expect_error(result, 404, Some("AUTH-3018")).map(|_| ())
 }
 
-async fn missing_token_401(cx: &Ctx) -> CheckResult {
+/// The test user's factors with `token` (none, or one the tenant never issued): 401.
+async fn factors_with_401(cx: &Ctx, token: Option<Secret>) -> CheckResult {
     let guid = cx.target.tenant().user.guid.clone();
-    let result = cx.client_with(None).get_user_factors(&guid).await;
-    expect_error(result, 401, None).map(|_| ())
-}
-
-async fn invalid_token_401(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.tenant().user.guid.clone();
-    let bogus = Secret::new(format!("not-a-token-{}", unknown_id()));
-    let result = cx.client_with(Some(bogus)).get_user_factors(&guid).await;
+    let result = cx.client_with(token).get_user_factors(&guid).await;
     expect_error(result, 401, None).map(|_| ())
 }
 
@@ -225,5 +219,5 @@ async fn scim_json_accepted(cx: &Ctx) -> CheckResult {
             None,
         )
         .await?;
-    ensure(r.status == 200, "HTTP 200", || r.describe())
+    r.expect(200)
 }

@@ -1,7 +1,10 @@
 //! `GET /mfa/v1/users?userId=…&userIdType=…&attributes=factors` — [PM], and \[FACTORS\]'s
 //! "get their enrolled factors by using a 'filter' with the user name".
 
-use idcs_mfa::{Status, types::UserIdType};
+use idcs_mfa::{
+    Response, Status,
+    types::{UserFactors, UserIdType},
+};
 
 use idcs_mfa_model::readings::unknown_by_name;
 
@@ -92,7 +95,9 @@ fn user_name(cx: &Ctx) -> Result<String, Fail> {
         .ok_or_else(|| Fail::skip("the profile gives no user name (user.name)"))
 }
 
-async fn by_name_200(cx: &Ctx) -> CheckResult {
+/// The look-up of the test user by name (skipped without one), documented to answer
+/// 200; the name and the answer.
+async fn by_name(cx: &Ctx) -> Result<(String, Response<UserFactors>), Fail> {
     let name = user_name(cx)?;
     let r = expect_ok(
         cx.client()
@@ -100,6 +105,11 @@ async fn by_name_200(cx: &Ctx) -> CheckResult {
             .await,
         200,
     )?;
+    Ok((name, r))
+}
+
+async fn by_name_200(cx: &Ctx) -> CheckResult {
+    let (name, r) = by_name(cx).await?;
     expect_status_member(&r.value.status, Status::Success)?;
     let guid = &cx.target.tenant().user.guid;
     ensure(
@@ -110,20 +120,14 @@ async fn by_name_200(cx: &Ctx) -> CheckResult {
 }
 
 async fn same_as_factors(cx: &Ctx) -> CheckResult {
-    let name = user_name(cx)?;
-    let by_name = expect_ok(
-        cx.client()
-            .lookup_user_factors(&name, UserIdType::UserName)
-            .await,
-        200,
-    )?;
+    let (_, by_name) = by_name(cx).await?;
     let by_guid = expect_ok(
         cx.client()
             .get_user_factors(&cx.target.tenant().user.guid)
             .await,
         200,
     )?;
-    let ids = |f: &idcs_mfa::types::UserFactors| {
+    let ids = |f: &UserFactors| {
         let mut ids: Vec<String> = f.factors.iter().map(|f| f.factor_id.clone()).collect();
         ids.sort();
         ids
@@ -174,7 +178,7 @@ async fn unknown_name_finds_nobody(cx: &Ctx) -> CheckResult {
             ));
         }
     };
-    cx.target.findings().readings.record(
+    cx.record_reading(
         alt,
         "users.lookup/unknown-name-finds-nobody: a look-up of a name the tenant does not have",
     )
@@ -198,19 +202,7 @@ async fn by_guid_200(cx: &Ctx) -> CheckResult {
 }
 
 async fn preferred_method_is_listed(cx: &Ctx) -> CheckResult {
-    let name = cx
-        .target
-        .tenant()
-        .user
-        .name
-        .clone()
-        .ok_or_else(|| Fail::skip("the profile gives no user name (user.name)"))?;
-    let r = expect_ok(
-        cx.client()
-            .lookup_user_factors(&name, UserIdType::UserName)
-            .await,
-        200,
-    )?;
+    let (_, r) = by_name(cx).await?;
     crate::checks::user_factors::preferred_method_of(&r.value)
 }
 
@@ -224,7 +216,7 @@ async fn missing_user_id_400(cx: &Ctx) -> CheckResult {
             None,
         )
         .await?;
-    ensure(r.status == 400, "HTTP 400", || r.describe())
+    r.expect(400)
 }
 
 async fn authenticator_may_get(cx: &Ctx) -> CheckResult {

@@ -12,8 +12,9 @@ use idcs_mfa::{
     Client, Exchange, Initiate, Method, Recorder, Secret, UserRef, Verification, types,
 };
 use idcs_mfa_mock::routes;
+use idcs_mfa_model::readings::Alt;
 
-use super::Fail;
+use super::{CheckResult, Fail};
 use crate::{
     ledger::Credential,
     source::{Source, control_json, control_post, raw_request, request_env, run_command},
@@ -103,6 +104,13 @@ impl RawResponse {
             .unwrap_or_default()
     }
 
+    /// Expects the answer to have `status`.
+    pub fn expect(&self, status: u16) -> CheckResult {
+        super::ensure(self.status == status, format!("HTTP {status}"), || {
+            self.describe()
+        })
+    }
+
     /// One line for `actual`.
     pub fn describe(&self) -> String {
         let codes = self.codes();
@@ -185,6 +193,12 @@ impl Ctx {
         };
         let collect = Arc::new(self.collect.with_credential(credential));
         self.client.with_token(token).with_recorder(collect)
+    }
+
+    /// Records that the tenant showed `alt` (a check's finding, `at` saying which and
+    /// where): a failure when it showed another alternative of that reading before.
+    pub fn record_reading(&self, alt: Alt, at: &str) -> CheckResult {
+        self.target.findings().readings.record(alt, at)
     }
 
     /// Whether some exchange of this context never reached the tenant.

@@ -95,9 +95,17 @@ impl fmt::Debug for Check {
     }
 }
 
-/// Declares a [`Check`] whose run function is an `async fn(&Ctx) -> CheckResult`.
+/// Declares a [`Check`] whose run function is an `async fn(&Ctx) -> CheckResult`
+/// (`run: f`), or an `async fn(&Ctx, ARGS) -> CheckResult` given its other arguments
+/// (`run: f(ARGS)`).
 #[macro_export]
 macro_rules! check {
+    (@run $run:ident($($arg:expr),+ $(,)?) $(,)?) => {
+        |cx| Box::pin($run(cx, $($arg),+))
+    };
+    (@run $run:path $(,)?) => {
+        |cx| Box::pin($run(cx))
+    };
     (
         id: $id:literal,
         operation: $op:ident,
@@ -106,7 +114,7 @@ macro_rules! check {
         evidence: $ev:ident,
         $(spends: $spends:literal,)?
         $(needs: [$($need:ident),* $(,)?],)?
-        run: $run:path $(,)?
+        run: $($run:tt)+
     ) => {
         $crate::harness::Check {
             id: $id,
@@ -116,7 +124,7 @@ macro_rules! check {
             evidence: $crate::harness::Evidence::$ev,
             spends: 0 $(+ $spends)?,
             needs: &[$($($crate::harness::Need::$need),*)?],
-            run: |cx| Box::pin($run(cx)),
+            run: $crate::check!(@run $($run)+),
         }
     };
 }
