@@ -14,6 +14,7 @@ use crate::{
     harness::Operation,
     observe::NetworkSummary,
     runner::{AttemptSummary, CheckReport, Outcome},
+    target::PropConfig,
 };
 
 /// A finished run.
@@ -65,6 +66,20 @@ pub struct Settings {
     pub sequences: u32,
     /// Steps per sequence at most.
     pub max_steps: usize,
+}
+
+impl Settings {
+    /// The settings of a run with `props` that left `not_selected` checks out.
+    pub fn of(props: PropConfig, not_selected: usize) -> Settings {
+        Settings {
+            cases: props.cases,
+            seed: props.seed,
+            strict: props.strict,
+            not_selected,
+            sequences: props.sequences,
+            max_steps: props.max_steps,
+        }
+    }
 }
 
 /// Counts of outcomes.

@@ -82,14 +82,11 @@ pub async fn run_suite(
             (None, target, label)
         }
     };
-    let target = Arc::new(
-        target
-            .props(PropConfig {
-                strict: options.strict,
-                ..props
-            })
-            .build(),
-    );
+    let props = PropConfig {
+        strict: options.strict,
+        ..props
+    };
+    let target = Arc::new(target.props(props).build());
     let observations = target.findings().observations.clone();
     let all = checks::all();
     let selected = runner::select(&all, options);
@@ -124,14 +121,7 @@ pub async fn run_suite(
     if let Some(handle) = handle {
         let _ = handle.shutdown().await;
     }
-    let settings = Settings {
-        cases: props.cases,
-        seed: props.seed,
-        strict: options.strict,
-        not_selected: all.len() - selected.len(),
-        sequences: props.sequences,
-        max_steps: props.max_steps,
-    };
+    let settings = Settings::of(props, all.len() - selected.len());
     let mut report = RunReport::new(
         label,
         settings,

@@ -48,16 +48,17 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
         ..Overrides::default()
     };
     let env = |name: &str| (name == "IDCS_TOKEN").then(|| TOKEN.to_owned());
+    let props = PropConfig {
+        cases: 4,
+        seed: 7,
+        strict: true,
+        ..PropConfig::default()
+    };
     let target = profile
         .resolve(&overrides, &env)
         .await
         .expect("a target needs no request to build")
-        .props(PropConfig {
-            cases: 4,
-            seed: 7,
-            strict: true,
-            ..PropConfig::default()
-        })
+        .props(props)
         .build();
     let options = RunOptions {
         strict: true,
@@ -69,14 +70,7 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
     let reports = runner::run(Arc::new(target), &selected, &options, |_, _, _| {})
         .await
         .reports;
-    let settings = Settings {
-        cases: 4,
-        seed: 7,
-        strict: true,
-        not_selected: all.len() - selected.len(),
-        sequences: PropConfig::DEFAULT_SEQUENCES,
-        max_steps: PropConfig::DEFAULT_MAX_STEPS,
-    };
+    let settings = Settings::of(props, all.len() - selected.len());
     let millis = started.elapsed().as_millis() as u64;
     (
         RunReport::new(base_url.to_owned(), settings, reports, millis),

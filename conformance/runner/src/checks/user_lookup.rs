@@ -99,13 +99,13 @@ fn user_name(cx: &Ctx) -> Result<String, Fail> {
 /// 200; the name and the answer.
 async fn by_name(cx: &Ctx) -> Result<(String, Response<UserFactors>), Fail> {
     let name = user_name(cx)?;
-    let r = expect_ok(
-        cx.client()
-            .lookup_user_factors(&name, UserIdType::UserName)
-            .await,
-        200,
-    )?;
+    let r = lookup_200(cx, &name, UserIdType::UserName).await?;
     Ok((name, r))
+}
+
+/// The look-up of `id`, a `kind` of user id, documented to answer 200.
+async fn lookup_200(cx: &Ctx, id: &str, kind: UserIdType) -> Result<Response<UserFactors>, Fail> {
+    expect_ok(cx.client().lookup_user_factors(id, kind).await, 200)
 }
 
 async fn by_name_200(cx: &Ctx) -> CheckResult {
@@ -187,12 +187,7 @@ async fn unknown_name_finds_nobody(cx: &Ctx) -> CheckResult {
 /// The look-up with `userIdType=USER_GUID` finds the test user by GUID.
 async fn by_guid_200(cx: &Ctx) -> CheckResult {
     let guid = cx.target.tenant().user.guid.clone();
-    let r = expect_ok(
-        cx.client()
-            .lookup_user_factors(&guid, UserIdType::UserGuid)
-            .await,
-        200,
-    )?;
+    let r = lookup_200(cx, &guid, UserIdType::UserGuid).await?;
     expect_status_member(&r.value.status, Status::Success)?;
     ensure(
         r.value.user_guid == guid,

@@ -266,37 +266,33 @@ impl Ctx {
     /// exchange (the checks that initiate a factor judge that answer); the ledger sees it.
     /// At a real tenant's pace this saves a request per check.
     pub async fn shared_quiet(&self) -> Result<Verification, Fail> {
-        let target = self.target.clone();
-        self.target
-            .tenant()
-            .shared
-            .quiet
-            .get_or_init(|| async move {
-                let cx = Ctx::new(target);
-                let v = cx.initiate_quiet().await;
-                drop(cx.take_exchanges());
-                v
-            })
-            .await
-            .clone()
+        self.shared(false).await
     }
 
     /// A PUSH request initiated once per run and shared by the checks that only poll it
     /// while it is pending (see [`Ctx::shared_quiet`]).
     pub async fn shared_push(&self) -> Result<Verification, Fail> {
+        self.shared(true).await
+    }
+
+    /// The shared PUSH request (`push`), or the shared request whose initiate sends
+    /// nothing, initiated on first use in a context of its own.
+    async fn shared(&self, push: bool) -> Result<Verification, Fail> {
         let target = self.target.clone();
-        self.target
-            .tenant()
-            .shared
-            .push
-            .get_or_init(|| async move {
-                let cx = Ctx::new(target);
-                let v = cx.initiate(Method::Push).await;
-                drop(cx.take_exchanges());
-                v
-            })
-            .await
-            .clone()
+        let shared = &self.target.tenant().shared;
+        let cell = if push { &shared.push } else { &shared.quiet };
+        cell.get_or_init(|| async move {
+            let cx = Ctx::new(target);
+            let v = if push {
+                cx.initiate(Method::Push).await
+            } else {
+                cx.initiate_quiet().await
+            };
+            drop(cx.take_exchanges());
+            v
+        })
+        .await
+        .clone()
     }
 
     /// Initiates `what`; a failure is a mismatch.

@@ -99,6 +99,12 @@ async fn no_canary_in_reports_or_debug() {
     for faults in [Vec::new(), Fault::ALL.to_vec()] {
         let (handle, config) = canary_mock(faults.clone()).await;
         let fixture = canary_fixture();
+        let props = PropConfig {
+            cases: 8,
+            seed: 3,
+            strict: true,
+            ..PropConfig::default()
+        };
         let target = embedded::embedded_target(
             &handle,
             &fixture,
@@ -107,12 +113,7 @@ async fn no_canary_in_reports_or_debug() {
         )
         .await
         .expect("target")
-        .props(PropConfig {
-            cases: 8,
-            seed: 3,
-            strict: true,
-            ..PropConfig::default()
-        })
+        .props(props)
         .build();
         assert_clean("MockConfig", &format!("{config:?} {config:#?}"));
         assert_clean("Fixture", &format!("{fixture:?}"));
@@ -131,14 +132,7 @@ async fn no_canary_in_reports_or_debug() {
         })
         .await
         .reports;
-        let settings = Settings {
-            cases: 8,
-            seed: 3,
-            strict: true,
-            not_selected: all.len() - selected.len(),
-            sequences: PropConfig::DEFAULT_SEQUENCES,
-            max_steps: PropConfig::DEFAULT_MAX_STEPS,
-        };
+        let settings = Settings::of(props, all.len() - selected.len());
         let mut run = RunReport::new(handle.base_url().to_owned(), settings, reports, 0);
         let what = format!("{} faults", faults.len());
         assert_eq!(run.passed(), faults.is_empty(), "{what}");
