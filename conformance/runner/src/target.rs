@@ -109,17 +109,11 @@ impl TargetBuilder {
 
     /// The target, from here on shared and unchanged.
     pub fn build(self) -> Target {
-        let TargetBuilder {
-            tenant,
-            safety,
-            settings,
-            findings,
-        } = self;
         Target {
-            tenant,
-            safety,
-            settings,
-            findings,
+            tenant: self.tenant,
+            safety: self.safety,
+            settings: self.settings,
+            findings: self.findings,
         }
     }
 }

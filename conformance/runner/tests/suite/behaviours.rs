@@ -9,11 +9,11 @@
 //! Delays are scaled down ([`TEST_TIMING`]); `full_timing_all_behaviours` runs the
 //! default timings and is ignored by default (about two minutes).
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::collections::BTreeSet;
 
 use idcs_mfa_conformance::{
     Need, NetworkSummary, PropConfig, checks,
-    embedded::{self, EmbeddedMock},
+    embedded::EmbeddedMock,
     runner::{self, Outcome, RunOptions},
 };
 use idcs_mfa_mock::{Behaviour, Timing};
@@ -50,21 +50,16 @@ async fn strict_run(behaviours: Vec<Behaviour>, timing: Timing) -> Outcome_ {
 }
 
 async fn strict_run_unbounded(behaviours: Vec<Behaviour>, timing: Timing) -> Outcome_ {
-    let (handle, target) = embedded::start(EmbeddedMock {
+    let mock = EmbeddedMock {
         behaviours,
         timing,
         ..EmbeddedMock::default()
-    })
-    .await
-    .expect("the embedded mock starts");
-    let target = Arc::new(
-        target
-            .props(PropConfig {
-                cases: 16,
-                ..PropConfig::default()
-            })
-            .build(),
-    );
+    };
+    let props = PropConfig {
+        cases: 16,
+        ..PropConfig::default()
+    };
+    let (handle, target) = crate::suite_embedded::start(mock, props).await;
     let observations = target.findings().observations.clone();
     let guid = target.tenant().user.guid.clone();
     let options = RunOptions {
@@ -230,14 +225,12 @@ async fn at_the_deadline_a_429_is_a_skip_not_a_failure() {
         retry_after: std::time::Duration::from_secs(1),
         ..Timing::default()
     };
-    let (handle, target) = embedded::start(EmbeddedMock {
+    let mock = EmbeddedMock {
         behaviours: vec![Behaviour::RateLimit],
         timing,
         ..EmbeddedMock::default()
-    })
-    .await
-    .expect("the embedded mock starts");
-    let target = target.build();
+    };
+    let (handle, target) = crate::suite_embedded::start(mock, PropConfig::default()).await;
     let observations = target.findings().observations.clone();
     let options = RunOptions {
         select: vec!["users.".into()],
@@ -246,7 +239,7 @@ async fn at_the_deadline_a_429_is_a_skip_not_a_failure() {
     };
     let all = checks::all();
     let selected = runner::select(&all, &options);
-    let reports = runner::run(Arc::new(target), &selected, &options, |_, _, _| {})
+    let reports = runner::run(target, &selected, &options, |_, _, _| {})
         .await
         .reports;
     handle.shutdown().await.expect("shutdown");

@@ -9,11 +9,11 @@
 //! `reading_matrix_is_clean` runs in `cargo test`; `reading_matrix_at_1000_sequences`
 //! (ignored; `.ci/run` runs it) draws 1,024 sequences over four seeds per configuration.
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::collections::BTreeSet;
 
 use idcs_mfa_conformance::{
     PropConfig, checks,
-    embedded::{self, EmbeddedMock},
+    embedded::EmbeddedMock,
     runner::{self, Outcome, RunOptions},
 };
 use idcs_mfa_mock::{
@@ -73,23 +73,18 @@ struct Found {
 
 /// The strict suite against the mock playing `readings`, the model without `excluded`.
 async fn run_playing(readings: Choices, excluded: &[Alt], sequences: u32, seed: u64) -> Found {
-    let (handle, target) = embedded::start(EmbeddedMock {
+    let mock = EmbeddedMock {
         readings,
         ..EmbeddedMock::default()
-    })
-    .await
-    .expect("the embedded mock starts");
-    let target = Arc::new(
-        target
-            .props(PropConfig {
-                cases: 8,
-                seed,
-                sequences,
-                strict: true,
-                ..PropConfig::default()
-            })
-            .build(),
-    );
+    };
+    let props = PropConfig {
+        cases: 8,
+        seed,
+        sequences,
+        strict: true,
+        ..PropConfig::default()
+    };
+    let (handle, target) = crate::suite_embedded::start(mock, props).await;
     for alt in excluded {
         target.findings().readings.exclude(*alt);
     }

@@ -3,18 +3,24 @@
 use std::sync::Arc;
 
 use idcs_mfa_conformance::{
-    Ctx, Need, PropConfig, checks,
+    Ctx, Need, PropConfig, Target, checks,
     embedded::{self, EmbeddedMock},
     runner,
 };
+use idcs_mfa_mock::MockTenant;
+
+/// The embedded mock playing `mock`, and its target with `props` (the tests' set-up).
+pub(crate) async fn start(mock: EmbeddedMock, props: PropConfig) -> (MockTenant, Arc<Target>) {
+    let (handle, target) = embedded::start(mock)
+        .await
+        .expect("the embedded mock starts");
+    (handle, Arc::new(target.props(props).build()))
+}
 
 // Test case: every selected check (strict: inferred ones too) passes against the mock.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_suite_passes_against_the_embedded_mock() {
-    let (handle, target) = embedded::start(EmbeddedMock::default())
-        .await
-        .expect("embedded mock");
-    let target = Arc::new(target.build());
+    let (handle, target) = start(EmbeddedMock::default(), PropConfig::default()).await;
     let options = runner::RunOptions {
         strict: true,
         ..runner::RunOptions::default()
@@ -44,17 +50,11 @@ async fn full_suite_passes_against_the_embedded_mock() {
 // refusals, which the ledger counts as the worse case).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_bounds_the_tenants_count_after_every_check() {
-    let (handle, target) = embedded::start(EmbeddedMock::default())
-        .await
-        .expect("embedded mock");
-    let target = Arc::new(
-        target
-            .props(PropConfig {
-                cases: 4,
-                ..PropConfig::default()
-            })
-            .build(),
-    );
+    let props = PropConfig {
+        cases: 4,
+        ..PropConfig::default()
+    };
+    let (handle, target) = start(EmbeddedMock::default(), props).await;
     let mut exact = 0;
     let mut checked = 0;
     for check in checks::all() {
