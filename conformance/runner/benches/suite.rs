@@ -34,10 +34,7 @@ use std::{
 
 use common::{Summary, quick};
 use idcs_mfa_conformance::{
-    checks,
-    runner::RunOptions,
-    suite::{TargetSpec, run_suite},
-    target::{self, PropConfig},
+    PropConfig, checks, embedded::EmbeddedMock, run_suite, runner::RunOptions,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let default_cases = target::DEFAULT_CASES;
+    let default_cases = PropConfig::DEFAULT_CASES;
     let property_checks = checks::properties::CHECKS.len() as u32;
 
     if common::selected("process") {
@@ -98,10 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 let started = Instant::now();
                 let report = runtime.block_on(run_suite(
-                    TargetSpec::Embedded {
-                        faults: Vec::new(),
-                        attempt_budget: None,
-                    },
+                    EmbeddedMock::default().into(),
                     &options,
                     props,
                     |_, _, _| {},
@@ -134,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (steps, wall) = runtime.block_on(sequence_steps(sequences))?;
         println!(
             "sequence steps (strict, in process, {sequences} sequences of up to {} steps): {steps} steps in {wall:.2} s = {:.0} steps/s",
-            target::DEFAULT_MAX_STEPS,
+            PropConfig::DEFAULT_MAX_STEPS,
             steps as f64 / wall
         );
     }
@@ -215,7 +209,7 @@ async fn shares_of_429(quick: bool) -> Result<(), Box<dyn std::error::Error>> {
 
 struct StrictRun {
     wall: f64,
-    network: idcs_mfa_conformance::observe::NetworkSummary,
+    network: idcs_mfa_conformance::NetworkSummary,
     asked: Duration,
 }
 
@@ -240,18 +234,19 @@ async fn strict_run_against(
         rate_limit: Some(0.0),
         ..SafetySection::default()
     };
-    let mut target =
-        embedded::embedded_target_with(&handle, &fixture, embedded::CONFORMANCE_USER_GUID, safety)
-            .await?;
-    target.props = PropConfig {
-        cases: if quick { 2 } else { 16 },
-        sequences: if quick { 2 } else { 32 },
-        seed: 0x429,
-        strict: true,
-        ..PropConfig::default()
-    };
-    let observations = target.observations.clone();
-    let policy = target.client.rate_limit_policy().clone();
+    let target =
+        embedded::embedded_target(&handle, &fixture, embedded::CONFORMANCE_USER_GUID, safety)
+            .await?
+            .props(PropConfig {
+                cases: if quick { 2 } else { 16 },
+                sequences: if quick { 2 } else { 32 },
+                seed: 0x429,
+                strict: true,
+                ..PropConfig::default()
+            })
+            .build();
+    let observations = target.findings().observations.clone();
+    let policy = target.tenant().client.rate_limit_policy().clone();
     let options = RunOptions {
         select: if quick {
             vec!["users.".to_owned()]
@@ -295,22 +290,25 @@ async fn strict_run_against(
 /// ran, and the wall time.
 async fn sequence_steps(n: u32) -> Result<(usize, f64), Box<dyn std::error::Error>> {
     use idcs_mfa_conformance::{
+        Ctx,
         checks::sequences::{Run, run_sequence, sequence},
         embedded,
-        harness::Ctx,
     };
     use proptest::{
         strategy::{Strategy, ValueTree},
         test_runner::{Config, RngAlgorithm, TestRng, TestRunner},
     };
-    let (_handle, mut target) = embedded::start(Vec::new()).await?;
-    target.props.strict = true;
-    let cx = Ctx::new(std::sync::Arc::new(target));
+    let (_handle, target) = embedded::start(EmbeddedMock::default()).await?;
+    let target = target.props(PropConfig {
+        strict: true,
+        ..PropConfig::default()
+    });
+    let cx = Ctx::new(std::sync::Arc::new(target.build()));
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
         TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
     );
-    let strategy = sequence(target::DEFAULT_MAX_STEPS);
+    let strategy = sequence(PropConfig::DEFAULT_MAX_STEPS);
     let started = Instant::now();
     let mut steps = 0;
     for i in 0..n {

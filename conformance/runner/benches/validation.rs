@@ -17,7 +17,7 @@ use std::{hint::black_box, time::Instant};
 use bytes::Bytes;
 use common::{Summary, quick};
 use idcs_mfa::{Exchange, Operation};
-use idcs_mfa_conformance::validate::validate_exchange;
+use idcs_mfa_conformance::validate_exchange;
 use idcs_mfa_contract::{Contract, ExampleLocation, OPENAPI_YAML};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

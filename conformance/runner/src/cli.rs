@@ -1,21 +1,46 @@
 //! The command line. clap lives here only; the library under it has none.
-//!
-//! Exit codes of `serve`: 0 success, 1 the server failed while running, 2 usage or
-//! start-up error (bad arguments, unreadable fixture, address in use). Of `diff`: 0
-//! nothing got worse, 1 something did, 2 a report cannot be read.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    str::FromStr,
+    time::Duration,
+};
 
 use clap::{Args, Parser, Subcommand};
 use idcs_mfa::Secret;
+use idcs_mfa_conformance::{ReadingReport, choices_of, diff::NotAReport};
 use idcs_mfa_mock::{self as mock, Behaviour, Fault, Fixture, MockConfig, Variation};
+use idcs_mfa_model::readings::UnknownReading;
 
-/// Exit code: success.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: the server failed while running.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code: usage or start-up error.
-pub const EXIT_USAGE: u8 = 2;
+/// The exit codes of every command (docs/running.md, "Exit codes"): the numbers are
+/// the same for all; what 1 stands for is the command's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: `run`: every check that ran passed; `diff`: nothing got worse; `serve`:
+    /// stopped normally (Ctrl-C); the other commands: done.
+    Ok = 0,
+    /// 1: `run`: a check failed (or, with `--fail-on-drift`, an answer drifted);
+    /// `diff`: something got worse; `serve`: the server failed while running.
+    Failed = 1,
+    /// 2: an error of the command itself: usage, a profile, a set-up problem the
+    /// preflight found, a tenant that stopped answering, a file that is not a report,
+    /// a start-up error of `serve` (the async runtime, the fixture, the address).
+    Error = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// Prints `error: {e}` on standard error and gives [`Exit::Error`].
+pub fn error(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    Exit::Error.into()
+}
 
 /// Conformance suite and stateful mock tenant for the Oracle IDCS MFA verification API
 /// (/mfa/v1).
@@ -165,28 +190,96 @@ pub struct Serve {
     control_token: Option<String>,
 }
 
-fn parse_behaviour(name: &str) -> Result<Vec<Behaviour>, String> {
+/// A name that is not a behaviour's, nor `all`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}, or all")]
+struct NotABehaviour(<Behaviour as FromStr>::Err);
+
+fn parse_behaviour(name: &str) -> Result<Vec<Behaviour>, NotABehaviour> {
     if name == "all" {
         return Ok(Behaviour::ALL.to_vec());
     }
     name.parse::<Behaviour>()
         .map(|b| vec![b])
-        .map_err(|e| format!("{e}, or all"))
+        .map_err(NotABehaviour)
 }
 
-fn parse_scale(text: &str) -> Result<f64, String> {
+/// A value out of an option's range: `"{text}" is not {what}`.
+#[derive(Debug, thiserror::Error)]
+#[error("{text:?} is not {what}")]
+pub struct OutOfRange {
+    /// What was given.
+    pub text: String,
+    /// What the option takes.
+    pub what: &'static str,
+}
+
+fn parse_scale(text: &str) -> Result<f64, OutOfRange> {
     match text.parse::<f64>() {
         Ok(f) if f.is_finite() && (0.0..=100.0).contains(&f) => Ok(f),
-        _ => Err(format!("{text:?} is not a factor between 0 and 100")),
+        _ => Err(OutOfRange {
+            text: text.to_owned(),
+            what: "a factor between 0 and 100",
+        }),
     }
 }
 
-fn parse_variation(name: &str) -> Result<Variation, String> {
-    name.parse::<Variation>().map_err(|e| e.to_string())
+fn parse_variation(name: &str) -> Result<Variation, <Variation as FromStr>::Err> {
+    name.parse()
 }
 
-fn parse_fault(name: &str) -> Result<Fault, String> {
-    name.parse::<Fault>().map_err(|e| e.to_string())
+fn parse_fault(name: &str) -> Result<Fault, <Fault as FromStr>::Err> {
+    name.parse()
+}
+
+/// Why a report file (`run --format json`) cannot be used.
+#[derive(Debug, thiserror::Error)]
+enum ReportFileError {
+    /// It cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// It is not JSON.
+    #[error(
+        "{} is not JSON ({source}); write reports with `run --format json > FILE`",
+        .path.display()
+    )]
+    NotJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    /// It is JSON, not a report.
+    #[error(transparent)]
+    NotAReport(#[from] NotAReport),
+    /// It has no readings.
+    #[error(
+        "{} has no readings (a report of an older version, or not a report of `run --format json`)",
+        .path.display()
+    )]
+    NoReadings { path: PathBuf },
+    /// Its readings do not parse.
+    #[error("{}: its readings cannot be read: {source}", .path.display())]
+    Readings {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    /// Its readings name a reading or an alternative this version does not know.
+    #[error(transparent)]
+    UnknownReading(#[from] UnknownReading),
+}
+
+/// A report file as JSON.
+fn read_report(path: &Path) -> Result<serde_json::Value, ReportFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| ReportFileError::NotJson {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Parses the arguments and runs the command.
@@ -199,7 +292,7 @@ pub fn main() -> ExitCode {
         Some(Command::Model) => {
             let mut out = std::io::stdout().lock();
             let _ = std::io::Write::write_all(&mut out, idcs_mfa_model::describe().as_bytes());
-            ExitCode::from(EXIT_OK)
+            Exit::Ok.into()
         }
         Some(Command::Readings) => {
             let mut out = std::io::stdout().lock();
@@ -207,7 +300,7 @@ pub fn main() -> ExitCode {
                 &mut out,
                 idcs_mfa_model::readings::describe().as_bytes(),
             );
-            ExitCode::from(EXIT_OK)
+            Exit::Ok.into()
         }
         Some(Command::Calibrate(args)) => calibrate(args),
         Some(Command::Serve(args)) => serve(args),
@@ -217,25 +310,13 @@ pub fn main() -> ExitCode {
 
 fn diff(args: DiffArgs) -> ExitCode {
     use idcs_mfa_conformance::diff;
-    let read = |path: &PathBuf| -> Result<serde_json::Value, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "{} is not JSON ({e}); write reports with `run --format json > FILE`",
-                path.display()
-            )
-        })
+    let read = || -> Result<diff::ReportDiff, ReportFileError> {
+        let (old, new) = (read_report(&args.old)?, read_report(&args.new)?);
+        Ok(diff::diff(&old, &new, args.noise_ms)?)
     };
-    let result = read(&args.old)
-        .and_then(|old| Ok((old, read(&args.new)?)))
-        .and_then(|(old, new)| diff::diff(&old, &new, args.noise_ms).map_err(|e| e.to_string()));
-    let d = match result {
+    let d = match read() {
         Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return error(e),
     };
     let text = match args.format {
         crate::cli_run::Format::Console => diff::console(&d),
@@ -245,45 +326,36 @@ fn diff(args: DiffArgs) -> ExitCode {
         use std::io::Write;
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
-    ExitCode::from(if d.worse { EXIT_FAILED } else { EXIT_OK })
+    if d.worse { Exit::Failed } else { Exit::Ok }.into()
 }
 
 fn calibrate(args: CalibrateArgs) -> ExitCode {
     let path = &args.report;
-    let result = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
-        .and_then(|text| {
-            serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
-                format!(
-                    "{} is not JSON ({e}); write reports with `run --format json > FILE`",
-                    path.display()
-                )
-            })
-        })
-        .and_then(|report| {
-            let readings = report.get("readings").cloned().ok_or_else(|| {
-                format!(
-                    "{} has no readings (a report of an older version, or not a report of `run --format json`)",
-                    path.display()
-                )
+    let read = || -> Result<_, ReportFileError> {
+        let report = read_report(path)?;
+        let readings =
+            report
+                .get("readings")
+                .cloned()
+                .ok_or_else(|| ReportFileError::NoReadings {
+                    path: path.to_owned(),
+                })?;
+        let readings: Vec<ReadingReport> =
+            serde_json::from_value(readings).map_err(|source| ReportFileError::Readings {
+                path: path.to_owned(),
+                source,
             })?;
-            let readings: Vec<idcs_mfa_conformance::readings::ReadingReport> =
-                serde_json::from_value(readings)
-                    .map_err(|e| format!("{}: its readings cannot be read: {e}", path.display()))?;
-            let choices = idcs_mfa_conformance::readings::choices_of(&readings)?;
-            let target = report
-                .get("target")
-                .and_then(|t| t.as_str())
-                .unwrap_or("the tenant")
-                .to_owned();
-            Ok((target, readings, choices))
-        });
-    let (target, readings, choices) = match result {
+        let choices = choices_of(&readings)?;
+        let target = report
+            .get("target")
+            .and_then(|t| t.as_str())
+            .unwrap_or("the tenant")
+            .to_owned();
+        Ok((target, readings, choices))
+    };
+    let (target, readings, choices) = match read() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return error(e),
     };
     let mut text = format!(
         "# The readings {target} showed (idcs-mfa-conformance calibrate).\n\
@@ -305,7 +377,7 @@ fn calibrate(args: CalibrateArgs) -> ExitCode {
     }
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    ExitCode::from(EXIT_OK)
+    Exit::Ok.into()
 }
 
 fn serve(args: Serve) -> ExitCode {
@@ -314,34 +386,23 @@ fn serve(args: Serve) -> ExitCode {
             "error: --rate-limit-burst {} must be less than --rate-limit-every {} (each period lets one request through)",
             args.rate_limit_burst, args.rate_limit_every
         );
-        return ExitCode::from(EXIT_USAGE);
+        return Exit::Error.into();
     }
     let readings = match crate::cli_run::mock_readings(args.readings.as_deref(), &args.reading) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return error(e),
     };
     let fixture = match &args.fixture {
         Some(path) => match Fixture::load(path) {
             Ok(f) => f,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_USAGE);
-            }
+            Err(e) => return error(e),
         },
         None => Fixture::default(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A runtime that cannot start is a start-up error, like an address in use.
+    let runtime = match crate::cli_run::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_FAILED);
-        }
+        Err(e) => return error(e),
     };
     runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
@@ -352,8 +413,7 @@ fn serve(args: Serve) -> ExitCode {
                 } else {
                     ""
                 };
-                eprintln!("error: cannot listen on {}: {e}{hint}", args.listen);
-                return ExitCode::from(EXIT_USAGE);
+                return error(format_args!("cannot listen on {}: {e}{hint}", args.listen));
             }
         };
         let addr = listener.local_addr().unwrap_or(args.listen);
@@ -444,11 +504,11 @@ fn serve(args: Serve) -> ExitCode {
         match mock::serve(listener, config, shutdown).await {
             Ok(()) => {
                 eprintln!("stopped");
-                ExitCode::from(EXIT_OK)
+                Exit::Ok.into()
             }
             Err(e) => {
                 eprintln!("error: the server stopped: {e}");
-                ExitCode::from(EXIT_FAILED)
+                Exit::Failed.into()
             }
         }
     })
@@ -458,6 +518,49 @@ fn serve(args: Serve) -> ExitCode {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    // Test case: one set of exit codes, the numbers docs/running.md gives.
+    #[test]
+    fn exit_codes_are_the_documented_numbers() {
+        for (exit, code) in [(Exit::Ok, 0), (Exit::Failed, 1), (Exit::Error, 2)] {
+            assert_eq!(
+                format!("{:?}", ExitCode::from(exit)),
+                format!("{:?}", ExitCode::from(code))
+            );
+        }
+    }
+
+    // Test case: a report file that cannot be used says so in the words it always did.
+    #[test]
+    fn report_file_errors_read_as_before() {
+        let dir = std::env::temp_dir().join(format!("idcs-cli-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.json");
+        let e = read_report(&missing).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("cannot read {}: ", missing.display())),
+            "{e}"
+        );
+        let not_json = dir.join("not.json");
+        std::fs::write(&not_json, "not json").unwrap();
+        let e = read_report(&not_json).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{} is not JSON (", not_json.display()))
+                && e.ends_with("); write reports with `run --format json > FILE`"),
+            "{e}"
+        );
+        let e = ReportFileError::NoReadings {
+            path: not_json.clone(),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} has no readings (a report of an older version, or not a report of `run --format json`)",
+                not_json.display()
+            )
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn the_cli_definition_is_consistent() {
@@ -494,7 +597,7 @@ mod tests {
         };
         assert_eq!(
             format!("{:?}", serve(s)),
-            format!("{:?}", ExitCode::from(EXIT_USAGE)),
+            format!("{:?}", ExitCode::from(Exit::Error)),
             "refused before anything starts"
         );
     }

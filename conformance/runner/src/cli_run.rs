@@ -1,7 +1,4 @@
-//! `run` (the default) and `list`.
-//!
-//! Exit codes of `run`: 0 every check that ran passed; 1 a check failed; 2 usage,
-//! profile or connection error.
+//! `run` (the default) and `list`. Their exit codes are [`Exit`]'s.
 
 use std::{
     io::{IsTerminal, Write},
@@ -12,23 +9,18 @@ use std::{
 
 use clap::{Args, Parser, ValueEnum};
 use idcs_mfa_conformance::{
-    checks,
-    harness::Evidence,
+    Evidence, PropConfig, TargetSpec, checks,
+    embedded::EmbeddedMock,
     profile::{Overrides, Profile, UserSection},
     report::{self, Style},
+    run_suite,
     runner::{self, RunOptions},
     snapshot,
-    suite::{TargetSpec, run_suite},
-    target::{self, PropConfig},
 };
 use idcs_mfa_mock::{Alt, Choices};
+use idcs_mfa_model::readings::UnknownReading;
 
-/// Exit code: every check that ran passed.
-pub const EXIT_PASSED: u8 = 0;
-/// Exit code: at least one check failed.
-pub const EXIT_CHECK_FAILED: u8 = 1;
-/// Exit code: usage, profile or connection error.
-pub const EXIT_USAGE: u8 = 2;
+use crate::cli::{Exit, OutOfRange, error};
 
 /// What `run --help` says after the options.
 pub const RUN_AFTER_HELP: &str = "\
@@ -102,7 +94,7 @@ pub struct RunArgs {
     pub sequences: Option<u32>,
 
     /// Steps per generated sequence at most.
-    #[arg(long, value_name = "N", default_value_t = target::DEFAULT_MAX_STEPS,
+    #[arg(long, value_name = "N", default_value_t = PropConfig::DEFAULT_MAX_STEPS,
           value_parser = parse_steps)]
     pub max_steps: usize,
 
@@ -182,23 +174,39 @@ pub struct RunArgs {
 }
 
 /// Parses `NAME=ALT` as a reading's alternative.
-pub fn parse_reading(text: &str) -> Result<Alt, String> {
-    Choices::parse_one(text).map_err(|e| e.to_string())
+pub fn parse_reading(text: &str) -> Result<Alt, UnknownReading> {
+    Choices::parse_one(text)
 }
 
 /// The readings a mock plays: the defaults, then `file`'s, then each of `flags`; a
 /// file that cannot be used, or orders of refusals no tenant can implement, is the
 /// error, in one line.
-pub fn mock_readings(file: Option<&std::path::Path>, flags: &[Alt]) -> Result<Choices, String> {
+pub fn mock_readings(
+    file: Option<&std::path::Path>,
+    flags: &[Alt],
+) -> Result<Choices, UnknownReading> {
     let mut choices = Choices::defaults();
     if let Some(path) = file {
-        choices = Choices::load(path, choices).map_err(|e| e.to_string())?;
+        choices = Choices::load(path, choices)?;
     }
     for alt in flags {
         choices.set(*alt);
     }
-    choices.check_orders().map_err(|e| e.to_string())?;
+    choices.check_orders()?;
     Ok(choices)
+}
+
+/// The async runtime could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the async runtime: {0}")]
+pub struct NoRuntime(std::io::Error);
+
+/// The async runtime of `run` and `serve`.
+pub fn runtime() -> Result<tokio::runtime::Runtime, NoRuntime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(NoRuntime)
 }
 
 impl RunArgs {
@@ -260,32 +268,22 @@ pub fn list(args: ListArgs) -> ExitCode {
             .filter(|c| c.evidence == Evidence::Inferred)
             .count()
     );
-    ExitCode::from(EXIT_PASSED)
+    Exit::Ok.into()
 }
 
 /// `run`.
 pub fn run(args: RunArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    runtime.block_on(run_async(args))
+    match runtime() {
+        Ok(runtime) => runtime.block_on(run_async(args)),
+        Err(e) => error(e),
+    }
 }
 
 async fn run_async(args: RunArgs) -> ExitCode {
     let profile = match &args.profile {
         Some(path) => match Profile::load(path) {
             Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_USAGE);
-            }
+            Err(e) => return error(e),
         },
         None => None,
     };
@@ -296,10 +294,9 @@ async fn run_async(args: RunArgs) -> ExitCode {
     }
     let remote = args.base_url.is_some() || profile.as_ref().is_some_and(|p| p.base_url.is_some());
     if remote && (!args.reading.is_empty() || args.readings.is_some()) {
-        eprintln!(
-            "error: --reading and --readings choose what the embedded mock tenant plays; a tenant takes its own readings (the report shows them). Drop them, or drop the target"
+        return error(
+            "--reading and --readings choose what the embedded mock tenant plays; a tenant takes its own readings (the report shows them). Drop them, or drop the target",
         );
-        return ExitCode::from(EXIT_USAGE);
     }
     let spec = if remote {
         let mut profile = profile.unwrap_or_default();
@@ -311,10 +308,9 @@ async fn run_async(args: RunArgs) -> ExitCode {
         } else if let (Some(name), Some(user)) = (&args.user_name, profile.user.as_mut()) {
             user.name = Some(name.clone());
         } else if args.user_name.is_some() {
-            eprintln!(
-                "error: --user-name needs a test user: give --user-guid or [user] guid in the profile"
+            return error(
+                "--user-name needs a test user: give --user-guid or [user] guid in the profile",
             );
-            return ExitCode::from(EXIT_USAGE);
         }
         TargetSpec::Profile {
             profile: Box::new(profile),
@@ -329,28 +325,22 @@ async fn run_async(args: RunArgs) -> ExitCode {
         }
     } else {
         if args.profile.is_some() {
-            eprintln!("error: the profile gives no base_url; add one or pass --base-url URL");
-            return ExitCode::from(EXIT_USAGE);
+            return error("the profile gives no base_url; add one or pass --base-url URL");
         }
-        if args.reading.is_empty() && args.readings.is_none() {
-            TargetSpec::Embedded {
-                faults: Vec::new(),
-                attempt_budget: args.attempt_budget,
-            }
+        let readings = if args.reading.is_empty() && args.readings.is_none() {
+            Choices::defaults()
         } else {
             match mock_readings(args.readings.as_deref(), &args.reading) {
-                Ok(readings) => TargetSpec::EmbeddedWith {
-                    faults: Vec::new(),
-                    behaviours: Vec::new(),
-                    timing: Default::default(),
-                    readings,
-                    attempt_budget: args.attempt_budget,
-                },
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(EXIT_USAGE);
-                }
+                Ok(readings) => readings,
+                Err(e) => return error(e),
             }
+        };
+        TargetSpec::Embedded {
+            mock: EmbeddedMock {
+                readings,
+                ..EmbeddedMock::default()
+            },
+            attempt_budget: args.attempt_budget,
         }
     };
     let options = RunOptions {
@@ -363,32 +353,30 @@ async fn run_async(args: RunArgs) -> ExitCode {
     };
     let props = PropConfig {
         cases: args.cases.unwrap_or(if remote {
-            target::TENANT_CASES
+            PropConfig::TENANT_CASES
         } else {
-            target::DEFAULT_CASES
+            PropConfig::DEFAULT_CASES
         }),
         seed: args.seed.unwrap_or_else(random_seed),
         sequences: args.sequences.unwrap_or(if remote {
-            target::TENANT_SEQUENCES
+            PropConfig::TENANT_SEQUENCES
         } else {
-            target::DEFAULT_SEQUENCES
+            PropConfig::DEFAULT_SEQUENCES
         }),
         max_steps: args.max_steps,
         strict: args.strict,
     };
     let all = checks::all();
     if runner::select(&all, &options).is_empty() {
-        eprintln!(
-            "error: no check matches {:?}; `list` shows the ids",
+        return error(format_args!(
+            "no check matches {:?}; `list` shows the ids",
             args.select
-        );
-        return ExitCode::from(EXIT_USAGE);
+        ));
     }
     if let Some(dir) = &args.snapshots
         && let Err(e) = snapshot::prepare(dir)
     {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_USAGE);
+        return error(e);
     }
     let style = style();
     let format = args.format.unwrap_or(Format::Console);
@@ -415,33 +403,28 @@ async fn run_async(args: RunArgs) -> ExitCode {
     .await;
     let mut report = match result {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return error(e),
     };
     if let Some(dir) = &args.snapshots
         && let Err(e) = report.compare_snapshots(dir, args.fail_on_drift)
     {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_USAGE);
+        return error(e);
     }
     let drift_fails = report.snapshots.as_ref().is_some_and(|s| s.fails());
     let code = if report.aborted.is_some() {
-        EXIT_USAGE
+        Exit::Error
     } else if report.passed() && !drift_fails {
-        EXIT_PASSED
+        Exit::Ok
     } else {
-        EXIT_CHECK_FAILED
+        Exit::Failed
     };
     if let Some(path) = &args.junit
         && let Err(e) = std::fs::write(path, report::junit(&report))
     {
-        eprintln!(
-            "error: cannot write the JUnit report to {}: {e}",
+        return error(format_args!(
+            "cannot write the JUnit report to {}: {e}",
             path.display()
-        );
-        return ExitCode::from(EXIT_USAGE);
+        ));
     }
     let text = match format {
         Format::Console => report::console(&report, style),
@@ -451,13 +434,16 @@ async fn run_async(args: RunArgs) -> ExitCode {
     if let Some(reason) = &report.aborted {
         eprintln!("error: the run stopped: {reason}");
     }
-    ExitCode::from(code)
+    code.into()
 }
 
-fn parse_steps(text: &str) -> Result<usize, String> {
+fn parse_steps(text: &str) -> Result<usize, OutOfRange> {
     match text.parse::<usize>() {
         Ok(n) if (1..=1000).contains(&n) => Ok(n),
-        _ => Err(format!("{text:?} is not a number of steps from 1 to 1000")),
+        _ => Err(OutOfRange {
+            text: text.to_owned(),
+            what: "a number of steps from 1 to 1000",
+        }),
     }
 }
 

@@ -193,23 +193,13 @@ fn same_draw(old: &Value, new: &Value) -> bool {
 fn coverage(report: &Value) -> (Seen<(String, u64)>, Statuses) {
     let mut observed = Seen::default();
     let mut undocumented = BTreeSet::new();
-    for row in report
-        .get("coverage")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for row in items(report, "coverage") {
         let op = row
             .get("operation")
             .and_then(Value::as_str)
             .unwrap_or("?")
             .to_owned();
-        for pair in row
-            .get("statuses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for pair in items(row, "statuses") {
             if let (Some(status), Some(true)) = (
                 pair.get(0).and_then(Value::as_u64),
                 pair.get(1).and_then(Value::as_bool),
@@ -217,22 +207,10 @@ fn coverage(report: &Value) -> (Seen<(String, u64)>, Statuses) {
                 observed.all.insert((op.clone(), status));
             }
         }
-        for s in row
-            .get("drawn_only")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_u64)
-        {
+        for s in items(row, "drawn_only").filter_map(Value::as_u64) {
             observed.drawn_only.insert((op.clone(), s));
         }
-        for s in row
-            .get("undocumented")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_u64)
-        {
+        for s in items(row, "undocumented").filter_map(Value::as_u64) {
             undocumented.insert((op.clone(), s));
         }
     }
@@ -240,17 +218,8 @@ fn coverage(report: &Value) -> (Seen<(String, u64)>, Statuses) {
 }
 
 fn unknown_members(report: &Value) -> BTreeSet<String> {
-    report
-        .get("checks")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .flat_map(|c| {
-            c.get("unknown_fields")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
+    items(report, "checks")
+        .flat_map(|c| items(c, "unknown_fields"))
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
 }
@@ -261,6 +230,15 @@ fn too_many_requests(report: &Value) -> u64 {
         .and_then(|c| c.get("429"))
         .and_then(Value::as_u64)
         .unwrap_or(0)
+}
+
+/// The members of the array `key` of `value`; none when there is no such array.
+fn items<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
 /// Whether a move from `old` to `new` milliseconds is beyond noise.
@@ -371,11 +349,7 @@ pub fn diff(old: &Value, new: &Value, noise_ms: u64) -> Result<ReportDiff, NotAR
 
 /// The readings a report shows: id → alternative (reports without readings: none).
 fn readings(report: &Value) -> BTreeMap<String, String> {
-    report
-        .get("readings")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    items(report, "readings")
         .filter_map(|r| {
             Some((
                 r.get("reading")?.as_str()?.to_owned(),
@@ -388,94 +362,65 @@ fn readings(report: &Value) -> BTreeMap<String, String> {
 /// The diff for a terminal.
 pub fn console(d: &ReportDiff) -> String {
     let mut out = String::new();
-    let section = |out: &mut String, title: &str, lines: Vec<String>| {
-        if !lines.is_empty() {
-            let _ = writeln!(out, "{title}:");
-            for l in lines {
-                let _ = writeln!(out, "  {l}");
-            }
-        }
-    };
-    section(
-        &mut out,
-        "Outcomes changed",
-        d.outcomes
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}: {} -> {}",
-                    if c.worse { "WORSE" } else { "     " },
-                    c.id,
-                    c.old,
-                    c.new
-                )
-            })
-            .collect(),
-    );
-    section(
-        &mut out,
-        "Drifted from their snapshot in the new run (still conforming unless failed above)",
-        d.drifted.clone(),
-    );
     let alt = |a: &Option<String>| a.clone().unwrap_or_else(|| "not observed".into());
-    section(
-        &mut out,
-        "Readings that changed: drift where the documents leave the choice open, not a failure (docs/readings.md)",
-        d.readings_changed
-            .iter()
-            .map(|c| format!("{}: {} -> {}", c.reading, alt(&c.old), alt(&c.new)))
-            .collect(),
-    );
-    section(
-        &mut out,
-        "Readings observed in one run only (not compared)",
-        d.readings_seen_once
-            .iter()
-            .map(|c| format!("{}: {} -> {}", c.reading, alt(&c.old), alt(&c.new)))
-            .collect(),
-    );
+    let reading = |c: &ReadingChange| format!("{}: {} -> {}", c.reading, alt(&c.old), alt(&c.new));
     let status = |s: &StatusChange| format!("{} {}", s.operation, s.status);
-    section(
-        &mut out,
-        "Documented statuses no longer observed (WORSE)",
-        d.no_longer_observed.iter().map(status).collect(),
-    );
-    section(
-        &mut out,
-        "Undocumented statuses that appeared (WORSE)",
-        d.undocumented_appeared.iter().map(status).collect(),
-    );
-    section(
-        &mut out,
-        "Documented statuses newly observed",
-        d.newly_observed.iter().map(status).collect(),
-    );
-    section(
-        &mut out,
-        "Not drawn this time (seen before only by checks drawn from another seed; not compared, not worse)",
-        d.not_drawn_this_time.iter().map(status).collect(),
-    );
-    section(
-        &mut out,
-        "Undeclared members that appeared",
-        d.unknown_members_appeared.clone(),
-    );
-    section(
-        &mut out,
-        "Undeclared members gone",
-        d.unknown_members_gone.clone(),
-    );
     let latency = |c: &LatencyChange| format!("{}: {} ms -> {} ms", c.what, c.old_ms, c.new_ms);
-    section(
-        &mut out,
-        "Slower beyond noise (WORSE)",
-        d.slower.iter().map(latency).collect(),
-    );
-    section(
-        &mut out,
-        "Faster beyond noise",
-        d.faster.iter().map(latency).collect(),
-    );
+    let outcome = |c: &OutcomeChange| {
+        let worse = if c.worse { "WORSE" } else { "     " };
+        format!("{worse} {}: {} -> {}", c.id, c.old, c.new)
+    };
+    // Each section, in this order, when it has lines.
+    let sections: [(&str, Vec<String>); 12] = [
+        ("Outcomes changed", d.outcomes.iter().map(outcome).collect()),
+        (
+            "Drifted from their snapshot in the new run (still conforming unless failed above)",
+            d.drifted.clone(),
+        ),
+        (
+            "Readings that changed: drift where the documents leave the choice open, not a failure (docs/readings.md)",
+            d.readings_changed.iter().map(reading).collect(),
+        ),
+        (
+            "Readings observed in one run only (not compared)",
+            d.readings_seen_once.iter().map(reading).collect(),
+        ),
+        (
+            "Documented statuses no longer observed (WORSE)",
+            d.no_longer_observed.iter().map(status).collect(),
+        ),
+        (
+            "Undocumented statuses that appeared (WORSE)",
+            d.undocumented_appeared.iter().map(status).collect(),
+        ),
+        (
+            "Documented statuses newly observed",
+            d.newly_observed.iter().map(status).collect(),
+        ),
+        (
+            "Not drawn this time (seen before only by checks drawn from another seed; not compared, not worse)",
+            d.not_drawn_this_time.iter().map(status).collect(),
+        ),
+        (
+            "Undeclared members that appeared",
+            d.unknown_members_appeared.clone(),
+        ),
+        ("Undeclared members gone", d.unknown_members_gone.clone()),
+        (
+            "Slower beyond noise (WORSE)",
+            d.slower.iter().map(latency).collect(),
+        ),
+        (
+            "Faster beyond noise",
+            d.faster.iter().map(latency).collect(),
+        ),
+    ];
+    for (title, lines) in sections.into_iter().filter(|(_, l)| !l.is_empty()) {
+        let _ = writeln!(out, "{title}:");
+        for l in lines {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
     let (o, n) = d.too_many_requests;
     if o != n {
         let _ = writeln!(

@@ -16,32 +16,11 @@ use crate::{
         AuthSection, FixtureSection, MockControlSection, Overrides, Profile, ProfileError,
         SafetySection, UserSection,
     },
-    target::Target,
+    target::TargetBuilder,
 };
 
-/// Starts a mock tenant with `faults` switched on and returns it with its target.
-pub async fn start(faults: Vec<Fault>) -> Result<(MockTenant, Target), ProfileError> {
-    start_with(faults, Vec::new(), Timing::default()).await
-}
-
-/// Starts a mock tenant with `faults` and `behaviours` (timed by `timing`) switched on
-/// and returns it with its target. The target waits for PUSH decisions long enough for
-/// `timing`'s `push_delay`.
-pub async fn start_with(
-    faults: Vec<Fault>,
-    behaviours: Vec<Behaviour>,
-    timing: Timing,
-) -> Result<(MockTenant, Target), ProfileError> {
-    start_mock(EmbeddedMock {
-        faults,
-        behaviours,
-        timing,
-        readings: Choices::defaults(),
-    })
-    .await
-}
-
-/// What the embedded mock tenant plays.
+/// What the embedded mock tenant plays. The default is the conforming mock: no fault,
+/// no behaviour, every reading's default.
 #[derive(Clone, Debug, Default)]
 pub struct EmbeddedMock {
     /// Faults switched on.
@@ -54,9 +33,10 @@ pub struct EmbeddedMock {
     pub readings: Choices,
 }
 
-/// Starts the mock tenant `mock` describes and returns it with its target. The target
-/// waits for PUSH decisions long enough for the timing's `push_delay`.
-pub async fn start_mock(mock: EmbeddedMock) -> Result<(MockTenant, Target), ProfileError> {
+/// Starts the mock tenant `mock` describes and returns it with its target, to be
+/// completed with the run's settings and built. The target waits for PUSH decisions
+/// long enough for the timing's `push_delay`.
+pub async fn start(mock: EmbeddedMock) -> Result<(MockTenant, TargetBuilder), ProfileError> {
     let EmbeddedMock {
         faults,
         behaviours,
@@ -77,10 +57,15 @@ pub async fn start_mock(mock: EmbeddedMock) -> Result<(MockTenant, Target), Prof
     let handle = MockTenant::start_with(config).await.map_err(|e| {
         ProfileError::Invalid(format!("cannot start the embedded mock tenant: {e}"))
     })?;
-    let mut target =
-        embedded_target(&handle, &fixture, CONFORMANCE_USER_GUID, max_attempts).await?;
+    let mut target = embedded_target(
+        &handle,
+        &fixture,
+        CONFORMANCE_USER_GUID,
+        local_safety(max_attempts),
+    )
+    .await?;
     if delayed_push {
-        let patience = &mut target.patience;
+        let patience = &mut target.settings.patience;
         patience.push_decision = patience.push_decision.max(timing.push_delay * 3);
         patience.push_poll = patience
             .push_poll
@@ -90,35 +75,30 @@ pub async fn start_mock(mock: EmbeddedMock) -> Result<(MockTenant, Target), Prof
     Ok((handle, target))
 }
 
-/// The target of an embedded mock tenant: a profile built from the mock's handle,
-/// resolved by the same code as a profile file (its `[mock_control]` gives the
-/// fixtures). No rate limit, and a 429 without `Retry-After` backs off from 50 ms (the
-/// mock answers at once).
-pub async fn embedded_target(
-    handle: &idcs_mfa_mock::MockTenant,
-    fixture: &idcs_mfa_mock::Fixture,
-    user_guid: &str,
-    max_attempts: u32,
-) -> Result<Target, ProfileError> {
-    let safety = SafetySection {
+/// The `[safety]` of a mock in this process that locks a user at `max_attempts`: no
+/// rate limit, and a 429 without `Retry-After` backs off from 50 ms (the mock answers
+/// at once).
+pub fn local_safety(max_attempts: u32) -> SafetySection {
+    SafetySection {
         rate_limit: Some(0.0),
         timeout_secs: Some(10),
         attempt_budget: None,
         max_attempts: Some(max_attempts),
         backoff_secs: Some(0.05),
-    };
-    embedded_target_with(handle, fixture, user_guid, safety).await
+    }
 }
 
-/// [`embedded_target`] with the profile's `[safety]` section given (`max_attempts`
-/// filled from the mock when absent): e.g. a tenant's defaults, as the benchmarks of
-/// 429 handling use.
-pub async fn embedded_target_with(
-    handle: &idcs_mfa_mock::MockTenant,
-    fixture: &idcs_mfa_mock::Fixture,
+/// The target of an embedded mock tenant: a profile built from the mock's handle,
+/// resolved by the same code as a profile file (its `[mock_control]` gives the fixtures,
+/// and `max_attempts` when `safety` leaves it out). `safety` is the profile's
+/// `[safety]`: [`local_safety`], or e.g. a tenant's defaults, as the benchmarks of 429
+/// handling use.
+pub async fn embedded_target(
+    handle: &MockTenant,
+    fixture: &Fixture,
     user_guid: &str,
     safety: SafetySection,
-) -> Result<Target, ProfileError> {
+) -> Result<TargetBuilder, ProfileError> {
     let user = fixture.user_by_guid(user_guid).ok_or_else(|| {
         ProfileError::Invalid(format!("the mock's fixture has no user {user_guid}"))
     })?;
@@ -152,7 +132,7 @@ pub async fn embedded_target_with(
     };
     let env = move |var: &str| vars.get(var).cloned();
     profile
-        .into_target(
+        .resolve(
             &Overrides {
                 allow_lockout: true,
                 ..Overrides::default()

@@ -29,7 +29,7 @@ use std::{fmt, sync::atomic::Ordering};
 use idcs_mfa::{Initiate, Method};
 use serde::Serialize;
 
-use crate::{harness::Ctx, target::Target};
+use crate::{harness::Ctx, source::FixtureError, target::Target};
 
 /// The maximum assumed when the profile does not give one. The documents give no
 /// default and no range ("After the user meets their maximum login attempts"); 3 is
@@ -44,14 +44,15 @@ pub const DEFAULT_ATTEMPT_BUDGET: u32 = 2;
 /// Whether some fixture of `target` can bring the count back to 0: a TOTP secret, an
 /// OTP command, two or more bypass codes, or an unlock.
 pub fn can_reset(target: &Target) -> bool {
-    target.fixtures.totp.is_some()
-        || target.fixtures.otp.is_some()
-        || target
+    let tenant = target.tenant();
+    tenant.fixtures.totp.is_some()
+        || tenant.fixtures.otp.is_some()
+        || tenant
             .fixtures
             .bypass_codes
             .lock()
             .is_ok_and(|c| c.len() >= 2)
-        || target.can_unlock()
+        || tenant.can_unlock()
 }
 
 /// Where the maximum came from.
@@ -80,17 +81,20 @@ pub struct Limits {
 impl Limits {
     /// The limits of `target`.
     pub fn of(target: &Target) -> Limits {
-        let (max_attempts, max_source) = match target.max_attempts {
+        let safety = target.safety();
+        let (max_attempts, max_source) = match safety.max_attempts {
             Some(max) => (max, MaxSource::Profile),
             None => (ASSUMED_MAX_ATTEMPTS, MaxSource::Assumed),
         };
-        let budget = target.attempt_budget.unwrap_or(if target.can_unlock() {
-            max_attempts.saturating_sub(1)
-        } else if can_reset(target) {
-            DEFAULT_ATTEMPT_BUDGET
-        } else {
-            0
-        });
+        let budget = safety
+            .attempt_budget
+            .unwrap_or(if target.tenant().can_unlock() {
+                max_attempts.saturating_sub(1)
+            } else if can_reset(target) {
+                DEFAULT_ATTEMPT_BUDGET
+            } else {
+                0
+            });
         Limits {
             max_attempts,
             max_source,
@@ -129,19 +133,40 @@ pub enum Reset {
     Unlocked,
 }
 
+/// Why the count could not be brought back to 0.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    /// No fixture can reset it.
+    #[error(
+        "no fixture can: fixtures.totp_secret_env, fixtures.otp_command, two or more bypass codes, or fixtures.unlock_command"
+    )]
+    NoFixture,
+    /// Every verification tried failed (what each did, in order), and nothing can
+    /// unlock the user.
+    #[error("{}, and no fixture can unlock the user (fixtures.unlock_command)", .0.join("; "))]
+    Tried(Vec<String>),
+    /// The unlock failed.
+    #[error(transparent)]
+    Unlock(#[from] FixtureError),
+}
+
 /// Brings the predicted count back to 0 (see the [module docs](self) for the order).
-/// `Err` says why it could not.
-pub async fn reset_count(target: &std::sync::Arc<Target>, limits: Limits) -> Result<Reset, String> {
-    let state = target.ledger.state();
+pub async fn reset_count(
+    target: &std::sync::Arc<Target>,
+    limits: Limits,
+) -> Result<Reset, ResetError> {
+    let ledger = &target.safety().ledger;
+    let fixtures = &target.tenant().fixtures;
+    let state = ledger.state();
     if !state.locked {
         let mut tried = Vec::new();
-        let totp_failed = &target.fixtures.totp_failed;
-        if target.fixtures.totp.is_some()
+        let totp_failed = &fixtures.totp_failed;
+        if fixtures.totp.is_some()
             && !totp_failed.load(Ordering::Relaxed)
             && limits.safe(state.count, 1)
         {
             match verify_totp(target).await {
-                Ok(()) if target.ledger.state().count == 0 => {
+                Ok(()) if ledger.state().count == 0 => {
                     return Ok(Reset::Verified("a TOTP code"));
                 }
                 Ok(()) => {
@@ -154,10 +179,10 @@ pub async fn reset_count(target: &std::sync::Arc<Target>, limits: Limits) -> Res
                 }
             }
         }
-        let state = target.ledger.state();
-        if target.fixtures.otp.is_some() && limits.safe(state.count, 2) {
+        let state = ledger.state();
+        if fixtures.otp.is_some() && limits.safe(state.count, 2) {
             match verify_delivered_otp(target).await {
-                Ok(()) if target.ledger.state().count == 0 => {
+                Ok(()) if ledger.state().count == 0 => {
                     return Ok(Reset::Verified("a delivered OTP"));
                 }
                 Ok(()) => tried
@@ -165,16 +190,11 @@ pub async fn reset_count(target: &std::sync::Arc<Target>, limits: Limits) -> Res
                 Err(e) => tried.push(format!("an OTP verification failed: {e}")),
             }
         }
-        let state = target.ledger.state();
-        let codes_left = target
-            .fixtures
-            .bypass_codes
-            .lock()
-            .map(|c| c.len())
-            .unwrap_or(0);
+        let state = ledger.state();
+        let codes_left = fixtures.bypass_codes.lock().map(|c| c.len()).unwrap_or(0);
         if codes_left >= 2 && limits.safe(state.count, 1) {
             match verify_bypass_code(target).await {
-                Ok(()) if target.ledger.state().count == 0 => {
+                Ok(()) if ledger.state().count == 0 => {
                     return Ok(Reset::Verified("a bypass code"));
                 }
                 Ok(()) => {
@@ -183,53 +203,44 @@ pub async fn reset_count(target: &std::sync::Arc<Target>, limits: Limits) -> Res
                 Err(e) => tried.push(format!("a bypass code verification failed: {e}")),
             }
         }
-        if !target.can_unlock() {
+        if !target.tenant().can_unlock() {
             return Err(if tried.is_empty() {
-                "no fixture can: fixtures.totp_secret_env, fixtures.otp_command, two or more bypass codes, or fixtures.unlock_command".to_owned()
+                ResetError::NoFixture
             } else {
-                format!(
-                    "{}, and no fixture can unlock the user (fixtures.unlock_command)",
-                    tried.join("; ")
-                )
+                ResetError::Tried(tried)
             });
         }
     }
-    target.unlock_user().await.map(|()| Reset::Unlocked)
+    target.unlock_user().await?;
+    Ok(Reset::Unlocked)
 }
 
-/// Why a verification with a right code (of the profile's TOTP secret, or delivered)
-/// did not succeed.
-#[derive(Debug)]
-pub(crate) enum TotpFailure {
+/// Why a verification with a right code (of the profile's TOTP secret, delivered, or a
+/// bypass code) did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
     /// No code or no request to verify it on (the secret, the initiate).
+    #[error("{0}")]
     Before(String),
     /// The tenant answered the verification with an error.
+    #[error("{0}")]
     Refused(idcs_mfa::Error),
 }
 
-impl fmt::Display for TotpFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TotpFailure::Before(why) => f.write_str(why),
-            TotpFailure::Refused(e) => write!(f, "{e}"),
-        }
-    }
-}
-
 /// Verifies the TOTP factor of the profile with the code of its secret now.
-pub(crate) async fn verify_totp(target: &std::sync::Arc<Target>) -> Result<(), TotpFailure> {
+pub(crate) async fn verify_totp(target: &std::sync::Arc<Target>) -> Result<(), VerifyError> {
     let cx = Ctx::new(target.clone());
     let (factor, code) = cx
         .totp_now()
-        .map_err(|e| TotpFailure::Before(e.to_string()))?;
+        .map_err(|e| VerifyError::Before(e.to_string()))?;
     let mut v = cx
         .initiate_with(&Initiate::factor(cx.user(), factor.clone(), Method::Totp))
         .await
-        .map_err(|e| TotpFailure::Before(e.to_string()))?;
+        .map_err(|e| VerifyError::Before(e.to_string()))?;
     // A request for another factor would refuse the code (and count it): the tenant's
     // deviation, for the checks to report, not a verdict on the secret.
     if v.factor_id() != factor || *v.method() != Method::Totp {
-        return Err(TotpFailure::Before(format!(
+        return Err(VerifyError::Before(format!(
             "the tenant opened factor {} ({}) instead of TOTP factor {factor}",
             v.factor_id(),
             v.method()
@@ -239,14 +250,14 @@ pub(crate) async fn verify_totp(target: &std::sync::Arc<Target>) -> Result<(), T
         .verify_otp(&mut v, code)
         .await
         .map(|_| ())
-        .map_err(TotpFailure::Refused)
+        .map_err(VerifyError::Refused)
 }
 
 /// Verifies a delivered OTP (SMS, then EMAIL, then PHONE_CALL): an initiate, the OTP
 /// from the profile's command, the verification.
 pub(crate) async fn verify_delivered_otp(
     target: &std::sync::Arc<Target>,
-) -> Result<(), TotpFailure> {
+) -> Result<(), VerifyError> {
     let cx = Ctx::new(target.clone());
     for method in [Method::Sms, Method::Email, Method::PhoneCall] {
         if cx.factor_with(&method).await.is_err() {
@@ -255,33 +266,36 @@ pub(crate) async fn verify_delivered_otp(
         let mut v = cx
             .initiate(method)
             .await
-            .map_err(|e| TotpFailure::Before(e.to_string()))?;
+            .map_err(|e| VerifyError::Before(e.to_string()))?;
         let otp = cx
             .delivered_otp(&v)
             .await
-            .map_err(|e| TotpFailure::Before(e.to_string()))?;
+            .map_err(|e| VerifyError::Before(e.to_string()))?;
         return cx
             .client()
             .verify_otp(&mut v, otp)
             .await
             .map(|_| ())
-            .map_err(TotpFailure::Refused);
+            .map_err(VerifyError::Refused);
     }
-    Err(TotpFailure::Before(
+    Err(VerifyError::Before(
         "the test user has no SMS, EMAIL or PHONE_CALL factor for the OTP command".to_owned(),
     ))
 }
 
-async fn verify_bypass_code(target: &std::sync::Arc<Target>) -> Result<(), String> {
+/// Verifies one of the profile's bypass codes.
+async fn verify_bypass_code(target: &std::sync::Arc<Target>) -> Result<(), VerifyError> {
     let cx = Ctx::new(target.clone());
-    let code = cx.take_bypass_code().map_err(|e| e.to_string())?;
+    let code = cx
+        .take_bypass_code()
+        .map_err(|e| VerifyError::Before(e.to_string()))?;
     let mut v = cx
         .initiate_with(&Initiate::bypass_code(cx.user()))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| VerifyError::Before(e.to_string()))?;
     cx.client()
         .verify_bypass_code(&mut v, code)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(VerifyError::Refused)
 }

@@ -68,9 +68,10 @@ impl Named {
     /// What `target`'s profile names.
     pub fn of(target: &crate::target::Target) -> Named {
         Named {
-            user_guid: target.user.guid.clone(),
-            user_name: target.user.name.clone(),
+            user_guid: target.tenant().user.guid.clone(),
+            user_name: target.tenant().user.name.clone(),
             factor_ids: target
+                .tenant()
                 .fixtures
                 .totp
                 .iter()

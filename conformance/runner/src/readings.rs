@@ -13,10 +13,11 @@
 
 use std::sync::Mutex;
 
-use idcs_mfa_model::readings::{ALL, Alt, Choices, ec_id};
+use idcs_mfa::Exchange;
+use idcs_mfa_model::readings::{ALL, Alt, Choices, UnknownReading, ec_id};
 use serde::{Deserialize, Serialize};
 
-use crate::harness::Fail;
+use crate::verdict::Fail;
 
 /// One reading as a report shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,15 +156,16 @@ impl Observed {
 /// Records `errors/ec-id` from every error answer of the run but those whose examples
 /// show an `ecId` (wrong answers, AUTH-1111; an unknown user, AUTH-3018) and 429s: all
 /// of them with one is `on-every-error`, none `where-the-examples-show-it`; a mix is
-/// neither and records nothing. Never a failure.
-pub fn observe_ec_ids(reports: &[crate::runner::CheckReport], observed: &Observed) {
+/// neither and records nothing. Never a failure. `exchanges` are the run's, each with
+/// the id of its check.
+pub fn observe_ec_ids<'a>(
+    exchanges: impl IntoIterator<Item = (&'a str, &'a Exchange)>,
+    observed: &Observed,
+) {
     let mut with = 0;
     let mut without = 0;
     let mut first: Option<String> = None;
-    for (check, e) in reports
-        .iter()
-        .flat_map(|r| r.exchanges.iter().map(move |e| (r.id, e)))
-    {
+    for (check, e) in exchanges {
         let Some(status) = e.status.filter(|s| (400..500).contains(s) && *s != 429) else {
             continue;
         };
@@ -212,12 +214,11 @@ pub fn observe_ec_ids(reports: &[crate::runner::CheckReport], observed: &Observe
 /// The readings a report shows, as choices (what `calibrate` writes): the observed
 /// ones; an unknown reading or alternative (a report of another version) is an error
 /// naming it.
-pub fn choices_of(reports: &[ReadingReport]) -> Result<Choices, String> {
+pub fn choices_of(reports: &[ReadingReport]) -> Result<Choices, UnknownReading> {
     let mut choices = Choices::open();
     for r in reports {
         if let Some(alt) = &r.alternative {
-            let alt = Choices::lookup(&r.reading, alt).map_err(|e| e.to_string())?;
-            choices.set(alt);
+            choices.set(Choices::lookup(&r.reading, alt)?);
         }
     }
     Ok(choices)

@@ -14,6 +14,7 @@ use crate::{
     harness::Operation,
     observe::NetworkSummary,
     runner::{AttemptSummary, CheckReport, Outcome},
+    target::PropConfig,
 };
 
 /// A finished run.
@@ -30,7 +31,7 @@ pub struct RunReport {
     /// Operation × documented status: observed or not.
     pub coverage: Vec<CoverageRow>,
     /// What the run saw of the tenant's habits: requests, latency, 429s and waits,
-    /// resent GETs (see [`crate::observe`]).
+    /// resent GETs.
     pub network: NetworkSummary,
     /// How many recorded answers had each status (429s included), over every check.
     pub status_counts: BTreeMap<u16, usize>,
@@ -46,7 +47,7 @@ pub struct RunReport {
     /// What the preflight noted.
     pub notes: Vec<String>,
     /// Where the documents are silent or can be read two ways, which alternative the
-    /// tenant showed and where; every reading, observed or not ([`crate::readings`]).
+    /// tenant showed and where; every reading, observed or not (docs/readings.md).
     pub readings: Vec<crate::readings::ReadingReport>,
 }
 
@@ -65,6 +66,20 @@ pub struct Settings {
     pub sequences: u32,
     /// Steps per sequence at most.
     pub max_steps: usize,
+}
+
+impl Settings {
+    /// The settings of a run with `props` that left `not_selected` checks out.
+    pub fn of(props: PropConfig, not_selected: usize) -> Settings {
+        Settings {
+            cases: props.cases,
+            seed: props.seed,
+            strict: props.strict,
+            not_selected,
+            sequences: props.sequences,
+            max_steps: props.max_steps,
+        }
+    }
 }
 
 /// Counts of outcomes.

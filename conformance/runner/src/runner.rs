@@ -4,8 +4,8 @@
 //!
 //! - every request waits for the shared rate limiter; each request has the client's
 //!   timeout and the whole run a deadline; `max_failures` stops the run early;
-//! - every exchange feeds the [`crate::ledger`], so the runner always knows the test
-//!   user's predicted attempt count; before each check it asks [`crate::guard`] whether
+//! - every exchange feeds the ledger, so the runner always knows the test user's
+//!   predicted attempt count; before each check it asks the guard whether
 //!   the check's declared worst case (`spends`) stays under the run's ceiling, resets
 //!   the count with a successful verification (or an unlock) when it would not, and
 //!   skips the check with the reason when it cannot;
@@ -25,7 +25,7 @@ use idcs_mfa::Exchange;
 use serde::Serialize;
 
 use crate::{
-    guard::{self, Limits, Reset},
+    guard::{self, Limits, Reset, ResetError},
     harness::{self, Check, Ctx, Evidence, Fail, Need, Operation},
     ledger::AttemptState,
     target::Target,
@@ -48,7 +48,8 @@ pub struct RunOptions {
     pub deadline: Duration,
     /// Checks run at once (bounded by the rate limit anyway).
     pub jobs: usize,
-    /// Run the [`crate::preflight`] first (the default).
+    /// Run the preflight first (the default): a few requests that tell a set-up
+    /// problem from a contract failure.
     pub preflight: bool,
 }
 
@@ -112,7 +113,7 @@ pub struct CheckReport {
     /// Its exchanges, secrets redacted.
     #[serde(skip)]
     pub exchanges: Vec<Exchange>,
-    /// Its exchanges as snapshot text ([`crate::normalise`]); `None` for a property
+    /// Its exchanges as snapshot text (see [`crate::snapshot`]); `None` for a property
     /// check (generated inputs) and a check that did not run.
     #[serde(skip)]
     pub normalised: Option<String>,
@@ -124,6 +125,26 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// The report of `check` with `outcome`, and nothing seen yet.
+    fn of(check: &'static Check, outcome: Outcome) -> CheckReport {
+        CheckReport {
+            id: check.id,
+            operation: check.operation,
+            quote: check.quote,
+            source: check.source,
+            evidence: check.evidence,
+            outcome,
+            schema_errors: Vec::new(),
+            unknown_fields: Vec::new(),
+            spends: check.spends,
+            attempt_rise: 0,
+            exchanges: Vec::new(),
+            normalised: None,
+            drift: None,
+            millis: 0,
+        }
+    }
+
     /// Whether it failed.
     pub fn failed(&self) -> bool {
         matches!(self.outcome, Outcome::Fail { .. })
@@ -218,7 +239,7 @@ pub async fn run(
 ) -> RunOutcome {
     let started = Instant::now();
     let deadline = started + options.deadline;
-    crate::observe::give_up_before(&target.client, deadline);
+    crate::observe::give_up_before(&target.tenant().client, deadline);
     let checks = order(checks);
     let mut reports = Vec::with_capacity(checks.len());
     let mut failures = 0usize;
@@ -240,7 +261,8 @@ pub async fn run(
     if !(guard::can_reset(&target) && reset(&target, limits, &mut summary).await.is_ok()) {
         summary.start_assumed = true;
     }
-    let free_reset = target.fixtures.totp.is_some() || target.can_unlock();
+    let ledger = &target.safety().ledger;
+    let free_reset = target.tenant().fixtures.totp.is_some() || target.tenant().can_unlock();
 
     // The highest count before the lockout checks began, once they have.
     let mut lockout_phase = None;
@@ -285,22 +307,22 @@ pub async fn run(
         }
 
         if batch.iter().any(|c| from_zero(c)) && lockout_phase.is_none() {
-            lockout_phase = Some(target.ledger.state().highest);
+            lockout_phase = Some(ledger.state().highest);
         }
         let mut futures = Vec::new();
         for check in &batch {
             match admit(&target, check, limits, &mut summary).await {
                 Ok(()) => {
-                    target.ledger.mark();
+                    ledger.mark();
                     futures
                         .push(Box::pin(run_one(target.clone(), check, deadline)) as ReportFuture);
                 }
-                Err(reason) => futures.push(either_skip(check, reason)),
+                Err(reason) => futures.push(either_skip(check, reason.to_string())),
             }
         }
-        let start = target.ledger.state().count;
+        let start = ledger.state().count;
         let done = futures_join(futures).await;
-        let rise = target.ledger.peak().saturating_sub(start);
+        let rise = ledger.peak().saturating_sub(start);
         for mut report in done {
             if !report.exchanges.is_empty() {
                 report.attempt_rise = rise;
@@ -322,27 +344,27 @@ pub async fn run(
             reports.push(report);
         }
         // After a check that may have locked the user: unlock, or remember who did it.
-        if batch.iter().any(|c| from_zero(c)) && target.ledger.state().locked {
-            if target.can_unlock() && target.unlock_user().await.is_ok() {
+        if batch.iter().any(|c| from_zero(c)) && ledger.state().locked {
+            if target.tenant().can_unlock() && target.unlock_user().await.is_ok() {
                 summary.unlocks += 1;
             } else if summary.left_locked_by.is_none() {
                 summary.left_locked_by = batch.first().map(|c| c.id);
             }
         }
-        let (in_a_row, last) = target.ledger.unreached();
+        let (in_a_row, last) = ledger.unreached();
         if in_a_row >= UNREACHED_LIMIT {
             aborted = Some(format!(
                 "{in_a_row} requests in a row never reached the tenant at {}; last: {}",
-                target.base_url,
+                target.tenant().base_url,
                 last.unwrap_or_else(|| "no error text".into())
             ));
         }
     }
     // Leave the user as found when that costs nothing.
-    if target.ledger.state().count > 0 && free_reset && !target.ledger.state().locked {
+    if ledger.state().count > 0 && free_reset && !ledger.state().locked {
         let _ = reset(&target, limits, &mut summary).await;
     }
-    summary.end = target.ledger.state();
+    summary.end = ledger.state();
     summary.highest_outside_lockout = lockout_phase.unwrap_or(summary.end.highest);
     RunOutcome {
         reports,
@@ -356,7 +378,7 @@ async fn reset(
     target: &Arc<Target>,
     limits: Limits,
     summary: &mut AttemptSummary,
-) -> Result<(), String> {
+) -> Result<(), ResetError> {
     match guard::reset_count(target, limits).await? {
         Reset::Verified(_) => summary.resets += 1,
         Reset::Unlocked => summary.unlocks += 1,
@@ -364,60 +386,106 @@ async fn reset(
     Ok(())
 }
 
-/// Whether `check` may run now, after any reset it needs; `Err` is the skip reason.
+/// Why a check may not run now: its skip reason.
+#[derive(Debug, thiserror::Error)]
+enum NotAdmitted {
+    /// The target lacks what it needs ([`harness::missing`]).
+    #[error("{0}")]
+    Missing(String),
+    /// A lockout check left the user locked, and nothing can unlock them.
+    #[error(
+        "the test user is locked (by {0}) and the profile gives no way to unlock them (fixtures.unlock_command)"
+    )]
+    LeftLocked(&'static str),
+    /// The user is locked, and the unlock failed.
+    #[error("the test user is locked and cannot be unlocked: {0}")]
+    Locked(ResetError),
+    /// It counts from 0, and the count cannot be reset.
+    #[error("it counts from an attempt count of 0, and the count cannot be reset first: {0}")]
+    NoZero(ResetError),
+    /// It could take the count past the ceiling, and a reset did not (or could not)
+    /// make room.
+    #[error(
+        "it may raise the test user's attempt count to {count}, past this run's ceiling of {} (lockout at {}): {why}",
+        .limits.ceiling,
+        max_of(.limits)
+    )]
+    PastCeiling {
+        /// The count it could reach.
+        count: u32,
+        /// The run's limits.
+        limits: Limits,
+        /// Why no reset made room.
+        why: NoRoom,
+    },
+}
+
+/// Why a reset did not make room for a check.
+#[derive(Debug, thiserror::Error)]
+enum NoRoom {
+    /// The count is 0 and the check alone spends more than the ceiling.
+    #[error("raise the ceiling with safety.attempt_budget or --attempt-budget")]
+    Ceiling,
+    /// The count could not be reset.
+    #[error(
+        "the count cannot be reset first ({0}); raise the ceiling with safety.attempt_budget or --attempt-budget"
+    )]
+    NoReset(ResetError),
+}
+
+/// The maximum as a skip reason says it.
+fn max_of(limits: &Limits) -> String {
+    match limits.max_source {
+        guard::MaxSource::Profile => limits.max_attempts.to_string(),
+        guard::MaxSource::Assumed => format!("{}, assumed", limits.max_attempts),
+    }
+}
+
+/// Whether `check` may run now, after any reset it needs.
 async fn admit(
     target: &Arc<Target>,
     check: &'static Check,
     limits: Limits,
     summary: &mut AttemptSummary,
-) -> Result<(), String> {
+) -> Result<(), NotAdmitted> {
     if let Some(reason) = harness::missing(target, check.needs) {
-        return Err(reason);
+        return Err(NotAdmitted::Missing(reason));
     }
-    let state = target.ledger.state();
+    let ledger = &target.safety().ledger;
+    let state = ledger.state();
     if state.locked {
         if let Some(by) = summary.left_locked_by {
-            return Err(format!(
-                "the test user is locked (by {by}) and the profile gives no way to unlock them (fixtures.unlock_command)"
-            ));
+            return Err(NotAdmitted::LeftLocked(by));
         }
         reset(target, limits, summary)
             .await
-            .map_err(|why| format!("the test user is locked and cannot be unlocked: {why}"))?;
+            .map_err(NotAdmitted::Locked)?;
     }
     if from_zero(check) {
         // Lockout and sequence checks count from 0: always reset first, even when the
         // prediction says 0 (a tenant that strayed from the rules earlier in the run
         // may hold another count).
-        reset(target, limits, summary).await.map_err(|why| {
-            format!(
-                "it counts from an attempt count of 0, and the count cannot be reset first: {why}"
-            )
-        })?;
+        reset(target, limits, summary)
+            .await
+            .map_err(NotAdmitted::NoZero)?;
         summary.start_assumed = false;
         return Ok(());
     }
-    let count = target.ledger.state().count;
+    let count = ledger.state().count;
     let margin = u32::from(summary.deviant.is_some());
     if count + check.spends + margin <= limits.ceiling {
         return Ok(());
     }
-    let why_not = match reset(target, limits, summary).await {
+    let why = match reset(target, limits, summary).await {
         Ok(()) if check.spends + margin <= limits.ceiling => return Ok(()),
-        Ok(()) => "raise the ceiling with safety.attempt_budget or --attempt-budget".to_owned(),
-        Err(why) => format!(
-            "the count cannot be reset first ({why}); raise the ceiling with safety.attempt_budget or --attempt-budget"
-        ),
+        Ok(()) => NoRoom::Ceiling,
+        Err(why) => NoRoom::NoReset(why),
     };
-    let max = match limits.max_source {
-        guard::MaxSource::Profile => limits.max_attempts.to_string(),
-        guard::MaxSource::Assumed => format!("{}, assumed", limits.max_attempts),
-    };
-    Err(format!(
-        "it may raise the test user's attempt count to {}, past this run's ceiling of {} (lockout at {max}): {why_not}",
-        target.ledger.state().count + check.spends,
-        limits.ceiling,
-    ))
+    Err(NotAdmitted::PastCeiling {
+        count: ledger.state().count + check.spends,
+        limits,
+        why,
+    })
 }
 
 type ReportFuture = std::pin::Pin<Box<dyn std::future::Future<Output = CheckReport>>>;
@@ -452,22 +520,7 @@ async fn futures_join(mut futures: Vec<ReportFuture>) -> Vec<CheckReport> {
 }
 
 fn skipped(check: &'static Check, reason: String) -> CheckReport {
-    CheckReport {
-        id: check.id,
-        operation: check.operation,
-        quote: check.quote,
-        source: check.source,
-        evidence: check.evidence,
-        outcome: Outcome::Skip { reason },
-        schema_errors: Vec::new(),
-        unknown_fields: Vec::new(),
-        spends: check.spends,
-        attempt_rise: 0,
-        exchanges: Vec::new(),
-        normalised: None,
-        drift: None,
-        millis: 0,
-    }
+    CheckReport::of(check, Outcome::Skip { reason })
 }
 
 async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) -> CheckReport {
@@ -523,20 +576,12 @@ async fn run_one(target: Arc<Target>, check: &'static Check, deadline: Instant) 
         _ => outcome,
     };
     CheckReport {
-        id: check.id,
-        operation: check.operation,
-        quote: check.quote,
-        source: check.source,
-        evidence: check.evidence,
-        outcome,
         schema_errors,
         unknown_fields,
-        spends: check.spends,
-        attempt_rise: 0,
         exchanges: exchanges.iter().map(Exchange::redacted).collect(),
         normalised,
-        drift: None,
         millis: started.elapsed().as_millis() as u64,
+        ..CheckReport::of(check, outcome)
     }
 }
 

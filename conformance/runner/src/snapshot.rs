@@ -2,7 +2,7 @@
 //! compared on every later run.
 //!
 //! `run --snapshots DIR` gives each check that ran a file `DIR/<id>.snap` (the id with
-//! `/` written `__`) holding its exchanges as [`crate::normalise`] renders them, in
+//! `/` written `__`) holding its exchanges as the `normalise` module renders them, in
 //! insta's snapshot file format, so that `cargo insta review` and `cargo insta accept`
 //! are the review workflow (docs/running.md). The first run writes the files. A later
 //! run compares: an answer that changed is **drift**, a verdict of its own beside

@@ -3,38 +3,24 @@
 
 use std::{sync::Arc, time::Instant};
 
-use idcs_mfa_mock::{Behaviour, Fault, Timing};
-
 use crate::{
-    checks, embedded,
-    preflight::preflight,
+    checks,
+    embedded::{self, EmbeddedMock},
+    preflight::{SetupProblem, preflight},
     profile::{Overrides, Profile, ProfileError, process_env},
     report::{RunReport, Settings},
     runner::{self, CheckReport, RunOptions},
     target::PropConfig,
-    target::Target,
 };
 
 /// Which tenant to run against.
 #[derive(Debug, Clone)]
 pub enum TargetSpec {
-    /// A mock tenant started in this process (optionally with faults, for tests).
+    /// A mock tenant started in this process (with faults, behaviours or readings of
+    /// its own, for tests and `run --reading`).
     Embedded {
-        /// Faults to switch on.
-        faults: Vec<Fault>,
-        /// `--attempt-budget`, when given.
-        attempt_budget: Option<u32>,
-    },
-    /// A mock tenant started in this process with faults and behaviours (for tests).
-    EmbeddedWith {
-        /// Faults to switch on.
-        faults: Vec<Fault>,
-        /// Behaviours to switch on.
-        behaviours: Vec<Behaviour>,
-        /// Their timing.
-        timing: Timing,
-        /// The alternative it takes of each reading (`run --reading`, `--readings`).
-        readings: idcs_mfa_mock::Choices,
+        /// What it plays.
+        mock: EmbeddedMock,
         /// `--attempt-budget`, when given.
         attempt_budget: Option<u32>,
     },
@@ -47,56 +33,68 @@ pub enum TargetSpec {
     },
 }
 
+impl From<EmbeddedMock> for TargetSpec {
+    /// The mock tenant in this process, with the default attempt budget.
+    fn from(mock: EmbeddedMock) -> TargetSpec {
+        TargetSpec::Embedded {
+            mock,
+            attempt_budget: None,
+        }
+    }
+}
+
+/// Why a run did not get to its checks. Each says what to fix; the command line exits 2
+/// with it.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The target cannot be built: the profile, or the embedded mock.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// The preflight found a set-up problem (the tenant, the token, the user or a
+    /// fixture).
+    #[error(transparent)]
+    Setup(#[from] SetupProblem),
+}
+
 /// Runs the selected checks against `spec`; `progress` sees each finished check.
 pub async fn run_suite(
     spec: TargetSpec,
     options: &RunOptions,
     props: PropConfig,
     progress: impl FnMut(usize, usize, &CheckReport),
-) -> Result<RunReport, ProfileError> {
+) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let (handle, mut target, label): (_, Target, String) = match spec {
+    let (handle, target, label) = match spec {
         TargetSpec::Embedded {
-            faults,
+            mock,
             attempt_budget,
         } => {
-            let (handle, mut target) = embedded::start(faults).await?;
-            target.attempt_budget = attempt_budget.or(target.attempt_budget);
-            (Some(handle), target, "embedded mock tenant".to_owned())
-        }
-        TargetSpec::EmbeddedWith {
-            faults,
-            behaviours,
-            timing,
-            readings,
-            attempt_budget,
-        } => {
-            let (handle, mut target) = embedded::start_mock(embedded::EmbeddedMock {
-                faults,
-                behaviours,
-                timing,
-                readings,
-            })
-            .await?;
-            target.attempt_budget = attempt_budget.or(target.attempt_budget);
-            (Some(handle), target, "embedded mock tenant".to_owned())
+            let (handle, target) = embedded::start(mock).await?;
+            (
+                Some(handle),
+                target.attempt_budget(attempt_budget),
+                "embedded mock tenant".to_owned(),
+            )
         }
         TargetSpec::Profile { profile, overrides } => {
-            let target = profile.into_target(&overrides, &process_env).await?;
-            let label = target.base_url.clone();
+            let target = profile.resolve(&overrides, &process_env).await?;
+            let label = target.tenant.base_url.clone();
             (None, target, label)
         }
     };
-    let observations = target.observations.clone();
-    target.props = PropConfig {
+    let props = PropConfig {
         strict: options.strict,
         ..props
     };
+    let target = Arc::new(target.props(props).build());
+    let observations = target.findings().observations.clone();
     let all = checks::all();
     let selected = runner::select(&all, options);
-    let target = Arc::new(target);
     // The preflight's requests give a 429 up by the run's deadline too.
-    crate::observe::give_up_before(&target.client, std::time::Instant::now() + options.deadline);
+    crate::observe::give_up_before(
+        &target.tenant().client,
+        std::time::Instant::now() + options.deadline,
+    );
     let notes = if options.preflight {
         match preflight(&target).await {
             Ok(notes) => notes,
@@ -104,26 +102,26 @@ pub async fn run_suite(
                 if let Some(handle) = handle {
                     let _ = handle.shutdown().await;
                 }
-                return Err(ProfileError::Preflight(problem));
+                return Err(problem.into());
             }
         }
     } else {
         vec!["the preflight was skipped (--skip-preflight)".to_owned()]
     };
     let outcome = runner::run(target.clone(), &selected, options, progress).await;
-    crate::readings::observe_ec_ids(&outcome.reports, &target.readings);
-    let readings = target.readings.report();
+    let readings = &target.findings().readings;
+    crate::readings::observe_ec_ids(
+        outcome
+            .reports
+            .iter()
+            .flat_map(|r| r.exchanges.iter().map(move |e| (r.id, e))),
+        readings,
+    );
+    let readings = readings.report();
     if let Some(handle) = handle {
         let _ = handle.shutdown().await;
     }
-    let settings = Settings {
-        cases: props.cases,
-        seed: props.seed,
-        strict: options.strict,
-        not_selected: all.len() - selected.len(),
-        sequences: props.sequences,
-        max_steps: props.max_steps,
-    };
+    let settings = Settings::of(props, all.len() - selected.len());
     let mut report = RunReport::new(
         label,
         settings,

@@ -12,11 +12,10 @@ use std::{
 
 use hostile::{Hostile, HostileServer};
 use idcs_mfa_conformance::{
-    checks,
+    PropConfig, checks,
     profile::{Overrides, Profile, UserSection},
     report::{RunReport, Settings},
     runner::{self, Outcome, RunOptions},
-    target::PropConfig,
 };
 
 #[global_allocator]
@@ -49,16 +48,18 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
         ..Overrides::default()
     };
     let env = |name: &str| (name == "IDCS_TOKEN").then(|| TOKEN.to_owned());
-    let mut target = profile
-        .into_target(&overrides, &env)
-        .await
-        .expect("a target needs no request to build");
-    target.props = PropConfig {
+    let props = PropConfig {
         cases: 4,
         seed: 7,
         strict: true,
         ..PropConfig::default()
     };
+    let target = profile
+        .resolve(&overrides, &env)
+        .await
+        .expect("a target needs no request to build")
+        .props(props)
+        .build();
     let options = RunOptions {
         strict: true,
         deadline: DEADLINE,
@@ -69,14 +70,7 @@ async fn run_suite_against(base_url: &str) -> (RunReport, Duration) {
     let reports = runner::run(Arc::new(target), &selected, &options, |_, _, _| {})
         .await
         .reports;
-    let settings = Settings {
-        cases: 4,
-        seed: 7,
-        strict: true,
-        not_selected: all.len() - selected.len(),
-        sequences: idcs_mfa_conformance::target::DEFAULT_SEQUENCES,
-        max_steps: idcs_mfa_conformance::target::DEFAULT_MAX_STEPS,
-    };
+    let settings = Settings::of(props, all.len() - selected.len());
     let millis = started.elapsed().as_millis() as u64;
     (
         RunReport::new(base_url.to_owned(), settings, reports, millis),

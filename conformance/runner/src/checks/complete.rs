@@ -1,7 +1,9 @@
 //! `PATCH /mfa/v1/requests/{requestId}` — complete verification or resend the OTP,
 //! seed \[VERIFY\].
 
-use idcs_mfa::{Answer, ContentType, Initiate, Method, Secret, Status, Verification, types};
+use idcs_mfa::{
+    Answer, Client, ContentType, Initiate, Method, Response, Secret, Status, Verification, types,
+};
 
 use idcs_mfa_model::{
     machine::{Code, LATEST, Pick, StateRef, Step},
@@ -10,7 +12,7 @@ use idcs_mfa_model::{
 
 use crate::{
     check,
-    checks::{scripts, unknown_id},
+    checks::{bogus_token, scripts, unknown_id},
     harness::{Auth, Ctx},
     harness::{
         Check, CheckResult, Fail, describe, describe_error, ensure, expect_error, expect_ok,
@@ -28,7 +30,7 @@ pub const CHECKS: &[Check] = &[
         evidence: Stated,
         spends: 2,
         needs: [DeliveredOtp],
-        run: sms_otp_verifies,
+        run: otp_flow(Method::Sms),
     },
     check! {
         id: "requests.patch/email-otp-verifies",
@@ -38,7 +40,7 @@ pub const CHECKS: &[Check] = &[
         evidence: Stated,
         spends: 2,
         needs: [DeliveredOtp],
-        run: email_otp_verifies,
+        run: otp_flow(Method::Email),
     },
     check! {
         id: "requests.patch/phone-call-otp-verifies",
@@ -48,7 +50,7 @@ pub const CHECKS: &[Check] = &[
         evidence: Stated,
         spends: 2,
         needs: [DeliveredOtp],
-        run: phone_call_otp_verifies,
+        run: otp_flow(Method::PhoneCall),
     },
     check! {
         id: "requests.patch/totp-verifies",
@@ -96,7 +98,7 @@ pub const CHECKS: &[Check] = &[
         source: "[VERIFY]",
         evidence: Stated,
         spends: 2,
-        run: wrong_sms_otp_401,
+        run: wrong_delivered_otp_401(Method::Sms),
     },
     check! {
         id: "requests.patch/wrong-email-otp-401",
@@ -105,7 +107,7 @@ pub const CHECKS: &[Check] = &[
         source: "[VERIFY]",
         evidence: Stated,
         spends: 2,
-        run: wrong_email_otp_401,
+        run: wrong_delivered_otp_401(Method::Email),
     },
     check! {
         id: "requests.patch/wrong-phone-call-otp-401",
@@ -114,7 +116,7 @@ pub const CHECKS: &[Check] = &[
         source: "[VERIFY]",
         evidence: Stated,
         spends: 2,
-        run: wrong_phone_call_otp_401,
+        run: wrong_delivered_otp_401(Method::PhoneCall),
     },
     check! {
         id: "requests.patch/wrong-bypass-code-401",
@@ -194,7 +196,7 @@ pub const CHECKS: &[Check] = &[
         quote: "401 Response: … Indicates unauthorized access if the token provided is invalid",
         source: "[VERIFY]",
         evidence: Stated,
-        run: missing_token_401,
+        run: patch_with_401(None),
     },
     check! {
         id: "requests.patch/invalid-token-401",
@@ -202,7 +204,7 @@ pub const CHECKS: &[Check] = &[
         quote: "401 Response: … Indicates unauthorized access if the token provided is invalid",
         source: "[VERIFY]",
         evidence: Stated,
-        run: invalid_token_401,
+        run: patch_with_401(Some(bogus_token())),
     },
     check! {
         id: "requests.patch/missing-request-state-refused",
@@ -300,19 +302,7 @@ async fn otp_flow(cx: &Ctx, method: Method) -> CheckResult {
     cx.client()
         .verify_otp(&mut v, otp)
         .await
-        .map_err(|e| Fail::mismatch("HTTP 200 with \"status\": \"success\"", describe_error(&e)))
-}
-
-async fn sms_otp_verifies(cx: &Ctx) -> CheckResult {
-    otp_flow(cx, Method::Sms).await
-}
-
-async fn email_otp_verifies(cx: &Ctx) -> CheckResult {
-    otp_flow(cx, Method::Email).await
-}
-
-async fn phone_call_otp_verifies(cx: &Ctx) -> CheckResult {
-    otp_flow(cx, Method::PhoneCall).await
+        .map_err(not_verified)
 }
 
 async fn totp_verifies(cx: &Ctx) -> CheckResult {
@@ -323,7 +313,55 @@ async fn totp_verifies(cx: &Ctx) -> CheckResult {
     cx.client()
         .verify_otp(&mut v, code)
         .await
-        .map_err(|e| Fail::mismatch("HTTP 200 with \"status\": \"success\"", describe_error(&e)))
+        .map_err(not_verified)
+}
+
+/// A verification documented to succeed that did not: the mismatch.
+fn not_verified(e: idcs_mfa::Error) -> Fail {
+    Fail::mismatch("HTTP 200 with \"status\": \"success\"", describe_error(&e))
+}
+
+/// Sends `request` to the PATCH of `v`'s request: documented to answer 200 with
+/// `"status": "success"`.
+async fn succeeds(
+    cx: &Ctx,
+    v: &Verification,
+    request: &types::CompleteFactorVerification,
+) -> Result<Response<types::CompletedVerification>, Fail> {
+    let r = expect_ok(
+        cx.client()
+            .complete_verification(v.request_id(), request)
+            .await,
+        200,
+    )?;
+    expect_status_member(&r.value.status, Status::Success)?;
+    Ok(r)
+}
+
+/// Sends `request` to the PATCH of `request_id` through `client`: documented to be
+/// refused with 401, with the AUTH `code` when given; the refusal.
+async fn patch_401(
+    client: &Client,
+    request_id: &str,
+    request: &types::CompleteFactorVerification,
+    code: Option<&str>,
+) -> Result<idcs_mfa::Error, Fail> {
+    expect_error(
+        client.complete_verification(request_id, request).await,
+        401,
+        code,
+    )
+}
+
+/// [`patch_401`] whatever the cause.
+async fn refused_401(
+    client: &Client,
+    request_id: &str,
+    request: &types::CompleteFactorVerification,
+) -> CheckResult {
+    patch_401(client, request_id, request, None)
+        .await
+        .map(|_| ())
 }
 
 fn body(state: &Secret) -> types::CompleteFactorVerification {
@@ -343,34 +381,32 @@ async fn resend_returns_new_state(cx: &Ctx) -> CheckResult {
         resend_otp: Some(true),
         ..body(&old)
     };
-    let r = expect_ok(
-        cx.client()
-            .complete_verification(v.request_id(), &request)
-            .await,
-        200,
-    )?;
+    let r = succeeds(cx, &v, &request).await?;
     let a = &r.value;
-    expect_status_member(&a.status, Status::Success)?;
     ensure(
         a.request_id.as_deref() == Some(v.request_id()),
         format!("\"requestId\": {:?}", v.request_id()),
         || format!("\"requestId\": {:?}", a.request_id),
     )?;
-    ensure(
-        a.user_guid.as_deref() == Some(v.user_guid()),
-        "the request's userGUID",
-        || format!("{:?}", a.user_guid),
-    )?;
-    ensure(
-        a.factor_id.as_deref() == Some(v.factor_id()),
-        "the request's factorId",
-        || format!("{:?}", a.factor_id),
-    )?;
-    ensure(
-        a.method.as_ref() == Some(v.method()),
-        "the request's method",
-        || format!("{:?}", a.method),
-    )?;
+    for (same, member, answered) in [
+        (
+            a.user_guid.as_deref() == Some(v.user_guid()),
+            "userGUID",
+            format!("{:?}", a.user_guid),
+        ),
+        (
+            a.factor_id.as_deref() == Some(v.factor_id()),
+            "factorId",
+            format!("{:?}", a.factor_id),
+        ),
+        (
+            a.method.as_ref() == Some(v.method()),
+            "method",
+            format!("{:?}", a.method),
+        ),
+    ] {
+        ensure(same, format!("the request's {member}"), || answered)?;
+    }
     let new = a
         .request_state
         .clone()
@@ -386,13 +422,7 @@ async fn resend_returns_new_state(cx: &Ctx) -> CheckResult {
         otp_code: Some(otp),
         ..body(&new)
     };
-    let r = expect_ok(
-        cx.client()
-            .complete_verification(v.request_id(), &verify)
-            .await,
-        200,
-    )?;
-    expect_status_member(&r.value.status, Status::Success)
+    succeeds(cx, &v, &verify).await.map(|_| ())
 }
 
 async fn stale_state_after_resend(cx: &Ctx) -> CheckResult {
@@ -407,14 +437,7 @@ async fn stale_state_after_resend(cx: &Ctx) -> CheckResult {
         otp_code: Some(otp),
         ..body(&old)
     };
-    expect_error(
-        cx.client()
-            .complete_verification(v.request_id(), &request)
-            .await,
-        401,
-        None,
-    )
-    .map(|_| ())
+    refused_401(cx.client(), v.request_id(), &request).await
 }
 
 /// A six-digit code that is not `real` (when known).
@@ -444,7 +467,7 @@ async fn wrong_otp_401(cx: &Ctx) -> CheckResult {
         return s.record_readings("requests.patch/wrong-otp-401-auth-1105");
     }
     let v = initiate_any(cx, &[Method::Sms, Method::Email, Method::PhoneCall]).await?;
-    let real = if cx.target.fixtures.otp.is_some() && v.method().can_resend() {
+    let real = if cx.target.tenant().fixtures.otp.is_some() && v.method().can_resend() {
         cx.delivered_otp(&v).await.ok()
     } else {
         cx.totp_now().ok().map(|(_, c)| c)
@@ -453,13 +476,7 @@ async fn wrong_otp_401(cx: &Ctx) -> CheckResult {
         otp_code: Some(wrong_code(real.as_ref())),
         ..body(v.request_state())
     };
-    let e = expect_error(
-        cx.client()
-            .complete_verification(v.request_id(), &request)
-            .await,
-        401,
-        Some("AUTH-1105"),
-    )?;
+    let e = patch_401(cx.client(), v.request_id(), &request, Some("AUTH-1105")).await?;
     let status = e.body().map(|b| b.status.clone());
     ensure(
         status == Some(Status::Failed),
@@ -473,7 +490,7 @@ async fn wrong_otp_401(cx: &Ctx) -> CheckResult {
 async fn wrong_delivered_otp_401(cx: &Ctx, method: Method) -> CheckResult {
     let v = cx.initiate(method).await?;
     // The delivered code, when the profile can read it: the wrong one must differ.
-    let real = if cx.target.fixtures.otp.is_some() {
+    let real = if cx.target.tenant().fixtures.otp.is_some() {
         cx.delivered_otp(&v).await.ok()
     } else {
         None
@@ -482,26 +499,7 @@ async fn wrong_delivered_otp_401(cx: &Ctx, method: Method) -> CheckResult {
         otp_code: Some(wrong_code(real.as_ref())),
         ..body(v.request_state())
     };
-    expect_error(
-        cx.client()
-            .complete_verification(v.request_id(), &request)
-            .await,
-        401,
-        None,
-    )
-    .map(|_| ())
-}
-
-async fn wrong_sms_otp_401(cx: &Ctx) -> CheckResult {
-    wrong_delivered_otp_401(cx, Method::Sms).await
-}
-
-async fn wrong_email_otp_401(cx: &Ctx) -> CheckResult {
-    wrong_delivered_otp_401(cx, Method::Email).await
-}
-
-async fn wrong_phone_call_otp_401(cx: &Ctx) -> CheckResult {
-    wrong_delivered_otp_401(cx, Method::PhoneCall).await
+    refused_401(cx.client(), v.request_id(), &request).await
 }
 
 /// A bypass code that was never issued: twelve digits, as the example's.
@@ -516,14 +514,7 @@ async fn wrong_bypass_code_401(cx: &Ctx) -> CheckResult {
         bypass_code: Some(Secret::new(digits)),
         ..body(v.request_state())
     };
-    expect_error(
-        cx.client()
-            .complete_verification(v.request_id(), &request)
-            .await,
-        401,
-        None,
-    )
-    .map(|_| ())
+    refused_401(cx.client(), v.request_id(), &request).await
 }
 
 async fn bypass_code_verifies(cx: &Ctx) -> CheckResult {
@@ -532,7 +523,7 @@ async fn bypass_code_verifies(cx: &Ctx) -> CheckResult {
     cx.client()
         .verify_bypass_code(&mut v, code)
         .await
-        .map_err(|e| Fail::mismatch("HTTP 200 with \"status\": \"success\"", describe_error(&e)))
+        .map_err(not_verified)
 }
 
 async fn bypass_code_single_use(cx: &Ctx) -> CheckResult {
@@ -547,14 +538,7 @@ async fn bypass_code_single_use(cx: &Ctx) -> CheckResult {
         bypass_code: Some(code),
         ..body(second.request_state())
     };
-    expect_error(
-        cx.client()
-            .complete_verification(second.request_id(), &request)
-            .await,
-        401,
-        None,
-    )
-    .map(|_| ())
+    refused_401(cx.client(), second.request_id(), &request).await
 }
 
 async fn answers_verify(cx: &Ctx) -> CheckResult {
@@ -563,15 +547,21 @@ async fn answers_verify(cx: &Ctx) -> CheckResult {
         .await?;
     let mut answers = Vec::new();
     for q in v.security_questions() {
-        let answer = cx.target.fixtures.answers.get(&q.id).ok_or_else(|| {
-            Fail::skip(format!("the profile has no answer to question {:?}", q.id))
-        })?;
+        let answer = cx
+            .target
+            .tenant()
+            .fixtures
+            .answers
+            .get(&q.id)
+            .ok_or_else(|| {
+                Fail::skip(format!("the profile has no answer to question {:?}", q.id))
+            })?;
         answers.push(Answer::new(q.id.clone(), answer.clone()));
     }
     cx.client()
         .verify_answers(&mut v, &answers)
         .await
-        .map_err(|e| Fail::mismatch("HTTP 200 with \"status\": \"success\"", describe_error(&e)))
+        .map_err(not_verified)
 }
 
 async fn wrong_answers_401(cx: &Ctx) -> CheckResult {
@@ -595,13 +585,7 @@ async fn wrong_answers_401(cx: &Ctx) -> CheckResult {
             .collect(),
         ..body(v.request_state())
     };
-    let e = expect_error(
-        cx.client()
-            .complete_verification(v.request_id(), &request)
-            .await,
-        401,
-        Some("AUTH-1111"),
-    )?;
+    let e = patch_401(cx.client(), v.request_id(), &request, Some("AUTH-1111")).await?;
     ensure(
         e.ec_id().is_some_and(|id| !id.is_empty()),
         "an \"ecId\"",
@@ -630,10 +614,7 @@ async fn unknown_request_404(cx: &Ctx) -> CheckResult {
             ));
         }
     };
-    cx.target.readings.record(
-        alt,
-        "requests.patch/unknown-request-404: a PATCH to a requestId never issued, with another request's requestState",
-    )
+    cx.record_reading(alt, "requests.patch/unknown-request-404: a PATCH to a requestId never issued, with another request's requestState")
 }
 
 async fn raw_patch(
@@ -659,7 +640,7 @@ async fn malformed_json_400(cx: &Ctx) -> CheckResult {
         br#"{"otpCode": "123456", "requestState": "#,
     )
     .await?;
-    ensure(r.status == 400, "HTTP 400", || r.describe())
+    r.expect(400)
 }
 
 async fn wrong_types_400(cx: &Ctx) -> CheckResult {
@@ -667,40 +648,18 @@ async fn wrong_types_400(cx: &Ctx) -> CheckResult {
     let payload =
         serde_json::json!({"resendOtp": "yes", "requestState": v.request_state().expose()});
     let r = raw_patch(cx, v.request_id(), payload.to_string().as_bytes()).await?;
-    ensure(r.status == 400, "HTTP 400", || r.describe())
+    r.expect(400)
 }
 
-async fn missing_token_401(cx: &Ctx) -> CheckResult {
+/// A code for the run's shared request with `token` (none, or one the tenant never
+/// issued): 401.
+async fn patch_with_401(cx: &Ctx, token: Option<Secret>) -> CheckResult {
     let v = cx.shared_quiet().await?;
     let request = types::CompleteFactorVerification {
         otp_code: Some(Secret::new("000000")),
         ..body(v.request_state())
     };
-    expect_error(
-        cx.client_with(None)
-            .complete_verification(v.request_id(), &request)
-            .await,
-        401,
-        None,
-    )
-    .map(|_| ())
-}
-
-async fn invalid_token_401(cx: &Ctx) -> CheckResult {
-    let v = cx.shared_quiet().await?;
-    let request = types::CompleteFactorVerification {
-        otp_code: Some(Secret::new("000000")),
-        ..body(v.request_state())
-    };
-    let bogus = Secret::new(format!("not-a-token-{}", unknown_id()));
-    expect_error(
-        cx.client_with(Some(bogus))
-            .complete_verification(v.request_id(), &request)
-            .await,
-        401,
-        None,
-    )
-    .map(|_| ())
+    refused_401(&cx.client_with(token), v.request_id(), &request).await
 }
 
 /// The right TOTP, no requestState: refused (400 or 401, recorded as
@@ -722,7 +681,7 @@ async fn missing_state_refused(cx: &Ctx) -> CheckResult {
             ));
         }
     };
-    cx.target.readings.record(
+    cx.record_reading(
         alt,
         "requests.patch/missing-request-state-refused: the right TOTP without a requestState",
     )
@@ -765,14 +724,7 @@ async fn tampered_state_401(cx: &Ctx) -> CheckResult {
         otp_code: Some(Secret::new("000000")),
         ..body(&Secret::new(state))
     };
-    expect_error(
-        cx.client()
-            .complete_verification(v.request_id(), &request)
-            .await,
-        401,
-        None,
-    )
-    .map(|_| ())
+    refused_401(cx.client(), v.request_id(), &request).await
 }
 
 /// A TOTP request verified with the code of the moment, then presented that code again
@@ -796,7 +748,7 @@ async fn verified_not_again(cx: &Ctx) -> CheckResult {
 
 /// The tenant's maximum, or a skip naming the profile key.
 pub(crate) fn max_attempts(cx: &Ctx) -> Result<u32, Fail> {
-    cx.target.max_attempts.ok_or_else(|| {
+    cx.target.safety().max_attempts.ok_or_else(|| {
         Fail::skip("the profile does not give the tenant's maximum attempts (safety.max_attempts)")
     })
 }

@@ -1,6 +1,6 @@
 //! `POST /mfa/v1/requests` — the initiate step (\[INIT\], \[UC\]; answers captured in \[PM\]; described by \[STATUS\] and \[VERIFY\]).
 
-use idcs_mfa::{Initiate, Method, Status, UserRef};
+use idcs_mfa::{Initiate, Method, Status, UserRef, Verification};
 
 use idcs_mfa_model::{machine::Pick, readings::initiate_unknown_user};
 
@@ -85,6 +85,7 @@ pub const CHECKS: &[Check] = &[
 async fn preferred_factor_200(cx: &Ctx) -> CheckResult {
     let factors = cx
         .target
+        .tenant()
         .factors()
         .await
         .ok_or_else(|| Fail::skip("the test user's factors could not be read"))?;
@@ -106,8 +107,8 @@ async fn preferred_factor_200(cx: &Ctx) -> CheckResult {
         || "an empty one".into(),
     )?;
     ensure(
-        v.user_guid() == cx.target.user.guid,
-        format!("userGUID {}", cx.target.user.guid),
+        v.user_guid() == cx.target.tenant().user.guid,
+        format!("userGUID {}", cx.target.tenant().user.guid),
         || v.user_guid().to_owned(),
     )
 }
@@ -126,28 +127,28 @@ async fn request_id_is_uuid(cx: &Ctx) -> CheckResult {
     )
 }
 
-async fn bypass_code_shape(cx: &Ctx) -> CheckResult {
-    let v = cx.initiate(Method::Bypasscode).await?;
+/// Initiates `method`, whose factor has the fixed id `factor_id` and no display name.
+async fn fixed_factor(cx: &Ctx, method: Method, factor_id: &str) -> Result<Verification, Fail> {
+    let v = cx.initiate(method).await?;
     ensure(
-        v.factor_id() == "BypassCode",
-        "factorId \"BypassCode\"",
-        || format!("{:?}", v.factor_id()),
-    )?;
-    ensure(v.display_name().is_none(), "no displayName", || {
-        format!("displayName {:?}", v.display_name())
-    })
-}
-
-async fn security_questions_shape(cx: &Ctx) -> CheckResult {
-    let v = cx.initiate(Method::SecurityQuestions).await?;
-    ensure(
-        v.factor_id() == "SecurityQuestions",
-        "factorId \"SecurityQuestions\"",
+        v.factor_id() == factor_id,
+        format!("factorId {factor_id:?}"),
         || format!("{:?}", v.factor_id()),
     )?;
     ensure(v.display_name().is_none(), "no displayName", || {
         format!("displayName {:?}", v.display_name())
     })?;
+    Ok(v)
+}
+
+async fn bypass_code_shape(cx: &Ctx) -> CheckResult {
+    fixed_factor(cx, Method::Bypasscode, "BypassCode")
+        .await
+        .map(|_| ())
+}
+
+async fn security_questions_shape(cx: &Ctx) -> CheckResult {
+    let v = fixed_factor(cx, Method::SecurityQuestions, "SecurityQuestions").await?;
     ensure(
         !v.security_questions().is_empty(),
         "at least one question",
@@ -174,7 +175,7 @@ async fn unknown_user_refused(cx: &Ctx) -> CheckResult {
             ));
         }
     };
-    cx.target.readings.record(
+    cx.record_reading(
         alt,
         "requests.post/unknown-user-refused: an initiate for a GUID the tenant does not have",
     )
@@ -190,7 +191,7 @@ async fn malformed_json_400(cx: &Ctx) -> CheckResult {
             Some(br#"{"userId": "#.to_vec()),
         )
         .await?;
-    ensure(r.status == 400, "HTTP 400", || r.describe())?;
+    r.expect(400)?;
     let status = r
         .json()
         .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(Status::from));

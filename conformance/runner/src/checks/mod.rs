@@ -10,6 +10,7 @@
 //! | `properties.rs` | property checks over several operations |
 //! | `sequences.rs` | generated sequences held to the model of the documents |
 //! | `scripts.rs` | what the checks that are scripts of the model's steps share |
+//! | `shrink.rs` | shrinking a failing generated input (properties and sequences) |
 //!
 //! Ids are `<resource>.<method>/<statement>`; they are stable: reports and CI
 //! configurations refer to them.
@@ -22,6 +23,7 @@ pub mod properties;
 mod request_status;
 mod scripts;
 pub mod sequences;
+mod shrink;
 pub(crate) mod user_factors;
 mod user_lookup;
 
@@ -42,6 +44,11 @@ pub fn all() -> Vec<&'static Check> {
 /// A GUID-shaped id that no tenant has issued (random, so it cannot collide).
 pub(crate) fn unknown_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A bearer value no tenant issued (random).
+pub(crate) fn bogus_token() -> idcs_mfa::Secret {
+    idcs_mfa::Secret::new(format!("not-a-token-{}", unknown_id()))
 }
 
 /// Whether `check`'s exchanges are snapshotted: every check but the property and

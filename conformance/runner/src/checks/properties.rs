@@ -21,7 +21,8 @@ use proptest::{
 
 use crate::{
     check,
-    harness::{Auth, Ctx, RawResponse},
+    checks::shrink::{Candidate, shrink},
+    harness::{Auth, Ctx},
     harness::{Check, CheckResult, Fail},
     target::PropConfig,
     validate::validate_exchange,
@@ -72,9 +73,19 @@ pub const CHECKS: &[Check] = &[
     },
 ];
 
+/// Why one generated case did not hold.
+#[derive(Clone, Debug, thiserror::Error)]
+enum CaseFailure {
+    /// It got no answer (the request's failure, as a check reports it).
+    #[error(transparent)]
+    NoAnswer(#[from] Fail),
+    /// What was wrong with the answer: another status, a body the contract refuses.
+    #[error("{}", .0.join("; "))]
+    Answer(Vec<String>),
+}
+
 /// Runs a property: `cases` draws from `strategy`, each checked by `test` (which sends
-/// it in the context it is given and returns `Err(what was wrong)`); a failure is
-/// shrunk.
+/// it in the context it is given, usually with [`send_case`]); a failure is shrunk.
 async fn property<S, F, Fut>(
     cx: &Ctx,
     strategy: S,
@@ -85,9 +96,9 @@ where
     S: Strategy,
     S::Value: Clone,
     F: Fn(Arc<Ctx>, S::Value) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), CaseFailure>>,
 {
-    let PropConfig { cases, seed, .. } = cx.target.props;
+    let PropConfig { cases, seed, .. } = cx.target.settings().props;
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let mut runner = TestRunner::new_with_rng(
@@ -127,7 +138,11 @@ where
             .enumerate()
             .find(|(i, r)| r.is_err() && contexts[*i].any_unreached())
         {
-            let why = results[i].clone().err().unwrap_or_default();
+            let why = results[i]
+                .as_ref()
+                .err()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             return Err(Fail::skip(format!(
                 "the tenant could not be reached (case {} of {cases}): {why}",
                 case + i as u32 + 1
@@ -143,31 +158,19 @@ where
             continue;
         };
         let mut tree = trees.swap_remove(failed);
-        // Shrink: simplify while it fails, complicate back when a candidate passes.
-        let mut minimal = (tree.current(), first);
-        let mut failing = true;
-        let mut steps = 0;
-        while steps < MAX_SHRINK_STEPS {
-            let moved = if failing {
-                tree.simplify()
-            } else {
-                tree.complicate()
-            };
-            if !moved {
-                break;
-            }
-            steps += 1;
-            match test(fresh(), tree.current()).await {
-                Err(why) => {
-                    minimal = (tree.current(), why);
-                    failing = true;
+        let (input, why, steps) = shrink(&mut tree, first, MAX_SHRINK_STEPS, |input| {
+            let sent = test(fresh(), input);
+            async move {
+                match sent.await {
+                    Err(why) => Candidate::Fails(why),
+                    Ok(()) => Candidate::Holds,
                 }
-                Ok(()) => failing = false,
             }
-        }
+        })
+        .await;
         // Re-send the minimal input so its exchange is the one reported.
         let last = fresh();
-        let _ = test(last.clone(), minimal.0.clone()).await;
+        let _ = test(last.clone(), input.clone()).await;
         for exchange in last.take_exchanges() {
             cx.keep(exchange);
         }
@@ -176,8 +179,8 @@ where
             format!(
                 "case {} of {cases} (seed {seed}) failed; minimal input after {steps} shrink steps: {}: {}",
                 case + failed as u32 + 1,
-                describe(&minimal.0),
-                minimal.1
+                describe(&input),
+                why
             ),
         ));
     }
@@ -208,8 +211,18 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     done.into_iter().flatten().collect()
 }
 
-/// Checks an answer: the wanted status, and a body the contract accepts.
-fn judge(cx: &Ctx, r: &RawResponse, want: u16) -> Result<(), String> {
+/// Sends one case, `method path` with `auth` and a JSON `body` when given, and judges
+/// the answer: the wanted status, and a body the contract accepts.
+async fn send_case(
+    cx: &Ctx,
+    method: reqwest::Method,
+    path: &str,
+    auth: Auth,
+    body: Option<Vec<u8>>,
+    want: u16,
+) -> Result<(), CaseFailure> {
+    let content_type = body.as_ref().map(|_| "application/json");
+    let r = cx.raw(method, path, auth, content_type, body).await?;
     let mut problems = Vec::new();
     if r.status != want {
         problems.push(format!("answered {} instead of {want}", r.describe()));
@@ -225,7 +238,7 @@ fn judge(cx: &Ctx, r: &RawResponse, want: u16) -> Result<(), String> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(problems.join("; "))
+        Err(CaseFailure::Answer(problems))
     }
 }
 
@@ -245,46 +258,40 @@ fn id_strategy() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Ids the tenant never issued, each in `path_of(id)`: 404 (`what` names one).
+async fn unknown_ids_404(
+    cx: &Ctx,
+    what: fn(&String) -> String,
+    path_of: fn(&str) -> String,
+) -> CheckResult {
+    property(cx, id_strategy(), what, |cx, id| async move {
+        send_case(
+            &cx,
+            reqwest::Method::GET,
+            &path_of(&id),
+            Auth::Token,
+            None,
+            404,
+        )
+        .await
+    })
+    .await
+}
+
 async fn unknown_request_ids(cx: &Ctx) -> CheckResult {
-    property(
+    unknown_ids_404(
         cx,
-        id_strategy(),
         |id| format!("requestId {id:?}"),
-        |cx, id| async move {
-            let r = cx
-                .raw(
-                    reqwest::Method::GET,
-                    &format!("/mfa/v1/requests/{id}"),
-                    Auth::Token,
-                    None,
-                    None,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            judge(&cx, &r, 404)
-        },
+        |id| format!("/mfa/v1/requests/{id}"),
     )
     .await
 }
 
 async fn unknown_guids(cx: &Ctx) -> CheckResult {
-    property(
+    unknown_ids_404(
         cx,
-        id_strategy(),
         |guid| format!("userGUID {guid:?}"),
-        |cx, guid| async move {
-            let r = cx
-                .raw(
-                    reqwest::Method::GET,
-                    &format!("/mfa/v1/users/{guid}/factors"),
-                    Auth::Token,
-                    None,
-                    None,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            judge(&cx, &r, 404)
-        },
+        |guid| format!("/mfa/v1/users/{guid}/factors"),
     )
     .await
 }
@@ -298,17 +305,8 @@ async fn bogus_tokens(cx: &Ctx) -> CheckResult {
         regex("[A-Za-z0-9._~+/=-]{1,200}"),
         |t| format!("bearer token of {} characters", t.len()),
         |cx, token| async move {
-            let r = cx
-                .raw(
-                    reqwest::Method::GET,
-                    path,
-                    Auth::Bearer(Secret::new(token)),
-                    None,
-                    None,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            judge(&cx, &r, 401)
+            let bearer = Auth::Bearer(Secret::new(token));
+            send_case(&cx, reqwest::Method::GET, path, bearer, None, 401).await
         },
     )
     .await
@@ -365,17 +363,15 @@ async fn malformed_payloads(cx: &Ctx) -> CheckResult {
             let payload = String::from_utf8_lossy(&payload)
                 .replace(STATE, state.expose())
                 .into_bytes();
-            let r = cx
-                .raw(
-                    reqwest::Method::PATCH,
-                    path,
-                    Auth::Token,
-                    Some("application/json"),
-                    Some(payload),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            judge(&cx, &r, 400)
+            send_case(
+                &cx,
+                reqwest::Method::PATCH,
+                path,
+                Auth::Token,
+                Some(payload),
+                400,
+            )
+            .await
         },
     )
     .await

@@ -5,7 +5,7 @@ use idcs_mfa_model::machine::{Pick, Step};
 
 use crate::{
     check,
-    checks::{scripts, unknown_id},
+    checks::{bogus_token, scripts},
     harness::Ctx,
     harness::{Check, CheckResult, Fail, ensure, expect_error, expect_ok, expect_status_member},
 };
@@ -53,7 +53,7 @@ pub const CHECKS: &[Check] = &[
         quote: "401 Response: … Indicates unauthorized access if the token provided is invalid",
         source: "[STATUS]",
         evidence: Stated,
-        run: missing_token_401,
+        run: poll_with_401(None),
     },
     check! {
         id: "requests.get/invalid-token-401",
@@ -61,7 +61,7 @@ pub const CHECKS: &[Check] = &[
         quote: "401 Response: … Indicates unauthorized access if the token provided is invalid",
         source: "[STATUS]",
         evidence: Stated,
-        run: invalid_token_401,
+        run: poll_with_401(Some(bogus_token())),
     },
     check! {
         id: "requests.get/locked-user-401",
@@ -126,23 +126,12 @@ async fn unknown_request_404(cx: &Ctx) -> CheckResult {
     expect_error(cx.client().get_verification_status(&id).await, 404, None).map(|_| ())
 }
 
-async fn missing_token_401(cx: &Ctx) -> CheckResult {
+/// A poll of the run's shared PUSH with `token` (none, or one the tenant never
+/// issued): 401.
+async fn poll_with_401(cx: &Ctx, token: Option<Secret>) -> CheckResult {
     let v = cx.shared_push().await?;
     expect_error(
-        cx.client_with(None)
-            .get_verification_status(v.request_id())
-            .await,
-        401,
-        None,
-    )
-    .map(|_| ())
-}
-
-async fn invalid_token_401(cx: &Ctx) -> CheckResult {
-    let v = cx.shared_push().await?;
-    let bogus = Secret::new(format!("not-a-token-{}", unknown_id()));
-    expect_error(
-        cx.client_with(Some(bogus))
+        cx.client_with(token)
             .get_verification_status(v.request_id())
             .await,
         401,
@@ -153,7 +142,7 @@ async fn invalid_token_401(cx: &Ctx) -> CheckResult {
 
 async fn authenticator_may_poll(cx: &Ctx) -> CheckResult {
     let v = cx.shared_push().await?;
-    let client = cx.client_with(cx.target.authenticator_token.clone());
+    let client = cx.client_with(cx.target.tenant().authenticator_token.clone());
     expect_ok(client.get_verification_status(v.request_id()).await, 200).map(|_| ())
 }
 

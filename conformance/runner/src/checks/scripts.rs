@@ -20,9 +20,9 @@ use crate::{
 /// free to rest on an inferred rule (the runner runs an inferred check only with
 /// `--strict`; the others take no such step).
 pub(crate) async fn session(cx: &Ctx) -> Result<Session<'_>, Fail> {
-    Session::start(cx, cx.target.readings.known(), true, true)
+    Session::start(cx, cx.target.findings().readings.known(), true, true)
         .await
-        .map_err(Fail::skip)
+        .map_err(|e| Fail::skip(e.to_string()))
 }
 
 /// An initiate of `pick` for the test user.

@@ -29,7 +29,8 @@ use proptest::{
 use idcs_mfa_model::{
     Evidence,
     machine::{
-        Answer, Bypass, Code, Factor, LATEST, Model, Pick, StateRef, Step, User, Verdict, Who,
+        Answer, Bypass, Code, Expectation, Factor, LATEST, Model, Pick, StateRef, Step, User,
+        Verdict, Who,
     },
     readings::{Alt, Choices},
     rules,
@@ -37,8 +38,11 @@ use idcs_mfa_model::{
 
 use crate::{
     check,
-    checks::unknown_id,
-    guard::{self, Limits},
+    checks::{
+        shrink::{Candidate, shrink},
+        unknown_id,
+    },
+    guard::{self, Limits, ResetError},
     harness::Ctx,
     harness::{Check, CheckResult, Fail},
 };
@@ -373,7 +377,7 @@ struct Live {
 }
 
 async fn sequences(cx: &Ctx) -> CheckResult {
-    let props = cx.target.props;
+    let props = cx.target.settings().props;
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&props.seed.wrapping_add(0x5e9).to_le_bytes());
     let mut runner = TestRunner::new_with_rng(
@@ -392,12 +396,12 @@ async fn sequences(cx: &Ctx) -> CheckResult {
         let drawn = tree.current().len();
         // What the tenant showed so far: this sequence and its shrink candidates hold it
         // to that.
-        let known = cx.target.readings.known();
+        let known = cx.target.findings().readings.known();
         let first = match run_sequence(cx, &tree.current(), known).await {
             Run::Held(n, shown) => {
                 steps_run += n;
                 for s in shown {
-                    let _ = cx.target.readings.record(
+                    let _ = cx.target.findings().readings.record(
                         s.alt,
                         format!(
                             "sequences/model, sequence {} of seed {}, {}",
@@ -413,31 +417,17 @@ async fn sequences(cx: &Ctx) -> CheckResult {
             Run::Diverged(d) => d,
         };
         // Shrink: simplify while it diverges, complicate back when a candidate holds.
-        let mut minimal = (tree.current(), first);
-        let mut diverging = true;
-        let mut runs = 0;
-        while runs < MAX_SHRINK_RUNS {
-            let moved = if diverging {
-                tree.simplify()
-            } else {
-                tree.complicate()
-            };
-            if !moved {
-                break;
-            }
-            runs += 1;
-            match run_sequence(cx, &tree.current(), known).await {
-                Run::Diverged(d) => {
-                    minimal = (tree.current(), d);
-                    diverging = true;
+        let (mut steps, mut d, mut runs) =
+            shrink(&mut tree, first, MAX_SHRINK_RUNS, |steps| async move {
+                match run_sequence(cx, &steps, known).await {
+                    Run::Diverged(d) => Candidate::Fails(d),
+                    Run::Held(..) => Candidate::Holds,
+                    Run::Skipped(_) => Candidate::Stop,
                 }
-                Run::Held(..) => diverging = false,
-                Run::Skipped(_) => break,
-            }
-        }
+            })
+            .await;
         // Then fewest steps: drop one step at a time while the same rule still breaks
         // (proptest shrinks flows; this takes out single steps inside them).
-        let (mut steps, mut d) = minimal;
         let mut i = 0;
         let mut removals = 0;
         while i < steps.len() && removals < MAX_SHRINK_RUNS {
@@ -479,16 +469,31 @@ async fn sequences(cx: &Ctx) -> CheckResult {
     Ok(())
 }
 
+/// Why a step, or a session, could not run: not a verdict on the tenant.
+#[derive(Debug, thiserror::Error)]
+pub enum NotRunnable {
+    /// The test user's factors could not be read.
+    #[error("the test user's factors could not be read")]
+    NoFactors,
+    /// A fixture the step needs failed (as the check would report it).
+    #[error(transparent)]
+    Fixture(#[from] Fail),
+    /// The step is not one that is sent.
+    #[error("a decision, or a step wrapped twice, is not sent")]
+    NotSent,
+}
+
 /// The model's view of the test user, from the tenant's listing.
-async fn user_of(cx: &Ctx) -> Result<User, String> {
+async fn user_of(cx: &Ctx) -> Result<User, NotRunnable> {
     let factors = cx
         .target
+        .tenant()
         .factors()
         .await
-        .ok_or("the test user's factors could not be read")?;
+        .ok_or(NotRunnable::NoFactors)?;
     Ok(User {
-        guid: cx.target.user.guid.clone(),
-        name: cx.target.user.name.clone().unwrap_or_default(),
+        guid: cx.target.tenant().user.guid.clone(),
+        name: cx.target.tenant().user.name.clone().unwrap_or_default(),
         factors: factors
             .factors
             .iter()
@@ -512,11 +517,11 @@ pub async fn run_sequence(cx: &Ctx, steps: &[Step], known: Choices) -> Run {
     // independent: an unlock where the runner can (it holds even on a tenant that does
     // not reset on success), else a successful verification; nothing when the ledger's
     // prediction, an upper bound, is 0 already.
-    let now = target.ledger.state();
+    let now = target.safety().ledger.state();
     let reset = if now.count == 0 && !now.locked {
         Ok(())
-    } else if target.can_unlock() {
-        target.unlock_user().await
+    } else if target.tenant().can_unlock() {
+        target.unlock_user().await.map_err(ResetError::from)
     } else {
         guard::reset_count(&target.clone(), Limits::of(target))
             .await
@@ -529,11 +534,12 @@ pub async fn run_sequence(cx: &Ctx, steps: &[Step], known: Choices) -> Run {
     }
     // Sequences drive the user into lockout only when asked to (--allow-lockout) and
     // when the runner can unlock them afterwards: otherwise they keep to the ceiling.
-    let may_lock = target.allow_lockout && target.can_unlock();
-    let mut session = match Session::start(cx, known, may_lock, cx.target.props.strict).await {
-        Ok(s) => s,
-        Err(e) => return Run::Skipped(e),
-    };
+    let may_lock = target.safety().allow_lockout && target.tenant().can_unlock();
+    let mut session =
+        match Session::start(cx, known, may_lock, cx.target.settings().props.strict).await {
+            Ok(s) => s,
+            Err(e) => return Run::Skipped(e.to_string()),
+        };
     for raw in steps {
         match session.step(raw).await {
             Stepped::Answered(_) | Stepped::NotRun => {}
@@ -585,11 +591,11 @@ impl<'a> Session<'a> {
         known: Choices,
         may_lock: bool,
         strict: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, NotRunnable> {
         let user = user_of(cx).await?;
         let max = Limits::of(&cx.target).max_attempts;
         let mut model = Model::with_readings(user, max, strict, known);
-        for alt in cx.target.readings.excluded() {
+        for alt in cx.target.findings().readings.excluded() {
             model.exclude(alt);
         }
         Ok(Self {
@@ -637,6 +643,7 @@ impl<'a> Session<'a> {
         for shown in self.shown() {
             self.cx
                 .target
+                .findings()
                 .readings
                 .record(shown.alt, format!("{check}, {}", shown.step))?;
         }
@@ -706,7 +713,12 @@ impl<'a> Session<'a> {
             return Stepped::NotRun;
         }
         let ceiling = Limits::of(target).ceiling;
-        let predicted = target.ledger.state().count.max(self.model.attempts().1);
+        let predicted = target
+            .safety()
+            .ledger
+            .state()
+            .count
+            .max(self.model.attempts().1);
         if !self.may_lock && predicted + step.worst_spend() > ceiling {
             return Stepped::NotRun;
         }
@@ -715,22 +727,32 @@ impl<'a> Session<'a> {
         };
         // Where the step's redacted inputs come from, for a reader who runs the script.
         let inputs = inputs_of(&step, &self.live);
-        let answer = match send(
+        let answer = match self.send(&step).await {
+            Ok(a) => a,
+            Err(skip) => return skip,
+        };
+        self.keep_exchanges(inputs.as_deref());
+        self.ran += 1;
+        self.judge(&step, &expectation, answer)
+    }
+
+    /// Sends `step` in the session's context.
+    async fn send(&mut self, step: &Step) -> Result<Answer, Stepped> {
+        send(
             &self.run_cx,
-            &step,
+            step,
             &mut self.live,
             &mut self.used_codes,
             &self.model,
         )
         .await
-        {
-            Ok(a) => a,
-            Err(skip) => return Stepped::Skipped(skip),
-        };
-        self.keep_exchanges(inputs.as_deref());
-        self.ran += 1;
-        self.answered.push(words(&step, &self.model, &answer));
-        let verdict = self.model.observe(&step, &expectation, &answer);
+        .map_err(|skip| Stepped::Skipped(skip.to_string()))
+    }
+
+    /// Holds the `answer` to `step` to the model's `expectation`.
+    fn judge(&mut self, step: &Step, expectation: &Expectation, answer: Answer) -> Stepped {
+        self.answered.push(words(step, &self.model, &answer));
+        let verdict = self.model.observe(step, expectation, &answer);
         match self.diverged(verdict) {
             Some(d) => Stepped::Diverged(d),
             None => Stepped::Answered(answer),
@@ -759,17 +781,9 @@ impl<'a> Session<'a> {
         let poll = Step::Poll { req };
         let mut decided = None;
         for _ in 0..10 {
-            let answer = match send(
-                &self.run_cx,
-                &poll,
-                &mut self.live,
-                &mut self.used_codes,
-                &self.model,
-            )
-            .await
-            {
+            let answer = match self.send(&poll).await {
                 Ok(a) => a,
-                Err(skip) => return Stepped::Skipped(skip),
+                Err(skip) => return skip,
             };
             if answer.status == 200 && answer.body_status == Some(idcs_mfa::Status::Pending) {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -782,12 +796,7 @@ impl<'a> Session<'a> {
         let (Some(answer), Some(expectation)) = (decided, self.model.expect(&poll)) else {
             return Stepped::NotRun;
         };
-        self.answered.push(words(&poll, &self.model, &answer));
-        let verdict = self.model.observe(&poll, &expectation, &answer);
-        match self.diverged(verdict) {
-            Some(d) => Stepped::Diverged(d),
-            None => Stepped::Answered(answer),
-        }
+        self.judge(&poll, &expectation, answer)
     }
 }
 
@@ -813,6 +822,8 @@ pub fn words(step: &Step, model: &Model, answer: &Answer) -> String {
         StateRef::Stale => " with a replaced requestState",
         StateRef::OfAnother => " with another request's requestState",
     };
+    // `on the SMS request with a replaced requestState`
+    let on = |req: &usize, s: &StateRef| format!("on the {}{}", method(req), state(s));
     let text = match step {
         Step::Initiate { who, pick } => {
             let what = match pick {
@@ -826,49 +837,37 @@ pub fn words(step: &Step, model: &Model, answer: &Answer) -> String {
             };
             format!("an initiate of {what}{who}")
         }
-        Step::Resend { req, state: s } => format!("a resend on the {}{}", method(req), state(s)),
+        Step::Resend { req, state: s } => format!("a resend {}", on(req, s)),
         Step::VerifyOtp {
             req,
             state: s,
             code,
-        } => format!(
-            "{} code on the {}{}",
-            if *code == Code::Right {
-                "the right"
-            } else {
-                "a wrong"
-            },
-            method(req),
-            state(s)
-        ),
+        }
+        | Step::VerifyAnswers {
+            req,
+            state: s,
+            code,
+        } => {
+            let what = match (step, code) {
+                (Step::VerifyOtp { .. }, Code::Right) => "the right code",
+                (Step::VerifyOtp { .. }, Code::Wrong) => "a wrong code",
+                (_, Code::Right) => "the right answers",
+                (_, Code::Wrong) => "wrong answers",
+            };
+            format!("{what} {}", on(req, s))
+        }
         Step::VerifyBypass {
             req,
             state: s,
             code,
-        } => format!(
-            "{} bypass code on the {}{}",
-            match code {
+        } => {
+            let which = match code {
                 Bypass::Fresh => "an unused",
                 Bypass::Reused => "a used",
                 Bypass::Wrong => "a wrong",
-            },
-            method(req),
-            state(s)
-        ),
-        Step::VerifyAnswers {
-            req,
-            state: s,
-            code,
-        } => format!(
-            "{} answers on the {}{}",
-            if *code == Code::Right {
-                "the right"
-            } else {
-                "wrong"
-            },
-            method(req),
-            state(s)
-        ),
+            };
+            format!("{which} bypass code {}", on(req, s))
+        }
         Step::Poll { req } => format!("a poll of the {}", method(req)),
         Step::Decide { approve, .. } => {
             format!(
@@ -890,11 +889,11 @@ pub fn words(step: &Step, model: &Model, answer: &Answer) -> String {
 
 /// Whether the target has what `step` needs (fixtures, a user name).
 fn can_run(cx: &Ctx, step: &Step) -> bool {
-    let f = &cx.target.fixtures;
+    let f = &cx.target.tenant().fixtures;
     match step {
         Step::Unauthenticated(inner) => can_run(cx, inner),
         Step::Initiate { who: Who::Name, .. } | Step::Lookup { who: Who::Name } => {
-            cx.target.user.name.is_some()
+            cx.target.tenant().user.name.is_some()
         }
         Step::Decide { .. } => f.push.is_some(),
         Step::VerifyBypass {
@@ -910,8 +909,8 @@ fn can_run(cx: &Ctx, step: &Step) -> bool {
 
 fn user_ref(cx: &Ctx, who: Who) -> UserRef {
     match who {
-        Who::Guid => UserRef::Guid(cx.target.user.guid.clone()),
-        Who::Name => UserRef::Name(cx.target.user.name.clone().unwrap_or_default()),
+        Who::Guid => UserRef::Guid(cx.target.tenant().user.guid.clone()),
+        Who::Name => UserRef::Name(cx.target.tenant().user.name.clone().unwrap_or_default()),
         Who::Unknown => UserRef::Guid(unknown_id()),
     }
 }
@@ -924,7 +923,7 @@ async fn send(
     live: &mut Vec<Live>,
     used_codes: &mut Vec<Secret>,
     model: &Model,
-) -> Result<Answer, String> {
+) -> Result<Answer, NotRunnable> {
     let without_token;
     let (client, step) = match step {
         Step::Unauthenticated(inner) => {
@@ -974,12 +973,12 @@ async fn send(
                 Who::Name => {
                     client
                         .lookup_user_factors(
-                            cx.target.user.name.as_deref().unwrap_or_default(),
+                            cx.target.tenant().user.name.as_deref().unwrap_or_default(),
                             types::UserIdType::UserName,
                         )
                         .await
                 }
-                Who::Guid => client.get_user_factors(&cx.target.user.guid).await,
+                Who::Guid => client.get_user_factors(&cx.target.tenant().user.guid).await,
                 Who::Unknown => client.get_user_factors(&unknown_id()).await,
             };
             match result {
@@ -1040,7 +1039,7 @@ async fn send(
                 Step::VerifyBypass { code, .. } => {
                     body.bypass_code = Some(match code {
                         Bypass::Fresh => {
-                            let c = cx.take_bypass_code().map_err(|e| e.to_string())?;
+                            let c = cx.take_bypass_code()?;
                             fresh = Some(c.clone());
                             c
                         }
@@ -1060,6 +1059,7 @@ async fn send(
                             answer: match code {
                                 Code::Right => cx
                                     .target
+                                    .tenant()
                                     .fixtures
                                     .answers
                                     .get(id)
@@ -1097,9 +1097,7 @@ async fn send(
                 Err(e) => Ok(answer_of_error(&e)),
             }
         }
-        Step::Decide { .. } | Step::Unauthenticated(_) => {
-            Err("a decision, or a step wrapped twice, is not sent".into())
-        }
+        Step::Decide { .. } | Step::Unauthenticated(_) => Err(NotRunnable::NotSent),
     }
 }
 
@@ -1180,11 +1178,11 @@ fn pick_state(live: &[Live], req: usize, state: StateRef) -> Secret {
 }
 
 /// The right or a wrong code for `l`.
-async fn otp_for(cx: &Ctx, l: &Live, code: Code) -> Result<Secret, String> {
+async fn otp_for(cx: &Ctx, l: &Live, code: Code) -> Result<Secret, Fail> {
     let right = if *l.v.method() == Method::Totp {
-        cx.totp_now().map(|(_, c)| c).map_err(|e| e.to_string())?
+        cx.totp_now().map(|(_, c)| c)?
     } else if code == Code::Right {
-        cx.delivered_otp(&l.v).await.map_err(|e| e.to_string())?
+        cx.delivered_otp(&l.v).await?
     } else {
         Secret::new("")
     };

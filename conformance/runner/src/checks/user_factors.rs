@@ -4,7 +4,7 @@ use idcs_mfa::{Method, Secret, Status};
 
 use crate::{
     check,
-    checks::unknown_id,
+    checks::{bogus_token, unknown_id},
     harness::{Auth, Ctx},
     harness::{Check, CheckResult, Fail, ensure, expect_error, expect_ok, expect_status_member},
 };
@@ -57,7 +57,7 @@ pub const CHECKS: &[Check] = &[
         quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
         source: "[FACTORS]",
         evidence: Inferred,
-        run: missing_token_401,
+        run: factors_with_401(None),
     },
     check! {
         id: "users.factors/invalid-token-401",
@@ -65,7 +65,7 @@ pub const CHECKS: &[Check] = &[
         quote: "Provide a valid OAuth Access Token that has the 'Authenticator Client' or 'MFA Client' scope.",
         source: "[FACTORS]",
         evidence: Inferred,
-        run: invalid_token_401,
+        run: factors_with_401(Some(bogus_token())),
     },
     check! {
         id: "users.factors/authenticator-client-may-get",
@@ -87,7 +87,7 @@ pub const CHECKS: &[Check] = &[
 ];
 
 async fn lists_enrolled_factors(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
+    let guid = cx.target.tenant().user.guid.clone();
     let r = expect_ok(cx.client().get_user_factors(&guid).await, 200)?;
     expect_status_member(&r.value.status, Status::Success)?;
     ensure(
@@ -114,7 +114,7 @@ async fn lists_enrolled_factors(cx: &Ctx) -> CheckResult {
 /// check's): the checks that only read it share it, and `200-lists-enrolled-factors`
 /// sends its own request (and so judges the answer against the contract).
 async fn listing(cx: &Ctx) -> Result<&idcs_mfa::types::UserFactors, Fail> {
-    cx.target.factors().await.ok_or_else(|| {
+    cx.target.tenant().factors().await.ok_or_else(|| {
         Fail::skip(
             "the test user's listing could not be read (users.factors/200-lists-enrolled-factors judges that answer)",
         )
@@ -194,28 +194,22 @@ async fn unknown_guid_404(cx: &Ctx) -> CheckResult {
     expect_error(result, 404, Some("AUTH-3018")).map(|_| ())
 }
 
-async fn missing_token_401(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
-    let result = cx.client_with(None).get_user_factors(&guid).await;
-    expect_error(result, 401, None).map(|_| ())
-}
-
-async fn invalid_token_401(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
-    let bogus = Secret::new(format!("not-a-token-{}", unknown_id()));
-    let result = cx.client_with(Some(bogus)).get_user_factors(&guid).await;
+/// The test user's factors with `token` (none, or one the tenant never issued): 401.
+async fn factors_with_401(cx: &Ctx, token: Option<Secret>) -> CheckResult {
+    let guid = cx.target.tenant().user.guid.clone();
+    let result = cx.client_with(token).get_user_factors(&guid).await;
     expect_error(result, 401, None).map(|_| ())
 }
 
 async fn authenticator_client_may_get(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
-    let token = cx.target.authenticator_token.clone();
+    let guid = cx.target.tenant().user.guid.clone();
+    let token = cx.target.tenant().authenticator_token.clone();
     let result = cx.client_with(token).get_user_factors(&guid).await;
     expect_ok(result, 200).map(|_| ())
 }
 
 async fn scim_json_accepted(cx: &Ctx) -> CheckResult {
-    let path = format!("/mfa/v1/users/{}/factors", cx.target.user.guid);
+    let path = format!("/mfa/v1/users/{}/factors", cx.target.tenant().user.guid);
     let r = cx
         .raw(
             reqwest::Method::GET,
@@ -225,5 +219,5 @@ async fn scim_json_accepted(cx: &Ctx) -> CheckResult {
             None,
         )
         .await?;
-    ensure(r.status == 200, "HTTP 200", || r.describe())
+    r.expect(200)
 }

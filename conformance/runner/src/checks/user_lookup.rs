@@ -1,7 +1,10 @@
 //! `GET /mfa/v1/users?userId=…&userIdType=…&attributes=factors` — [PM], and \[FACTORS\]'s
 //! "get their enrolled factors by using a 'filter' with the user name".
 
-use idcs_mfa::{Status, types::UserIdType};
+use idcs_mfa::{
+    Response, Status,
+    types::{UserFactors, UserIdType},
+};
 
 use idcs_mfa_model::readings::unknown_by_name;
 
@@ -85,22 +88,30 @@ pub const CHECKS: &[Check] = &[
 
 fn user_name(cx: &Ctx) -> Result<String, Fail> {
     cx.target
+        .tenant()
         .user
         .name
         .clone()
         .ok_or_else(|| Fail::skip("the profile gives no user name (user.name)"))
 }
 
-async fn by_name_200(cx: &Ctx) -> CheckResult {
+/// The look-up of the test user by name (skipped without one), documented to answer
+/// 200; the name and the answer.
+async fn by_name(cx: &Ctx) -> Result<(String, Response<UserFactors>), Fail> {
     let name = user_name(cx)?;
-    let r = expect_ok(
-        cx.client()
-            .lookup_user_factors(&name, UserIdType::UserName)
-            .await,
-        200,
-    )?;
+    let r = lookup_200(cx, &name, UserIdType::UserName).await?;
+    Ok((name, r))
+}
+
+/// The look-up of `id`, a `kind` of user id, documented to answer 200.
+async fn lookup_200(cx: &Ctx, id: &str, kind: UserIdType) -> Result<Response<UserFactors>, Fail> {
+    expect_ok(cx.client().lookup_user_factors(id, kind).await, 200)
+}
+
+async fn by_name_200(cx: &Ctx) -> CheckResult {
+    let (name, r) = by_name(cx).await?;
     expect_status_member(&r.value.status, Status::Success)?;
-    let guid = &cx.target.user.guid;
+    let guid = &cx.target.tenant().user.guid;
     ensure(
         &r.value.user_guid == guid,
         format!("\"userGUID\": {guid:?} (the user named {name:?})"),
@@ -109,18 +120,14 @@ async fn by_name_200(cx: &Ctx) -> CheckResult {
 }
 
 async fn same_as_factors(cx: &Ctx) -> CheckResult {
-    let name = user_name(cx)?;
-    let by_name = expect_ok(
+    let (_, by_name) = by_name(cx).await?;
+    let by_guid = expect_ok(
         cx.client()
-            .lookup_user_factors(&name, UserIdType::UserName)
+            .get_user_factors(&cx.target.tenant().user.guid)
             .await,
         200,
     )?;
-    let by_guid = expect_ok(
-        cx.client().get_user_factors(&cx.target.user.guid).await,
-        200,
-    )?;
-    let ids = |f: &idcs_mfa::types::UserFactors| {
+    let ids = |f: &UserFactors| {
         let mut ids: Vec<String> = f.factors.iter().map(|f| f.factor_id.clone()).collect();
         ids.sort();
         ids
@@ -171,7 +178,7 @@ async fn unknown_name_finds_nobody(cx: &Ctx) -> CheckResult {
             ));
         }
     };
-    cx.target.readings.record(
+    cx.record_reading(
         alt,
         "users.lookup/unknown-name-finds-nobody: a look-up of a name the tenant does not have",
     )
@@ -179,13 +186,8 @@ async fn unknown_name_finds_nobody(cx: &Ctx) -> CheckResult {
 
 /// The look-up with `userIdType=USER_GUID` finds the test user by GUID.
 async fn by_guid_200(cx: &Ctx) -> CheckResult {
-    let guid = cx.target.user.guid.clone();
-    let r = expect_ok(
-        cx.client()
-            .lookup_user_factors(&guid, UserIdType::UserGuid)
-            .await,
-        200,
-    )?;
+    let guid = cx.target.tenant().user.guid.clone();
+    let r = lookup_200(cx, &guid, UserIdType::UserGuid).await?;
     expect_status_member(&r.value.status, Status::Success)?;
     ensure(
         r.value.user_guid == guid,
@@ -195,18 +197,7 @@ async fn by_guid_200(cx: &Ctx) -> CheckResult {
 }
 
 async fn preferred_method_is_listed(cx: &Ctx) -> CheckResult {
-    let name = cx
-        .target
-        .user
-        .name
-        .clone()
-        .ok_or_else(|| Fail::skip("the profile gives no user name (user.name)"))?;
-    let r = expect_ok(
-        cx.client()
-            .lookup_user_factors(&name, UserIdType::UserName)
-            .await,
-        200,
-    )?;
+    let (_, r) = by_name(cx).await?;
     crate::checks::user_factors::preferred_method_of(&r.value)
 }
 
@@ -220,12 +211,12 @@ async fn missing_user_id_400(cx: &Ctx) -> CheckResult {
             None,
         )
         .await?;
-    ensure(r.status == 400, "HTTP 400", || r.describe())
+    r.expect(400)
 }
 
 async fn authenticator_may_get(cx: &Ctx) -> CheckResult {
     let name = user_name(cx)?;
-    let client = cx.client_with(cx.target.authenticator_token.clone());
+    let client = cx.client_with(cx.target.tenant().authenticator_token.clone());
     expect_ok(
         client
             .lookup_user_factors(&name, UserIdType::UserName)

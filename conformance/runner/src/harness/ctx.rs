@@ -12,15 +12,17 @@ use idcs_mfa::{
     Client, Exchange, Initiate, Method, Recorder, Secret, UserRef, Verification, types,
 };
 use idcs_mfa_mock::routes;
+use idcs_mfa_model::readings::Alt;
 
-use super::Fail;
+use super::{CheckResult, Fail};
 use crate::{
     ledger::Credential,
-    target::{Source, Target, control_json, control_post, raw_request, request_env, run_command},
+    source::{Source, control_json, control_post, raw_request, request_env, run_command},
+    target::Target,
 };
 
 /// Collects a check's exchanges, and feeds each to the run's [`Ledger`](crate::ledger::Ledger) as it happens.
-pub struct Collect {
+pub(crate) struct Collect {
     exchanges: Arc<Mutex<Vec<Exchange>>>,
     target: Arc<Target>,
     credential: Credential,
@@ -28,7 +30,10 @@ pub struct Collect {
 
 impl Recorder for Collect {
     fn record(&self, exchange: Exchange) {
-        self.target.ledger.observe(&exchange, self.credential);
+        self.target
+            .safety()
+            .ledger
+            .observe(&exchange, self.credential);
         self.exchanges
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -99,6 +104,13 @@ impl RawResponse {
             .unwrap_or_default()
     }
 
+    /// Expects the answer to have `status`.
+    pub fn expect(&self, status: u16) -> CheckResult {
+        super::ensure(self.status == status, format!("HTTP {status}"), || {
+            self.describe()
+        })
+    }
+
     /// One line for `actual`.
     pub fn describe(&self) -> String {
         let codes = self.codes();
@@ -133,7 +145,7 @@ impl Ctx {
     /// A context recording into a fresh collection.
     pub fn new(target: Arc<Target>) -> Self {
         let collect = Arc::new(Collect::new(target.clone(), Credential::Run));
-        let client = target.client.with_recorder(collect.clone());
+        let client = target.tenant().client.with_recorder(collect.clone());
         Self {
             target,
             client,
@@ -166,10 +178,13 @@ impl Ctx {
     /// the run's token and the Authenticator Client token act for the test user.
     pub fn client_with(&self, token: Option<Secret>) -> Client {
         let acts_for_user = token.as_ref().is_some_and(|t| {
-            [&self.target.token, &self.target.authenticator_token]
-                .into_iter()
-                .flatten()
-                .any(|known| known == t)
+            [
+                &self.target.tenant().token,
+                &self.target.tenant().authenticator_token,
+            ]
+            .into_iter()
+            .flatten()
+            .any(|known| known == t)
         });
         let credential = if acts_for_user {
             Credential::Run
@@ -180,6 +195,12 @@ impl Ctx {
         self.client.with_token(token).with_recorder(collect)
     }
 
+    /// Records that the tenant showed `alt` (a check's finding, `at` saying which and
+    /// where): a failure when it showed another alternative of that reading before.
+    pub fn record_reading(&self, alt: Alt, at: &str) -> CheckResult {
+        self.target.findings().readings.record(alt, at)
+    }
+
     /// Whether some exchange of this context never reached the tenant.
     pub fn any_unreached(&self) -> bool {
         self.collect.any_unreached()
@@ -187,13 +208,14 @@ impl Ctx {
 
     /// The test user by GUID.
     pub fn user(&self) -> UserRef {
-        UserRef::Guid(self.target.user.guid.clone())
+        UserRef::Guid(self.target.tenant().user.guid.clone())
     }
 
     /// A factor of the test user with `method`, or a skip saying there is none.
     pub async fn factor_with(&self, method: &Method) -> Result<String, Fail> {
         let factors = self
             .target
+            .tenant()
             .factors()
             .await
             .ok_or_else(|| {
@@ -244,33 +266,33 @@ impl Ctx {
     /// exchange (the checks that initiate a factor judge that answer); the ledger sees it.
     /// At a real tenant's pace this saves a request per check.
     pub async fn shared_quiet(&self) -> Result<Verification, Fail> {
-        let target = self.target.clone();
-        self.target
-            .shared_quiet
-            .get_or_init(|| async move {
-                let cx = Ctx::new(target);
-                let v = cx.initiate_quiet().await;
-                drop(cx.take_exchanges());
-                v
-            })
-            .await
-            .clone()
+        self.shared(false).await
     }
 
     /// A PUSH request initiated once per run and shared by the checks that only poll it
     /// while it is pending (see [`Ctx::shared_quiet`]).
     pub async fn shared_push(&self) -> Result<Verification, Fail> {
+        self.shared(true).await
+    }
+
+    /// The shared PUSH request (`push`), or the shared request whose initiate sends
+    /// nothing, initiated on first use in a context of its own.
+    async fn shared(&self, push: bool) -> Result<Verification, Fail> {
         let target = self.target.clone();
-        self.target
-            .shared_push
-            .get_or_init(|| async move {
-                let cx = Ctx::new(target);
-                let v = cx.initiate(Method::Push).await;
-                drop(cx.take_exchanges());
-                v
-            })
-            .await
-            .clone()
+        let shared = &self.target.tenant().shared;
+        let cell = if push { &shared.push } else { &shared.quiet };
+        cell.get_or_init(|| async move {
+            let cx = Ctx::new(target);
+            let v = if push {
+                cx.initiate(Method::Push).await
+            } else {
+                cx.initiate_quiet().await
+            };
+            drop(cx.take_exchanges());
+            v
+        })
+        .await
+        .clone()
     }
 
     /// Initiates `what`; a failure is a mismatch.
@@ -288,7 +310,7 @@ impl Ctx {
     /// run or timed out; a control API that refused) is not asked again: the check is
     /// skipped with the reason at once.
     pub async fn delivered_otp(&self, v: &Verification) -> Result<Secret, Fail> {
-        let patience = self.target.patience.otp_retry;
+        let patience = self.target.settings().patience.otp_retry;
         let started = tokio::time::Instant::now();
         loop {
             match self.read_otp_once(v).await {
@@ -306,7 +328,7 @@ impl Ctx {
     }
 
     async fn read_otp_once(&self, v: &Verification) -> OtpRead {
-        let Some(source) = self.target.fixtures.otp.as_ref() else {
+        let Some(source) = self.target.tenant().fixtures.otp.as_ref() else {
             return OtpRead::Failed(Fail::skip("no OTP source"));
         };
         match source {
@@ -316,7 +338,7 @@ impl Ctx {
                     .await
                 {
                     Ok(body) => body,
-                    Err(e) => return OtpRead::Failed(Fail::skip(e)),
+                    Err(e) => return OtpRead::Failed(Fail::skip(e.to_string())),
                 };
                 let entries = body.as_array().cloned().unwrap_or_default();
                 match entries
@@ -334,13 +356,13 @@ impl Ctx {
             Source::Command(cmd) => {
                 let out = match run_command(cmd, &request_env(v, None)).await {
                     Ok(out) => out,
-                    Err(e) => return OtpRead::Failed(Fail::skip(e)),
+                    Err(e) => return OtpRead::Failed(Fail::skip(e.to_string())),
                 };
                 let otp = out.trim();
                 if otp.is_empty() {
                     return OtpRead::NothingYet(Fail::skip(format!(
                         "the OTP command `{cmd}` printed nothing within {:?} (fixtures.otp_retry_secs)",
-                        self.target.patience.otp_retry
+                        self.target.settings().patience.otp_retry
                     )));
                 }
                 OtpRead::Got(Secret::new(otp))
@@ -356,7 +378,7 @@ impl Ctx {
         &self,
         v: &Verification,
     ) -> Result<idcs_mfa::Response<types::VerificationStatus>, idcs_mfa::Error> {
-        let patience = self.target.patience;
+        let patience = self.target.settings().patience;
         let started = tokio::time::Instant::now();
         loop {
             let answer = self.client.get_verification_status(v.request_id()).await;
@@ -373,6 +395,7 @@ impl Ctx {
         let action = if approve { "approve" } else { "reject" };
         let source = self
             .target
+            .tenant()
             .fixtures
             .push
             .as_ref()
@@ -382,15 +405,18 @@ impl Ctx {
                 let url = routes::decide_push(base_url, v.request_id(), action == "approve");
                 control_post(&self.client, &url, token)
                     .await
-                    .map_err(Fail::skip)?;
+                    .map_err(|e| Fail::skip(e.to_string()))?;
             }
             Source::Command(cmd) => {
                 run_command(cmd, &request_env(v, Some(action)))
                     .await
-                    .map_err(Fail::skip)?;
+                    .map_err(|e| Fail::skip(e.to_string()))?;
             }
         }
-        self.target.ledger.push_decided(v.request_id(), approve);
+        self.target
+            .safety()
+            .ledger
+            .push_decided(v.request_id(), approve);
         Ok(())
     }
 
@@ -398,6 +424,7 @@ impl Ctx {
     pub fn totp_now(&self) -> Result<(String, Secret), Fail> {
         let (factor, secret) = self
             .target
+            .tenant()
             .fixtures
             .totp
             .clone()
@@ -414,6 +441,7 @@ impl Ctx {
     /// Takes an unused bypass code.
     pub fn take_bypass_code(&self) -> Result<Secret, Fail> {
         self.target
+            .tenant()
             .fixtures
             .bypass_codes
             .lock()
@@ -431,9 +459,9 @@ impl Ctx {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<RawResponse, Fail> {
-        let url = format!("{}{path}", self.target.base_url);
+        let url = format!("{}{path}", self.target.tenant().base_url);
         let token = match &auth {
-            Auth::Token => self.target.token.clone(),
+            Auth::Token => self.target.tenant().token.clone(),
             Auth::None => None,
             Auth::Bearer(t) => Some(t.clone()),
         };
@@ -488,7 +516,7 @@ impl Ctx {
                     unreached = e.is_unreached();
                     e.to_string()
                 }),
-            Err(e) => Err(e),
+            Err(e) => Err(e.to_string()),
         };
         match result {
             Ok((status, headers, body)) => {

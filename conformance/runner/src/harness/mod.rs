@@ -16,7 +16,9 @@ use crate::target::Target;
 
 mod ctx;
 
-pub use ctx::{Auth, Collect, Ctx, RawResponse};
+pub use ctx::{Auth, Ctx, RawResponse};
+
+pub use crate::verdict::{CheckResult, Fail};
 
 pub use idcs_mfa_model::Evidence;
 
@@ -52,52 +54,16 @@ pub enum Need {
     AuthenticatorToken,
 }
 
-/// Why a check did not pass.
-#[derive(Clone, Debug)]
-pub enum Fail {
-    /// The target did something other than documented.
-    Mismatch {
-        /// What the documents say should happen.
-        expected: String,
-        /// What happened.
-        actual: String,
-    },
-    /// The check could not run; never a pass.
-    Skip(String),
-}
-
-impl Fail {
-    /// A mismatch.
-    pub fn mismatch(expected: impl Into<String>, actual: impl Into<String>) -> Fail {
-        Fail::Mismatch {
-            expected: expected.into(),
-            actual: actual.into(),
-        }
-    }
-
-    /// A skip with its reason.
-    pub fn skip(reason: impl Into<String>) -> Fail {
-        Fail::Skip(reason.into())
-    }
-}
-
-impl fmt::Display for Fail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Fail::Mismatch { expected, actual } => write!(f, "expected {expected}, got {actual}"),
-            Fail::Skip(reason) => write!(f, "skipped: {reason}"),
-        }
-    }
-}
-
-/// What a check's run function returns.
-pub type CheckResult = Result<(), Fail>;
-
 /// The boxed future of a run function. Not `Send`: proptest's value trees are not, and
 /// checks run concurrently on the runner's task rather than on other threads.
 pub type RunFuture<'a> = Pin<Box<dyn Future<Output = CheckResult> + 'a>>;
 
-/// One named check. See the [module docs](self).
+/// One named check: it asserts one documented statement, carries a stable hierarchical
+/// id (`requests.get/push-pending-is-200`), the operation it exercises, the sentence it
+/// asserts quoted with its source, and an [`Evidence`] level. Its `run` function
+/// returns `Ok(())` (pass) or a [`Fail`]. The runner adds what every check gets for
+/// free: each response it caused is validated against the contract's schema for its
+/// status.
 pub struct Check {
     /// Stable hierarchical id, `<group>/<name>`.
     pub id: &'static str,
@@ -110,9 +76,9 @@ pub struct Check {
     /// How strongly the documents support it.
     pub evidence: Evidence,
     /// The most it can raise the test user's MFA attempt count above where it started,
-    /// as [`crate::ledger`] predicts it (its worse cases included): OTPs it sends,
+    /// as the runner's ledger predicts it (its worse cases included): OTPs it sends,
     /// verifications that fail. The runner admits it only when that keeps the count
-    /// under the run's ceiling ([`crate::guard`]); a test runs every check against the
+    /// under the run's ceiling (docs/running.md, safety); a test runs every check against the
     /// mock tenant, with and without faults, and holds each to its declaration.
     pub spends: u32,
     /// What it needs from the target.
@@ -129,9 +95,17 @@ impl fmt::Debug for Check {
     }
 }
 
-/// Declares a [`Check`] whose run function is an `async fn(&Ctx) -> CheckResult`.
+/// Declares a [`Check`] whose run function is an `async fn(&Ctx) -> CheckResult`
+/// (`run: f`), or an `async fn(&Ctx, ARGS) -> CheckResult` given its other arguments
+/// (`run: f(ARGS)`).
 #[macro_export]
 macro_rules! check {
+    (@run $run:ident($($arg:expr),+ $(,)?) $(,)?) => {
+        |cx| Box::pin($run(cx, $($arg),+))
+    };
+    (@run $run:path $(,)?) => {
+        |cx| Box::pin($run(cx))
+    };
     (
         id: $id:literal,
         operation: $op:ident,
@@ -140,7 +114,7 @@ macro_rules! check {
         evidence: $ev:ident,
         $(spends: $spends:literal,)?
         $(needs: [$($need:ident),* $(,)?],)?
-        run: $run:path $(,)?
+        run: $($run:tt)+
     ) => {
         $crate::harness::Check {
             id: $id,
@@ -150,7 +124,7 @@ macro_rules! check {
             evidence: $crate::harness::Evidence::$ev,
             spends: 0 $(+ $spends)?,
             needs: &[$($($crate::harness::Need::$need),*)?],
-            run: |cx| Box::pin($run(cx)),
+            run: $crate::check!(@run $($run)+),
         }
     };
 }
@@ -258,17 +232,19 @@ pub fn ensure(
 
 /// Why a check with these needs cannot run here, if it cannot.
 pub fn missing(target: &Target, needs: &[Need]) -> Option<String> {
+    let tenant = target.tenant();
+    let fixtures = &tenant.fixtures;
     needs.iter().find_map(|need| {
         let absent = match need {
-            Need::DeliveredOtp => target.fixtures.otp.is_none(),
-            Need::TotpSecret => target.fixtures.totp.is_none(),
-            Need::BypassCode => target.fixtures.bypass_codes.lock().map(|c| c.is_empty()).unwrap_or(true),
-            Need::SecurityAnswers => target.fixtures.answers.is_empty(),
-            Need::PushControl => target.fixtures.push.is_none(),
-            Need::Lockout | Need::NearLockout => !target.allow_lockout,
+            Need::DeliveredOtp => fixtures.otp.is_none(),
+            Need::TotpSecret => fixtures.totp.is_none(),
+            Need::BypassCode => fixtures.bypass_codes.lock().map(|c| c.is_empty()).unwrap_or(true),
+            Need::SecurityAnswers => fixtures.answers.is_empty(),
+            Need::PushControl => fixtures.push.is_none(),
+            Need::Lockout | Need::NearLockout => !target.safety().allow_lockout,
             Need::CountAtZero => false,
-            Need::TokenRoles => target.token_roles.is_none(),
-            Need::AuthenticatorToken => target.authenticator_token.is_none(),
+            Need::TokenRoles => tenant.token_roles.is_none(),
+            Need::AuthenticatorToken => tenant.authenticator_token.is_none(),
         };
         absent.then(|| match need {
             Need::DeliveredOtp => "the profile gives no way to read a delivered OTP (fixtures.otp_command)".to_owned(),

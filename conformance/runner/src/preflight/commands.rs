@@ -25,51 +25,155 @@ use std::{
 /// How long `sh` may take to parse a command or look a name up.
 const SHELL_LIMIT: Duration = Duration::from_secs(5);
 
-/// Checks the fixture command `cmd` of profile key `key`; `Err` is one line naming the
-/// key, the cause and the fix.
-pub(crate) async fn check(key: &str, cmd: &str) -> Result<(), String> {
-    let parsed = shell(&["-n", "-c", cmd])
-        .await
-        .map_err(|e| format!("{key}: cannot start sh to check the command `{cmd}`: {e}"))?;
-    if !parsed.0 {
-        return Err(format!(
-            "{key} = {cmd:?} is not a valid shell command ({}): correct it in the profile",
-            first_line(&parsed.1)
-        ));
+/// Why a fixture command cannot run: one line naming the profile key, the cause and the
+/// fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandProblem {
+    /// `sh` could not be started to parse the command.
+    #[error("{key}: cannot start sh to check the command `{cmd}`: {error}")]
+    NoShell {
+        /// The profile key.
+        key: &'static str,
+        /// The command.
+        cmd: String,
+        /// Why.
+        error: ShellError,
+    },
+    /// The command line does not parse.
+    #[error("{key} = {cmd:?} is not a valid shell command ({reason}): correct it in the profile")]
+    Invalid {
+        /// The profile key.
+        key: &'static str,
+        /// The command.
+        cmd: String,
+        /// The shell's first line about it.
+        reason: String,
+    },
+    /// Its program is a path that does not exist.
+    #[error(
+        "{key}: {program} does not exist (looked for {}): write it, or correct the path in the profile (a relative path starts from the directory the runner runs in)",
+        .looked_for.display()
+    )]
+    Missing {
+        /// The profile key.
+        key: &'static str,
+        /// The program.
+        program: String,
+        /// Where it was looked for.
+        looked_for: PathBuf,
+    },
+    /// Its program is a directory.
+    #[error("{key}: {program} is a directory, not a command: name the script in it")]
+    Directory {
+        /// The profile key.
+        key: &'static str,
+        /// The program.
+        program: String,
+    },
+    /// Its program is not executable.
+    #[error("{key}: {program} is not executable (the shell would exit 126): chmod +x {program}")]
+    NotExecutable {
+        /// The profile key.
+        key: &'static str,
+        /// The program.
+        program: String,
+    },
+    /// `sh` could not be started to look the program up.
+    #[error("{key}: cannot start sh to look up {program}: {error}")]
+    NoLookup {
+        /// The profile key.
+        key: &'static str,
+        /// The program.
+        program: String,
+        /// Why.
+        error: ShellError,
+    },
+    /// `sh` does not find the program.
+    #[error(
+        "{key}: {program} is not a command sh finds on PATH (the shell would exit 127): install it, or give its path in the profile"
+    )]
+    NotFound {
+        /// The profile key.
+        key: &'static str,
+        /// The program.
+        program: String,
+    },
+    /// The interpreter of the script is not installed.
+    #[error(
+        "{key}: {program} cannot run: its interpreter {missing} is not installed (the shell would exit 127): install it, or correct the script's #! line"
+    )]
+    NoInterpreter {
+        /// The profile key.
+        key: &'static str,
+        /// The program.
+        program: String,
+        /// The interpreter.
+        missing: String,
+    },
+}
+
+/// Why `sh` gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    /// It did not answer within 5 s.
+    #[error("sh did not answer within {:?}", SHELL_LIMIT)]
+    TimedOut,
+    /// It could not be started.
+    #[error(transparent)]
+    Spawn(#[from] std::io::Error),
+}
+
+/// Checks the fixture command `cmd` of profile key `key`.
+pub(crate) async fn check(key: &'static str, cmd: &str) -> Result<(), CommandProblem> {
+    let (parses, said) =
+        shell(&["-n", "-c", cmd])
+            .await
+            .map_err(|error| CommandProblem::NoShell {
+                key,
+                cmd: cmd.to_owned(),
+                error,
+            })?;
+    if !parses {
+        return Err(CommandProblem::Invalid {
+            key,
+            cmd: cmd.to_owned(),
+            reason: first_line(&said).to_owned(),
+        });
     }
     let Some(program) = program_of(cmd) else {
         return Ok(());
     };
     let path = if program.contains('/') {
         let path = PathBuf::from(&program);
-        let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
-        let meta = std::fs::metadata(&path).map_err(|_| {
-            format!(
-                "{key}: {program} does not exist (looked for {}): write it, or correct the path in the profile (a relative path starts from the directory the runner runs in)",
-                shown.display()
-            )
-        })?;
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return Err(CommandProblem::Missing {
+                key,
+                looked_for: std::path::absolute(&path).unwrap_or_else(|_| path.clone()),
+                program,
+            });
+        };
         if meta.is_dir() {
-            return Err(format!(
-                "{key}: {program} is a directory, not a command: name the script in it"
-            ));
+            return Err(CommandProblem::Directory { key, program });
         }
         if !is_executable(&meta) {
-            return Err(format!(
-                "{key}: {program} is not executable (the shell would exit 126): chmod +x {program}"
-            ));
+            return Err(CommandProblem::NotExecutable { key, program });
         }
         path
     } else {
-        let found = shell(&["-c", "command -v -- \"$1\"", "sh", &program])
-            .await
-            .map_err(|e| format!("{key}: cannot start sh to look up {program}: {e}"))?;
-        if !found.0 {
-            return Err(format!(
-                "{key}: {program} is not a command sh finds on PATH (the shell would exit 127): install it, or give its path in the profile"
-            ));
+        let (found, resolved) = match shell(&["-c", "command -v -- \"$1\"", "sh", &program]).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                return Err(CommandProblem::NoLookup {
+                    key,
+                    program,
+                    error,
+                });
+            }
+        };
+        if !found {
+            return Err(CommandProblem::NotFound { key, program });
         }
-        let resolved = found.1.trim();
+        let resolved = resolved.trim();
         if !resolved.starts_with('/') {
             // A builtin or a function: nothing more to read.
             return Ok(());
@@ -77,16 +181,18 @@ pub(crate) async fn check(key: &str, cmd: &str) -> Result<(), String> {
         PathBuf::from(resolved)
     };
     if let Some(missing) = missing_interpreter(&path) {
-        return Err(format!(
-            "{key}: {program} cannot run: its interpreter {missing} is not installed (the shell would exit 127): install it, or correct the script's #! line"
-        ));
+        return Err(CommandProblem::NoInterpreter {
+            key,
+            program,
+            missing,
+        });
     }
     Ok(())
 }
 
 /// Runs `sh ARGS` with its output captured: whether it succeeded, and its standard
 /// output (on success) or standard error.
-async fn shell(args: &[&str]) -> Result<(bool, String), String> {
+async fn shell(args: &[&str]) -> Result<(bool, String), ShellError> {
     let mut command = tokio::process::Command::new("sh");
     command
         .args(args)
@@ -94,8 +200,7 @@ async fn shell(args: &[&str]) -> Result<(bool, String), String> {
         .kill_on_drop(true);
     let output = tokio::time::timeout(SHELL_LIMIT, command.output())
         .await
-        .map_err(|_| format!("sh did not answer within {SHELL_LIMIT:?}"))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| ShellError::TimedOut)??;
     let text = if output.status.success() {
         &output.stdout
     } else {
@@ -323,7 +428,7 @@ mod tests {
             "sh -c 'echo 1'".into(),
             "$HOME/whatever".into(),
         ] {
-            assert_eq!(check("fixtures.otp_command", &ok).await, Ok(()), "{ok}");
+            assert!(check("fixtures.otp_command", &ok).await.is_ok(), "{ok}");
         }
         let cases = [
             (
@@ -366,7 +471,7 @@ mod tests {
             ),
         ];
         for (key, cmd, says) in cases {
-            let line = check(key, &cmd).await.expect_err(&cmd);
+            let line = check(key, &cmd).await.expect_err(&cmd).to_string();
             assert!(line.starts_with(key), "{line}");
             assert!(!line.contains('\n'), "one line: {line}");
             for part in says {

@@ -5,7 +5,7 @@ use idcs_mfa::Secret;
 use idcs_mfa_mock::routes;
 
 use super::ProfileError;
-use crate::target::Target;
+use crate::{source::control_json, target::TargetBuilder};
 
 /// With `[mock_control]`, what the profile leaves out comes from the mock itself:
 /// the test user's TOTP secret, bypass codes and security answers (from
@@ -13,7 +13,7 @@ use crate::target::Target;
 /// token with only the "Authenticator Client" role (`POST /_mock/v1/tokens`). Lockout
 /// checks are allowed: the mock unlocks the user after them.
 pub(super) async fn fill(
-    target: &mut Target,
+    target: &mut TargetBuilder,
     mock_url: &str,
     token: &Secret,
 ) -> Result<(), ProfileError> {
@@ -28,13 +28,13 @@ pub(super) async fn fill(
         .await?,
     )
     .map_err(|e| ProfileError::Invalid(format!("the mock's fixture does not parse: {e}")))?;
-    let guid = target.user.guid.clone();
+    let guid = target.tenant.user.guid.clone();
     let user = fixture.user_by_guid(&guid).ok_or_else(|| {
         ProfileError::Invalid(format!(
             "the mock tenant has no user {guid}; name one of its users in [user] guid"
         ))
     })?;
-    let fixtures = &mut target.fixtures;
+    let fixtures = &mut target.tenant.fixtures;
     if fixtures.totp.is_none() {
         fixtures.totp = user
             .factors
@@ -53,7 +53,7 @@ pub(super) async fn fill(
             .map(|q| (q.id.clone(), q.answer.clone()))
             .collect();
     }
-    if target.max_attempts.is_none() {
+    if target.safety.max_attempts.is_none() {
         let status = mock_json(
             target,
             reqwest::Method::GET,
@@ -62,12 +62,12 @@ pub(super) async fn fill(
             None,
         )
         .await?;
-        target.max_attempts = status
+        target.safety.max_attempts = status
             .get("maxAttempts")
             .and_then(serde_json::Value::as_u64)
             .and_then(|n| u32::try_from(n).ok());
     }
-    if target.authenticator_token.is_none() {
+    if target.tenant.authenticator_token.is_none() {
         let body = serde_json::json!({ "roles": ["Authenticator Client"] });
         let minted = mock_json(
             target,
@@ -77,7 +77,7 @@ pub(super) async fn fill(
             Some(body),
         )
         .await?;
-        target.authenticator_token = Some(
+        target.tenant.authenticator_token = Some(
             minted
                 .get("access_token")
                 .and_then(serde_json::Value::as_str)
@@ -87,19 +87,19 @@ pub(super) async fn fill(
                 })?,
         );
     }
-    target.allow_lockout = true;
+    target.safety.allow_lockout = true;
     Ok(())
 }
 
 /// One JSON request to the mock's control API, through the target's client.
 async fn mock_json(
-    target: &Target,
+    target: &TargetBuilder,
     method: reqwest::Method,
     url: &str,
     token: &Secret,
     body: Option<serde_json::Value>,
 ) -> Result<serde_json::Value, ProfileError> {
-    crate::target::control_json(&target.client, method, url, token, body.as_ref())
+    control_json(&target.tenant.client, method, url, token, body.as_ref())
         .await
-        .map_err(ProfileError::Invalid)
+        .map_err(ProfileError::from)
 }

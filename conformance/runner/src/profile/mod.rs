@@ -54,7 +54,14 @@ use std::{
 use idcs_mfa::{Client, ClientCredentials, ContentType, RateLimitPolicy, RateLimiter, Secret};
 use serde::Deserialize;
 
-use crate::target::{Fixtures, Patience, Source, Target, TestUser};
+use crate::{
+    ledger::Ledger,
+    source::{ControlError, Source},
+    target::{
+        Findings, Fixtures, Patience, PropConfig, RunSettings, Safety, TargetBuilder, Tenant,
+        TestUser,
+    },
+};
 
 /// A profile file. See the [module docs](self).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -194,10 +201,10 @@ pub enum ProfileError {
     /// Something is missing or inconsistent.
     #[error("{0}")]
     Invalid(String),
-    /// The preflight found a set-up problem (the tenant, the token, the user or a
-    /// fixture); see [`crate::preflight`].
-    #[error("{0}")]
-    Preflight(String),
+    /// The mock tenant's control API (`[mock_control]`) did not give what the profile
+    /// leaves out.
+    #[error(transparent)]
+    Control(#[from] ControlError),
 }
 
 /// Settings the command line can override.
@@ -235,13 +242,14 @@ impl Profile {
         })
     }
 
-    /// Builds the target: resolves the token and the fixtures. `env` reads
+    /// Resolves the profile into a target: the token, the fixtures, the safety
+    /// settings (the run's own settings are the builder's to add). `env` reads
     /// environment variables (the process's, or a test's map).
-    pub async fn into_target(
+    pub async fn resolve(
         self,
         overrides: &Overrides,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Target, ProfileError> {
+    ) -> Result<TargetBuilder, ProfileError> {
         let base_url = overrides
             .base_url
             .clone()
@@ -299,20 +307,7 @@ impl Profile {
 
         let token = self.token(&base, env).await?;
         let client = base.with_token(Some(token.clone()));
-        let mut target = Target::new(
-            base_url.trim_end_matches('/').to_owned(),
-            client,
-            Some(token),
-            TestUser {
-                guid: user.guid,
-                name: user.name,
-            },
-            limiter,
-        );
-        target.observations = observations;
-        target.patience = patience;
-        target.token_roles = self.auth.roles.clone();
-        target.authenticator_token = match &self.auth.authenticator_token_env {
+        let authenticator_token = match &self.auth.authenticator_token_env {
             Some(var) => Some(Secret::new(required_env(
                 env,
                 var,
@@ -320,11 +315,38 @@ impl Profile {
             )?)),
             None => None,
         };
-        target.allow_lockout = overrides.allow_lockout;
-        target.max_attempts = self.safety.max_attempts;
-        target.attempt_budget = overrides.attempt_budget.or(self.safety.attempt_budget);
         let (fixtures, mock) = self.fixtures(&base_url, env)?;
-        target.fixtures = fixtures;
+        let user = TestUser {
+            guid: user.guid,
+            name: user.name,
+        };
+        let mut target = TargetBuilder {
+            safety: Safety {
+                limiter,
+                allow_lockout: overrides.allow_lockout,
+                max_attempts: self.safety.max_attempts,
+                attempt_budget: overrides.attempt_budget.or(self.safety.attempt_budget),
+                ledger: Ledger::new(&user.guid, user.name.as_deref()),
+            },
+            tenant: Tenant {
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                client,
+                token: Some(token),
+                authenticator_token,
+                token_roles: self.auth.roles.clone(),
+                user,
+                fixtures,
+                shared: Default::default(),
+            },
+            settings: RunSettings {
+                props: PropConfig::default(),
+                patience,
+            },
+            findings: Findings {
+                observations,
+                readings: Default::default(),
+            },
+        };
         if let Some(Source::Mock { base_url, token }) = mock {
             mock_control::fill(&mut target, &base_url, &token).await?;
         }
@@ -495,7 +517,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
-    use crate::target::Source;
+    use crate::source::Source;
 
     fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let map: BTreeMap<String, String> = vars
@@ -587,30 +609,42 @@ max_attempts = 9
         ]);
         let target = profile
             .clone()
-            .into_target(&Overrides::default(), &env)
+            .resolve(&Overrides::default(), &env)
             .await
-            .expect("target");
-        assert_eq!(target.base_url, "http://127.0.0.1:1");
-        assert!(format!("{:?}", target.client).contains("ScimJson"));
-        assert_eq!(target.token.as_ref().map(|t| t.expose()), Some("tok"));
+            .expect("target")
+            .build();
+        assert_eq!(target.tenant().base_url, "http://127.0.0.1:1");
+        assert!(format!("{:?}", target.tenant().client).contains("ScimJson"));
         assert_eq!(
-            target.token_roles.as_deref(),
+            target.tenant().token.as_ref().map(|t| t.expose()),
+            Some("tok")
+        );
+        assert_eq!(
+            target.tenant().token_roles.as_deref(),
             Some(&["MFA Client".to_owned(), "Authenticator Client".to_owned()][..])
         );
         assert_eq!(
-            target.authenticator_token.as_ref().map(|t| t.expose()),
+            target
+                .tenant()
+                .authenticator_token
+                .as_ref()
+                .map(|t| t.expose()),
             Some("auth-tok")
         );
         assert_eq!(
-            (target.user.guid.as_str(), target.user.name.as_deref()),
+            (
+                target.tenant().user.guid.as_str(),
+                target.tenant().user.name.as_deref()
+            ),
             ("u-guid", Some("u@example.com"))
         );
-        let (factor, secret) = target.fixtures.totp.clone().expect("totp");
+        let (factor, secret) = target.tenant().fixtures.totp.clone().expect("totp");
         assert_eq!(
             (factor.as_str(), secret.expose()),
             ("totp-factor", "JBSWY3DPEHPK3PXP")
         );
         let codes: Vec<String> = target
+            .tenant()
             .fixtures
             .bypass_codes
             .lock()
@@ -620,13 +654,18 @@ max_attempts = 9
             .collect();
         assert_eq!(codes, ["111", "222", "333"]);
         assert_eq!(
-            target.fixtures.answers.get("FirstCar").map(|a| a.expose()),
+            target
+                .tenant()
+                .fixtures
+                .answers
+                .get("FirstCar")
+                .map(|a| a.expose()),
             Some("Pinto")
         );
         for (source, want) in [
-            (&target.fixtures.otp, "otp-cmd"),
-            (&target.fixtures.push, "push-cmd"),
-            (&target.fixtures.unlock, "unlock-cmd"),
+            (&target.tenant().fixtures.otp, "otp-cmd"),
+            (&target.tenant().fixtures.push, "push-cmd"),
+            (&target.tenant().fixtures.unlock, "unlock-cmd"),
         ] {
             assert!(
                 matches!(source, Some(Source::Command(c)) if c == want),
@@ -634,16 +673,19 @@ max_attempts = 9
             );
         }
         assert!(
-            format!("{:?}", target.limiter).contains("500ms"),
+            format!("{:?}", target.safety().limiter).contains("500ms"),
             "{:?}",
-            target.limiter
+            target.safety().limiter
         );
-        assert_eq!(target.client.request_timeout(), Duration::from_secs(7));
         assert_eq!(
-            (target.attempt_budget, target.max_attempts),
+            target.tenant().client.request_timeout(),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            (target.safety().attempt_budget, target.safety().max_attempts),
             (Some(1), Some(9))
         );
-        assert!(!target.allow_lockout);
+        assert!(!target.safety().allow_lockout);
 
         // The command line wins over the profile.
         let overrides = Overrides {
@@ -654,12 +696,19 @@ max_attempts = 9
             attempt_budget: Some(0),
             accept_invalid_certs: true,
         };
-        let target = profile.into_target(&overrides, &env).await.expect("target");
-        assert_eq!(target.base_url, "http://127.0.0.1:2");
-        assert!(format!("{:?}", target.limiter).contains("250ms"));
-        assert_eq!(target.client.request_timeout(), Duration::from_secs(3));
-        assert_eq!(target.attempt_budget, Some(0));
-        assert!(target.allow_lockout);
+        let target = profile
+            .resolve(&overrides, &env)
+            .await
+            .expect("target")
+            .build();
+        assert_eq!(target.tenant().base_url, "http://127.0.0.1:2");
+        assert!(format!("{:?}", target.safety().limiter).contains("250ms"));
+        assert_eq!(
+            target.tenant().client.request_timeout(),
+            Duration::from_secs(3)
+        );
+        assert_eq!(target.safety().attempt_budget, Some(0));
+        assert!(target.safety().allow_lockout);
     }
 
     // Test case: the token sources other than token_env: a token file, and the client
@@ -675,33 +724,38 @@ max_attempts = 9
             file.display().to_string()
         ));
         let target = profile
-            .into_target(&Overrides::default(), &env_of(&[]))
+            .resolve(&Overrides::default(), &env_of(&[]))
             .await
-            .expect("target");
+            .expect("target")
+            .build();
         assert_eq!(
-            target.token.as_ref().map(|t| t.expose()),
+            target.tenant().token.as_ref().map(|t| t.expose()),
             Some("file-token")
         );
 
         // The README's default variable names: IDCS_TOKEN, IDCS_CLIENT_SECRET.
         let bare = "base_url = \"http://127.0.0.1:1\"\n[user]\nguid = \"g\"\n";
         let target = parse(bare)
-            .into_target(
+            .resolve(
                 &Overrides::default(),
                 &env_of(&[("IDCS_TOKEN", "env-token")]),
             )
             .await
-            .expect("target");
-        assert_eq!(target.token.as_ref().map(|t| t.expose()), Some("env-token"));
+            .expect("target")
+            .build();
+        assert_eq!(
+            target.tenant().token.as_ref().map(|t| t.expose()),
+            Some("env-token")
+        );
         let missing = parse(bare)
-            .into_target(&Overrides::default(), &env_of(&[]))
+            .resolve(&Overrides::default(), &env_of(&[]))
             .await;
         assert!(matches!(missing, Err(ProfileError::Invalid(m)) if m.contains("IDCS_TOKEN")));
 
         let default_secret = parse(
             "base_url = \"http://127.0.0.1:1\"\n[auth]\nclient_id = \"c\"\n[user]\nguid = \"g\"\n",
         )
-        .into_target(&Overrides::default(), &env_of(&[]))
+        .resolve(&Overrides::default(), &env_of(&[]))
         .await;
         assert!(
             matches!(default_secret, Err(ProfileError::Invalid(m)) if m.contains("IDCS_CLIENT_SECRET"))
@@ -711,11 +765,12 @@ max_attempts = 9
             "base_url = \"{url}\"\n[auth]\nclient_id = \"my-client\"\nclient_secret_env = \"MY_SECRET\"\nscope = \"my-scope\"\n[user]\nguid = \"g\"\n"
         ));
         let target = profile
-            .into_target(&Overrides::default(), &env_of(&[("MY_SECRET", "s3cret")]))
+            .resolve(&Overrides::default(), &env_of(&[("MY_SECRET", "s3cret")]))
             .await
-            .expect("target");
+            .expect("target")
+            .build();
         assert_eq!(
-            target.token.as_ref().map(|t| t.expose()),
+            target.tenant().token.as_ref().map(|t| t.expose()),
             Some("minted-token")
         );
         let request = seen.await.expect("the endpoint saw the request");
@@ -746,17 +801,18 @@ max_attempts = 9
             ("MY_CONTROL", handle.control_token().expose()),
         ]);
         let target = profile
-            .into_target(&Overrides::default(), &env)
+            .resolve(&Overrides::default(), &env)
             .await
-            .expect("target");
-        match &target.fixtures.unlock {
+            .expect("target")
+            .build();
+        match &target.tenant().fixtures.unlock {
             Some(Source::Mock { base_url, token }) => {
                 assert_eq!(base_url, handle.base_url());
                 assert_eq!(token.expose(), handle.control_token().expose());
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(target.max_attempts, Some(7));
+        assert_eq!(target.safety().max_attempts, Some(7));
         let _ = handle.shutdown().await;
     }
 }

@@ -9,14 +9,12 @@
 //! Delays are scaled down ([`TEST_TIMING`]); `full_timing_all_behaviours` runs the
 //! default timings and is ignored by default (about two minutes).
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::collections::BTreeSet;
 
 use idcs_mfa_conformance::{
-    checks, embedded,
-    harness::Need,
-    observe::NetworkSummary,
+    Need, NetworkSummary, PropConfig, checks,
+    embedded::EmbeddedMock,
     runner::{self, Outcome, RunOptions},
-    target::PropConfig,
 };
 use idcs_mfa_mock::{Behaviour, Timing};
 
@@ -52,16 +50,18 @@ async fn strict_run(behaviours: Vec<Behaviour>, timing: Timing) -> Outcome_ {
 }
 
 async fn strict_run_unbounded(behaviours: Vec<Behaviour>, timing: Timing) -> Outcome_ {
-    let (handle, mut target) = embedded::start_with(Vec::new(), behaviours, timing)
-        .await
-        .expect("the embedded mock starts");
-    target.props = PropConfig {
+    let mock = EmbeddedMock {
+        behaviours,
+        timing,
+        ..EmbeddedMock::default()
+    };
+    let props = PropConfig {
         cases: 16,
         ..PropConfig::default()
     };
-    let observations = target.observations.clone();
-    let guid = target.user.guid.clone();
-    let target = Arc::new(target);
+    let (handle, target) = crate::suite_embedded::start(mock, props).await;
+    let observations = target.findings().observations.clone();
+    let guid = target.tenant().user.guid.clone();
     let options = RunOptions {
         strict: true,
         jobs: 4,
@@ -225,10 +225,13 @@ async fn at_the_deadline_a_429_is_a_skip_not_a_failure() {
         retry_after: std::time::Duration::from_secs(1),
         ..Timing::default()
     };
-    let (handle, target) = embedded::start_with(Vec::new(), vec![Behaviour::RateLimit], timing)
-        .await
-        .expect("the embedded mock starts");
-    let observations = target.observations.clone();
+    let mock = EmbeddedMock {
+        behaviours: vec![Behaviour::RateLimit],
+        timing,
+        ..EmbeddedMock::default()
+    };
+    let (handle, target) = crate::suite_embedded::start(mock, PropConfig::default()).await;
+    let observations = target.findings().observations.clone();
     let options = RunOptions {
         select: vec!["users.".into()],
         deadline: std::time::Duration::from_secs(3),
@@ -236,7 +239,7 @@ async fn at_the_deadline_a_429_is_a_skip_not_a_failure() {
     };
     let all = checks::all();
     let selected = runner::select(&all, &options);
-    let reports = runner::run(Arc::new(target), &selected, &options, |_, _, _| {})
+    let reports = runner::run(target, &selected, &options, |_, _, _| {})
         .await
         .reports;
     handle.shutdown().await.expect("shutdown");

@@ -11,10 +11,9 @@ use std::{path::PathBuf, process::Output, sync::Arc};
 
 use idcs_mfa::Secret;
 use idcs_mfa_conformance::{
-    checks, embedded,
+    PropConfig, checks, embedded,
     report::{self, RunReport, Settings, Style},
     runner::{self, RunOptions},
-    target::PropConfig,
 };
 use idcs_mfa_mock::{Fault, Fixture, MockConfig, MockTenant};
 
@@ -100,20 +99,22 @@ async fn no_canary_in_reports_or_debug() {
     for faults in [Vec::new(), Fault::ALL.to_vec()] {
         let (handle, config) = canary_mock(faults.clone()).await;
         let fixture = canary_fixture();
-        let mut target = embedded::embedded_target(
-            &handle,
-            &fixture,
-            embedded::CONFORMANCE_USER_GUID,
-            config.max_attempts,
-        )
-        .await
-        .expect("target");
-        target.props = PropConfig {
+        let props = PropConfig {
             cases: 8,
             seed: 3,
             strict: true,
             ..PropConfig::default()
         };
+        let target = embedded::embedded_target(
+            &handle,
+            &fixture,
+            embedded::CONFORMANCE_USER_GUID,
+            embedded::local_safety(config.max_attempts),
+        )
+        .await
+        .expect("target")
+        .props(props)
+        .build();
         assert_clean("MockConfig", &format!("{config:?} {config:#?}"));
         assert_clean("Fixture", &format!("{fixture:?}"));
         assert_clean("MockTenant", &format!("{handle:?}"));
@@ -131,14 +132,7 @@ async fn no_canary_in_reports_or_debug() {
         })
         .await
         .reports;
-        let settings = Settings {
-            cases: 8,
-            seed: 3,
-            strict: true,
-            not_selected: all.len() - selected.len(),
-            sequences: idcs_mfa_conformance::target::DEFAULT_SEQUENCES,
-            max_steps: idcs_mfa_conformance::target::DEFAULT_MAX_STEPS,
-        };
+        let settings = Settings::of(props, all.len() - selected.len());
         let mut run = RunReport::new(handle.base_url().to_owned(), settings, reports, 0);
         let what = format!("{} faults", faults.len());
         assert_eq!(run.passed(), faults.is_empty(), "{what}");

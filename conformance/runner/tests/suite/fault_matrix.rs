@@ -11,10 +11,10 @@ use std::{
 };
 
 use idcs_mfa_conformance::{
-    checks,
+    PropConfig, checks,
+    embedded::EmbeddedMock,
+    run_suite,
     runner::{Outcome, RunOptions},
-    suite::{TargetSpec, run_suite},
-    target::PropConfig,
 };
 use idcs_mfa_mock::{Behaviour, Fault, Timing};
 
@@ -46,25 +46,18 @@ async fn failing_checks_on(
     // At the sizes a run against a tenant takes by default (8 property cases, 8
     // sequences): what the matrix proves is what an operator's run catches.
     let props = PropConfig {
-        cases: idcs_mfa_conformance::target::TENANT_CASES,
-        sequences: idcs_mfa_conformance::target::TENANT_SEQUENCES,
+        cases: PropConfig::TENANT_CASES,
+        sequences: PropConfig::TENANT_SEQUENCES,
         ..PropConfig::default()
     };
     let report = run_suite(
-        if behaviours.is_empty() {
-            TargetSpec::Embedded {
-                faults,
-                attempt_budget: None,
-            }
-        } else {
-            TargetSpec::EmbeddedWith {
-                faults,
-                behaviours,
-                timing,
-                readings: Default::default(),
-                attempt_budget: None,
-            }
-        },
+        EmbeddedMock {
+            faults,
+            behaviours,
+            timing,
+            ..EmbeddedMock::default()
+        }
+        .into(),
         &options,
         props,
         |_, _, _| {},
@@ -307,10 +300,11 @@ async fn sequence_checks_alone_catch_every_state_rule_fault() {
             ..PropConfig::default()
         };
         let report = run_suite(
-            TargetSpec::Embedded {
+            EmbeddedMock {
                 faults: vec![fault],
-                attempt_budget: None,
-            },
+                ..EmbeddedMock::default()
+            }
+            .into(),
             &options,
             props,
             |_, _, _| {},

@@ -7,11 +7,9 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use idcs_mfa::{Initiate, Method, UserRef};
 use idcs_mfa_conformance::{
-    checks, embedded,
-    harness::Ctx,
+    Ctx, Target, checks, embedded,
     profile::{Overrides, Profile},
     runner::{self, Outcome, RunOptions},
-    target::Target,
 };
 use idcs_mfa_mock::{Behaviour, Fixture, MockConfig, MockTenant, Timing};
 
@@ -54,9 +52,10 @@ rate_limit = 0
         ),
     ]);
     profile
-        .into_target(&Overrides::default(), &move |v: &str| vars.get(v).cloned())
+        .resolve(&Overrides::default(), &move |v: &str| vars.get(v).cloned())
         .await
         .expect("the profile resolves")
+        .build()
 }
 
 async fn run(target: Target, prefix: &str) -> Vec<(String, Outcome)> {
@@ -91,8 +90,14 @@ async fn push_decision_keys_reach_the_push_checks() {
         "",
     )
     .await;
-    assert_eq!(patient.patience.push_poll, Duration::from_millis(100));
-    assert_eq!(patient.patience.push_decision, Duration::from_secs(3));
+    assert_eq!(
+        patient.settings().patience.push_poll,
+        Duration::from_millis(100)
+    );
+    assert_eq!(
+        patient.settings().patience.push_decision,
+        Duration::from_secs(3)
+    );
     for (id, outcome) in run(patient, "requests.get/push-").await {
         assert_eq!(outcome, Outcome::Pass, "{id}");
     }
@@ -136,8 +141,12 @@ async fn otp_retry_key_reaches_the_otp_command() {
         )
         .await,
     );
-    assert_eq!(patient.patience.otp_retry, Duration::from_secs(4));
+    assert_eq!(
+        patient.settings().patience.otp_retry,
+        Duration::from_secs(4)
+    );
     let v = patient
+        .tenant()
         .client
         .initiate(&Initiate::factor(
             UserRef::Guid(embedded::CONFORMANCE_USER_GUID.into()),
@@ -163,7 +172,7 @@ async fn otp_retry_key_reaches_the_otp_command() {
     );
     let cx = Ctx::new(hasty);
     match cx.delivered_otp(&v).await {
-        Err(idcs_mfa_conformance::harness::Fail::Skip(reason)) => {
+        Err(idcs_mfa_conformance::Fail::Skip(reason)) => {
             assert!(reason.contains("printed nothing"), "{reason}")
         }
         other => panic!("expected a skip, got {other:?}"),
@@ -188,7 +197,7 @@ async fn otp_retry_key_reaches_the_otp_command() {
         );
         let cx = Ctx::new(failing);
         match cx.delivered_otp(&v).await {
-            Err(idcs_mfa_conformance::harness::Fail::Skip(reason)) => {
+            Err(idcs_mfa_conformance::Fail::Skip(reason)) => {
                 assert!(reason.contains(says), "{name}: {reason}")
             }
             other => panic!("{name}: expected a skip, got {other:?}"),
@@ -210,14 +219,15 @@ async fn backoff_key_reaches_the_429_policy() {
     for (backoff, low, high) in [(0.4, 200, 400), (0.01, 0, 10)] {
         let handle = mock_with(vec![Behaviour::RateLimitBare], timing).await;
         let t = target(&handle, "", &format!("backoff_secs = {backoff}")).await;
-        let before = t.observations.summary();
+        let before = t.findings().observations.summary();
         for _ in 0..2 {
-            t.client
+            t.tenant()
+                .client
                 .get_user_factors(embedded::CONFORMANCE_USER_GUID)
                 .await
                 .expect("answered after the 429");
         }
-        let after = t.observations.summary();
+        let after = t.findings().observations.summary();
         let limited = after.rate_limited - before.rate_limited;
         let waited = after.waited_ms - before.waited_ms;
         assert!(limited >= 1, "{after:?}");
@@ -244,7 +254,7 @@ async fn patience_keys_out_of_range_are_refused() {
         );
         let profile: Profile = toml::from_str(&text).expect("parses");
         let err = profile
-            .into_target(&Overrides::default(), &|_| Some("t".into()))
+            .resolve(&Overrides::default(), &|_| Some("t".into()))
             .await
             .err()
             .expect("refused")

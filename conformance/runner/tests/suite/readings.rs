@@ -9,13 +9,12 @@
 //! `reading_matrix_is_clean` runs in `cargo test`; `reading_matrix_at_1000_sequences`
 //! (ignored; `.ci/run` runs it) draws 1,024 sequences over four seeds per configuration.
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::collections::BTreeSet;
 
 use idcs_mfa_conformance::{
-    checks,
-    embedded::{self, EmbeddedMock},
+    PropConfig, checks,
+    embedded::EmbeddedMock,
     runner::{self, Outcome, RunOptions},
-    target::PropConfig,
 };
 use idcs_mfa_mock::{
     Choices,
@@ -74,23 +73,21 @@ struct Found {
 
 /// The strict suite against the mock playing `readings`, the model without `excluded`.
 async fn run_playing(readings: Choices, excluded: &[Alt], sequences: u32, seed: u64) -> Found {
-    let (handle, mut target) = embedded::start_mock(EmbeddedMock {
+    let mock = EmbeddedMock {
         readings,
         ..EmbeddedMock::default()
-    })
-    .await
-    .expect("the embedded mock starts");
-    target.props = PropConfig {
+    };
+    let props = PropConfig {
         cases: 8,
         seed,
         sequences,
         strict: true,
         ..PropConfig::default()
     };
+    let (handle, target) = crate::suite_embedded::start(mock, props).await;
     for alt in excluded {
-        target.readings.exclude(*alt);
+        target.findings().readings.exclude(*alt);
     }
-    let target = Arc::new(target);
     let options = RunOptions {
         strict: true,
         ..RunOptions::default()
@@ -111,6 +108,7 @@ async fn run_playing(readings: Choices, excluded: &[Alt], sequences: u32, seed: 
         }
     }
     let shown = target
+        .findings()
         .readings
         .report()
         .iter()

@@ -2,13 +2,25 @@
 
 use std::sync::Arc;
 
-use idcs_mfa_conformance::{checks, embedded, runner};
+use idcs_mfa_conformance::{
+    Ctx, Need, PropConfig, Target, checks,
+    embedded::{self, EmbeddedMock},
+    runner,
+};
+use idcs_mfa_mock::MockTenant;
+
+/// The embedded mock playing `mock`, and its target with `props` (the tests' set-up).
+pub(crate) async fn start(mock: EmbeddedMock, props: PropConfig) -> (MockTenant, Arc<Target>) {
+    let (handle, target) = embedded::start(mock)
+        .await
+        .expect("the embedded mock starts");
+    (handle, Arc::new(target.props(props).build()))
+}
 
 // Test case: every selected check (strict: inferred ones too) passes against the mock.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_suite_passes_against_the_embedded_mock() {
-    let (handle, target) = embedded::start(Vec::new()).await.expect("embedded mock");
-    let target = Arc::new(target);
+    let (handle, target) = start(EmbeddedMock::default(), PropConfig::default()).await;
     let options = runner::RunOptions {
         strict: true,
         ..runner::RunOptions::default()
@@ -38,28 +50,28 @@ async fn full_suite_passes_against_the_embedded_mock() {
 // refusals, which the ledger counts as the worse case).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_bounds_the_tenants_count_after_every_check() {
-    let (handle, mut target) = embedded::start(Vec::new()).await.expect("embedded mock");
-    target.props.cases = 4;
-    let target = Arc::new(target);
+    let props = PropConfig {
+        cases: 4,
+        ..PropConfig::default()
+    };
+    let (handle, target) = start(EmbeddedMock::default(), props).await;
     let mut exact = 0;
     let mut checked = 0;
     for check in checks::all() {
-        if check.needs.iter().any(|n| {
-            matches!(
-                n,
-                idcs_mfa_conformance::harness::Need::Lockout
-                    | idcs_mfa_conformance::harness::Need::NearLockout
-            )
-        }) {
+        if check
+            .needs
+            .iter()
+            .any(|n| matches!(n, Need::Lockout | Need::NearLockout))
+        {
             continue;
         }
         target.unlock_user().await.expect("unlock");
-        let cx = idcs_mfa_conformance::harness::Ctx::new(target.clone());
+        let cx = Ctx::new(target.clone());
         let _ = (check.run)(&cx).await;
         let actual = handle
             .attempts(embedded::CONFORMANCE_USER_GUID)
             .expect("the test user");
-        let predicted = target.ledger.state().count;
+        let predicted = target.safety().ledger.state().count;
         assert!(
             predicted >= actual,
             "{}: predicted {predicted}, the mock counted {actual}",
@@ -99,10 +111,7 @@ async fn the_ledger_bounds_the_tenants_count_after_every_check() {
 // --strict; a run without the sequence checks says nothing of the model.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_says_which_rules_the_sequences_judged() {
-    use idcs_mfa_conformance::{
-        suite::{TargetSpec, run_suite},
-        target::PropConfig,
-    };
+    use idcs_mfa_conformance::run_suite;
     for (strict, select, expected) in [
         (true, "sequences/", Some("(--strict) also judged")),
         (false, "sequences/", Some("judged only with --strict")),
@@ -114,10 +123,7 @@ async fn the_report_says_which_rules_the_sequences_judged() {
             ..runner::RunOptions::default()
         };
         let report = run_suite(
-            TargetSpec::Embedded {
-                faults: Vec::new(),
-                attempt_budget: None,
-            },
+            EmbeddedMock::default().into(),
             &options,
             PropConfig::default(),
             |_, _, _| {},

@@ -17,11 +17,7 @@ use std::{
 };
 
 use idcs_mfa_conformance::{
-    checks,
-    runner::RunOptions,
-    snapshot,
-    suite::{TargetSpec, run_suite},
-    target::PropConfig,
+    PropConfig, checks, embedded::EmbeddedMock, run_suite, runner::RunOptions, snapshot,
 };
 
 use crate::served::{BIN, Served, serve};
@@ -153,10 +149,7 @@ async fn the_mock_answers_as_its_accepted_snapshots() {
         ..PropConfig::default()
     };
     let mut report = run_suite(
-        TargetSpec::Embedded {
-            faults: Vec::new(),
-            attempt_budget: None,
-        },
+        EmbeddedMock::default().into(),
         &options,
         props,
         |_, _, _| {},
@@ -524,10 +517,11 @@ async fn default_report(seed: u64, faults: Vec<idcs_mfa_mock::Fault>) -> serde_j
         ..PropConfig::default()
     };
     let report = run_suite(
-        TargetSpec::Embedded {
+        EmbeddedMock {
             faults,
-            attempt_budget: None,
-        },
+            ..EmbeddedMock::default()
+        }
+        .into(),
         &options,
         props,
         |_, _, _| {},
@@ -675,10 +669,7 @@ async fn an_aborted_run_is_not_compared() {
         seed: 1,
         ..PropConfig::default()
     };
-    let spec = TargetSpec::Embedded {
-        faults: Vec::new(),
-        attempt_budget: None,
-    };
+    let spec = EmbeddedMock::default().into();
     let mut report = run_suite(spec, &options, props, |_, _, _| {})
         .await
         .expect("the suite runs");
