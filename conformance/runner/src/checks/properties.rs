@@ -324,19 +324,30 @@ fn malformed_strategy() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         // Truncated or garbled JSON.
         regex("\\{\"otpCode\": ?\"[0-9]{0,6}").prop_map(String::into_bytes),
-        regex("[^{}\\[\\]\"]{1,40}").prop_map(String::into_bytes),
+        // (Not `null` or blank: a binder may read either as no payload at all.)
+        regex("[^{}\\[\\]\"]{1,40}")
+            .prop_filter("no payload", |s| !matches!(s.trim(), "" | "null"))
+            .prop_map(String::into_bytes),
         // Valid JSON that is not an object.
         proptest::collection::vec(any::<u8>(), 0..16)
             .prop_map(|v| serde_json::to_vec(&v).unwrap_or_default()),
         any::<i64>().prop_map(|n| n.to_string().into_bytes()),
-        // Objects whose members have the wrong types.
-        any::<i64>().prop_map(
-            |n| format!("{{\"otpCode\": {n}, \"requestState\": \"{STATE}\"}}").into_bytes()
-        ),
-        regex("[a-z]{1,8}").prop_map(|s| format!(
-            "{{\"resendOtp\": \"{s}\", \"requestState\": \"{STATE}\"}}"
+        // Objects whose members have the wrong types, beyond any coercion a JSON binder
+        // may apply (Jackson, by default, reads the number 123 as the string "123" and
+        // the strings "true", "false" and "null" as booleans, so those are no wrong
+        // types on every tenant).
+        any::<i64>().prop_map(|n| format!(
+            "{{\"otpCode\": {{\"value\": {n}}}, \"requestState\": \"{STATE}\"}}"
         )
         .into_bytes()),
+        regex("[a-z]{1,8}")
+            .prop_filter("a string a JSON binder may read as a boolean", |s| {
+                !matches!(s.as_str(), "true" | "false" | "null")
+            })
+            .prop_map(
+                |s| format!("{{\"resendOtp\": \"{s}\", \"requestState\": \"{STATE}\"}}")
+                    .into_bytes()
+            ),
         any::<bool>().prop_map(|b| format!(
             "{{\"securityQuestions\": {b}, \"requestState\": \"{STATE}\"}}"
         )
