@@ -18,7 +18,7 @@ pub(super) fn answer(model: &mut Model, step: &Step, faults: Faults) -> Result<A
     let Some(expectation) = model.expect(step) else {
         return Err(internal_error());
     };
-    let taken = take(model, step.request(), &expectation, faults);
+    let taken = take(model, &expectation, faults);
     match refusal(&taken) {
         Some(e) => Err(e),
         None => Ok(taken),
@@ -45,23 +45,13 @@ pub(super) fn answer_past_lock(
 
 /// A refusal the model gives before looking at the payload (`gate`, `refusal`),
 /// taken, as the error a tenant sends.
-pub(super) fn refused(
-    model: &mut Model,
-    req: Option<usize>,
-    expectation: &Expectation,
-    faults: Faults,
-) -> ApiError {
-    refusal(&take(model, req, expectation, faults)).unwrap_or_else(internal_error)
+pub(super) fn refused(model: &mut Model, expectation: &Expectation, faults: Faults) -> ApiError {
+    refusal(&take(model, expectation, faults)).unwrap_or_else(internal_error)
 }
 
 /// The one alternative of `expectation` (the mock decides every reading), bent by the
 /// faults, taken.
-fn take(
-    model: &mut Model,
-    req: Option<usize>,
-    expectation: &Expectation,
-    faults: Faults,
-) -> Allowed {
+fn take(model: &mut Model, expectation: &Expectation, faults: Faults) -> Allowed {
     debug_assert_eq!(
         expectation.allowed.len(),
         1,
@@ -69,7 +59,7 @@ fn take(
     );
     let mut taken = expectation.allowed[0].clone();
     deviate::bend(faults, &mut taken);
-    model.take(req, &taken);
+    model.take(&taken);
     taken
 }
 

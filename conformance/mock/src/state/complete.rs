@@ -206,7 +206,7 @@ fn misfit(
     faults: Faults,
 ) -> ApiError {
     match model.refusal(req, state) {
-        Some(early) => refused(model, Some(req), &early, faults),
+        Some(early) => refused(model, &early, faults),
         None => ApiError::bad_request(
             AuthCode::InvalidRequest,
             format!("{} does not apply to a {} request.", action.name(), method),

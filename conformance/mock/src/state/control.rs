@@ -44,7 +44,7 @@ impl State {
         }
         let mut decision = behaviour.model.decision(request.index, approve);
         deviate::bend(faults, &mut decision);
-        behaviour.model.take(Some(request.index), &decision);
+        behaviour.model.take(&decision);
         Ok(())
     }
 

@@ -55,7 +55,7 @@ impl State {
         if let Some(locked) = behaviour.model.gate()
             && !past_lock
         {
-            return Err(refused(&mut behaviour.model, None, &locked, faults));
+            return Err(refused(&mut behaviour.model, &locked, faults));
         }
         let pick = deviate::pick(faults, user, asked_pick(user, &body)?);
         let step = Step::Initiate { who, pick };

@@ -567,12 +567,11 @@ impl Model {
     /// Moves the state along `taken`: the one alternative of what a step may get in
     /// the mock tenant's world, or one a fault bent (some effects dropped). The model
     /// keeps that world only.
-    pub fn take(&mut self, req: Option<usize>, taken: &Allowed) {
+    pub fn take(&mut self, taken: &Allowed) {
         let Some(world) = self.worlds.get(taken.world) else {
             return;
         };
         let mut w = world.clone();
-        let _ = req;
         take(&mut w, self.max_attempts, taken);
         self.worlds = vec![w];
     }
