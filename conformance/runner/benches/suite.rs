@@ -135,7 +135,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if common::selected("429 shares") {
         runtime.block_on(shares_of_429(quick))?;
     }
-    let _ = Duration::ZERO;
     Ok(())
 }
 
