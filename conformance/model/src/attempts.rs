@@ -18,6 +18,7 @@
 //! | a wrong OTP, wrong answers, a wrong or reused bypass code | +1 | stated ("unsuccessful authentication") |
 //! | a rejected PUSH | +1: the user refused the sign-in, an unsuccessful authentication | inferred |
 //! | a PUSH that expires undecided | no change: nobody tried | inferred |
+//! | an initiate that sends no OTP (TOTP, PUSH, SECURITY_QUESTIONS, BYPASSCODE) | no change: only sends are named | inferred, not yet a reading (docs/decisions.md) |
 //! | a successful verification (any method, an approved PUSH) | back to 0 | stated ("doesn't make a successful login") |
 //! | an unlock by an administrator | back to 0, unlocked | inferred |
 //! | anything while locked | refused, no change | stated (401 for a locked user) |
