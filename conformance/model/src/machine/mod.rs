@@ -315,12 +315,7 @@ impl Model {
                 _ => Some(ids[n % ids.len()]),
             }
         };
-        let otp = |r: &Request| {
-            matches!(
-                r.method,
-                Method::Sms | Method::Email | Method::PhoneCall | Method::Totp
-            )
-        };
+        let otp = |r: &Request| r.method.takes_otp();
         let resolved = match step {
             Step::Unauthenticated(inner) => {
                 if matches!(**inner, Step::Decide { .. } | Step::Unauthenticated(_)) {
@@ -355,9 +350,7 @@ impl Model {
             }
             Step::Initiate { .. } | Step::Lookup { .. } => step.clone(),
             Step::Resend { req, state } => Step::Resend {
-                req: pick(*req, &|r| {
-                    matches!(r.method, Method::Sms | Method::Email | Method::PhoneCall)
-                })?,
+                req: pick(*req, &|r| r.method.can_resend())?,
                 state: *state,
             },
             Step::VerifyOtp { req, state, code } => Step::VerifyOtp {
@@ -414,9 +407,7 @@ impl Model {
             let decisions = self.settle(|env, w| decision(env, w, req, approve));
             let max = self.max_attempts;
             for (i, d) in decisions {
-                for e in &d.effects {
-                    apply(&mut self.worlds[i], max, e);
-                }
+                take(&mut self.worlds[i], max, &d);
             }
             return None;
         }
@@ -568,11 +559,13 @@ impl Model {
     /// the mock tenant's world, or one a fault bent (some effects dropped). The model
     /// keeps that world only.
     pub fn take(&mut self, taken: &Allowed) {
-        let Some(world) = self.worlds.get(taken.world) else {
+        if taken.world >= self.worlds.len() {
             return;
-        };
-        let mut w = world.clone();
+        }
+        // In place: a copy would cost the user's whole history on every answer.
+        let mut w = self.worlds.swap_remove(taken.world);
         take(&mut w, self.max_attempts, taken);
-        self.worlds = vec![w];
+        self.worlds.clear();
+        self.worlds.push(w);
     }
 }
