@@ -24,19 +24,12 @@ fn main() {
 
 fn generate() -> Result<(), String> {
     let text = fs::read_to_string(SPEC).map_err(|e| format!("cannot read it: {e}"))?;
-    // The one parse of the spec in the build (the contract crate reads it at run time):
-    // a YAML value keeps the order of the paths, which the `Operation` enum follows.
+    // The one parse of the spec in the build (the contract crate reads it at run time),
+    // YAML first and then OpenAPI, so that each kind of error says which it is. The paths
+    // keep the file's order (an ordered YAML mapping into openapiv3's `IndexMap`), which
+    // the `Operation` enum follows.
     let yaml: serde_norway::Value =
         serde_norway::from_str(&text).map_err(|e| format!("it is not valid YAML: {e}"))?;
-    let order: Vec<String> = yaml
-        .get("paths")
-        .and_then(serde_norway::Value::as_mapping)
-        .map(|m| {
-            m.keys()
-                .filter_map(|k| k.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
     let spec: openapiv3::OpenAPI = serde_norway::from_value(yaml)
         .map_err(|e| format!("it is not an OpenAPI 3.0 document: {e}"))?;
     if !spec.openapi.starts_with("3.0.") {
@@ -83,15 +76,15 @@ fn generate() -> Result<(), String> {
     let out_dir = env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?;
     let out = Path::new(&out_dir);
     fs::write(out.join("codegen.rs"), code).map_err(|e| format!("writing codegen.rs: {e}"))?;
-    fs::write(out.join("operations.rs"), operations(&spec, &order)?)
+    fs::write(out.join("operations.rs"), operations(&spec)?)
         .map_err(|e| format!("writing operations.rs: {e}"))?;
     Ok(())
 }
 
 /// The `Operation` enum's items: one variant per `operationId`, in the spec's order
-/// (`order`: its paths as listed; the methods of a path in the order GET, PUT, POST,
-/// DELETE, OPTIONS, HEAD, PATCH, TRACE).
-fn operations(spec: &openapiv3::OpenAPI, order: &[String]) -> Result<String, String> {
+/// (its paths as listed; the methods of a path in the order GET, PUT, POST, DELETE,
+/// OPTIONS, HEAD, PATCH, TRACE).
+fn operations(spec: &openapiv3::OpenAPI) -> Result<String, String> {
     let mut ops: Vec<(String, String, String)> = Vec::new(); // (operationId, METHOD, path)
     for (path, item) in &spec.paths.paths {
         let openapiv3::ReferenceOr::Item(item) = item else {
@@ -108,8 +101,6 @@ fn operations(spec: &openapiv3::OpenAPI, order: &[String]) -> Result<String, Str
             ops.push((id, method.to_uppercase(), path.clone()));
         }
     }
-    // A stable sort: the methods of one path keep their order.
-    ops.sort_by_key(|(_, _, path)| order.iter().position(|p| p == path));
     let variant = |id: &str| {
         let mut c = id.chars();
         c.next()

@@ -149,12 +149,6 @@ impl Contract {
         Contract::from_value(document)
     }
 
-    /// Parses an OpenAPI 3.0 document given as JSON.
-    pub fn from_json(json: &str) -> Result<Contract, String> {
-        let document: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-        Contract::from_value(document)
-    }
-
     /// Reads an OpenAPI 3.0 document.
     pub fn from_value(document: Value) -> Result<Contract, String> {
         let mut contract = Contract {

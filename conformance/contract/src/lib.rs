@@ -1,8 +1,8 @@
 //! The contract the client `idcs-mfa` is generated from, embedded, indexed by operation
 //! (`document`), and a validator of JSON values against its schemas (`validator`).
 //!
-//! This crate's `build.rs` reads `openapi/idcs-mfa.yaml`, the very file the client's
-//! `build.rs` generates from, and writes it as JSON; both are compiled in here. Tools
+//! This crate embeds `openapi/idcs-mfa.yaml`, the very file the client's `build.rs`
+//! generates from, and reads it once per process on first use. Tools
 //! that check a tenant against the contract (the conformance suite, the client's tests)
 //! use [`Contract::get`], so they validate against exactly the spec the client was
 //! generated from, not a second copy of the shapes. It lives apart from the client so
