@@ -21,7 +21,7 @@ use idcs_mfa_model::machine::{Allowed, Effect, Pick, StateRef};
 
 use crate::{
     fault::{Fault, Faults},
-    fixture::{Fixture, UserFixture},
+    fixture::{BYPASS_CODE_FACTOR, Fixture, SECURITY_QUESTIONS_FACTOR, UserFixture},
     reply::{ApiError, PollAnswer, internal_error},
 };
 
@@ -129,12 +129,7 @@ pub(crate) fn bend(faults: Faults, taken: &mut Allowed) {
     if faults.has(Fault::SuccessKeepsCount) {
         taken.effects.retain(|e| *e != Effect::Reset);
     }
-    if faults.has(Fault::ResendSameState)
-        && taken
-            .effects
-            .iter()
-            .any(|e| matches!(e, Effect::NewGeneration(_)))
-    {
+    if faults.has(Fault::ResendSameState) && resend {
         taken
             .effects
             .retain(|e| !matches!(e, Effect::NewGeneration(_)));
@@ -249,7 +244,7 @@ pub(crate) fn factors_answer(
         }
         Ok(mut listing) if faults.has(Fault::FixedFactorIdsRenamed) => {
             for f in &mut listing.factors {
-                if f.factor_id == "BypassCode" || f.factor_id == "SecurityQuestions" {
+                if f.factor_id == BYPASS_CODE_FACTOR || f.factor_id == SECURITY_QUESTIONS_FACTOR {
                     f.factor_id = format!("{}-1", f.factor_id.to_ascii_lowercase());
                 }
             }

@@ -28,7 +28,7 @@
 
 use std::{collections::BTreeMap, fmt};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// One alternative of a [`Reading`].
 #[derive(Debug, PartialEq, Eq)]
@@ -544,11 +544,6 @@ impl Choices {
         })
     }
 
-    /// Whether every reading is decided.
-    pub fn is_complete(&self) -> bool {
-        self.0.iter().all(|&i| i != OPEN)
-    }
-
     /// Those of `self` that are not the default (for a short description).
     pub fn non_default(&self) -> Vec<Alt> {
         self.taken().filter(|a| a.index != 0).collect()
@@ -697,17 +692,6 @@ pub enum UnknownReading {
         "the orders of refusals order/lock-or-state, order/state-or-finished and order/lock-or-finished form a circle, which no tenant can implement"
     )]
     Circle,
-}
-
-/// What a tenant showed of one reading.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shown {
-    /// The reading's id.
-    pub reading: String,
-    /// The alternative's id.
-    pub alternative: String,
-    /// Where: the check, and the step or exchange that showed it.
-    pub at: String,
 }
 
 /// `docs/readings.md`'s generated part: every reading, its alternatives and what they

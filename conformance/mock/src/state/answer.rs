@@ -65,9 +65,10 @@ fn take(model: &mut Model, expectation: &Expectation, faults: Faults) -> Allowed
 
 /// The error an answer of the model is sent as, when it is a refusal: its status and
 /// the cause the model gives it (with an `ecId` where the model says); `None` for an
-/// answer that is its operation's own body, which [`is_body`] tells.
+/// answer that is its operation's own body, as the model types it
+/// ([`Allowed::is_refusal`]).
 fn refusal(taken: &Allowed) -> Option<ApiError> {
-    if is_body(taken) {
+    if !taken.is_refusal() {
         return None;
     }
     let Ok(status) = StatusCode::from_u16(taken.status) else {
@@ -79,10 +80,4 @@ fn refusal(taken: &Allowed) -> Option<ApiError> {
         .unwrap_or((AuthCode::InvalidRequest, "The request was refused."));
     let e = ApiError::new(status, code, message);
     Some(if taken.ec_id { e.with_ec_id() } else { e })
-}
-
-/// Whether an answer is its operation's own body rather than an error, as the model
-/// types it ([`Allowed::is_refusal`]).
-fn is_body(taken: &Allowed) -> bool {
-    !taken.is_refusal()
 }
