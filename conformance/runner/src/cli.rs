@@ -131,7 +131,7 @@ pub struct Serve {
     max_attempts: u32,
 
     /// Switch on a named deviation from the contract (repeatable), e.g. no_auth.
-    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<Fault>,
 
     /// Switch on a realistic, conforming habit of real tenants (repeatable): all, or
@@ -166,13 +166,13 @@ pub struct Serve {
     /// Switch on a conforming change of the answers (repeatable): extra_member (an
     /// undeclared member in the factor list), reordered_factors. For drift tests of
     /// tenant snapshots; no check fails on them.
-    #[arg(long = "variation", value_name = "NAME", value_parser = parse_variation)]
+    #[arg(long = "variation", value_name = "NAME")]
     variations: Vec<Variation>,
 
     /// Take this alternative of a reading, NAME=ALT (repeatable; `idcs-mfa-conformance
     /// readings` lists them), e.g. poll/other-method=refused. Default: each reading's
     /// first alternative.
-    #[arg(long = "reading", value_name = "NAME=ALT", value_parser = crate::cli_run::parse_reading)]
+    #[arg(long = "reading", value_name = "NAME=ALT", value_parser = idcs_mfa_mock::Choices::parse_one)]
     reading: Vec<mock::Alt>,
 
     /// Take the readings of FILE (what `calibrate` writes of a measured tenant);
@@ -222,14 +222,6 @@ fn parse_scale(text: &str) -> Result<f64, OutOfRange> {
             what: "a factor between 0 and 100",
         }),
     }
-}
-
-fn parse_variation(name: &str) -> Result<Variation, <Variation as FromStr>::Err> {
-    name.parse()
-}
-
-fn parse_fault(name: &str) -> Result<Fault, <Fault as FromStr>::Err> {
-    name.parse()
 }
 
 /// Why a report file (`run --format json`) cannot be used.
@@ -289,19 +281,8 @@ pub fn main() -> ExitCode {
         None => crate::cli_run::run(crate::cli_run::RunArgs::defaults()),
         Some(Command::Run(args)) => crate::cli_run::run(args),
         Some(Command::List(args)) => crate::cli_run::list(args),
-        Some(Command::Model) => {
-            let mut out = std::io::stdout().lock();
-            let _ = std::io::Write::write_all(&mut out, idcs_mfa_model::describe().as_bytes());
-            Exit::Ok.into()
-        }
-        Some(Command::Readings) => {
-            let mut out = std::io::stdout().lock();
-            let _ = std::io::Write::write_all(
-                &mut out,
-                idcs_mfa_model::readings::describe().as_bytes(),
-            );
-            Exit::Ok.into()
-        }
+        Some(Command::Model) => print(&idcs_mfa_model::describe()),
+        Some(Command::Readings) => print(&idcs_mfa_model::readings::describe()),
         Some(Command::Calibrate(args)) => calibrate(args),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Diff(args)) => diff(args),
@@ -322,11 +303,16 @@ fn diff(args: DiffArgs) -> ExitCode {
         crate::cli_run::Format::Console => diff::console(&d),
         crate::cli_run::Format::Json => serde_json::to_string_pretty(&d).unwrap_or_default() + "\n",
     };
-    {
-        use std::io::Write;
-        let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    }
+    print(&text);
     if d.worse { Exit::Failed } else { Exit::Ok }.into()
+}
+
+/// Writes `text` to standard output as it is (a closed pipe is not an error of the
+/// command) and gives [`Exit::Ok`].
+fn print(text: &str) -> ExitCode {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Exit::Ok.into()
 }
 
 fn calibrate(args: CalibrateArgs) -> ExitCode {
@@ -375,18 +361,15 @@ fn calibrate(args: CalibrateArgs) -> ExitCode {
             readings.len()
         );
     }
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Exit::Ok.into()
+    print(&text)
 }
 
 fn serve(args: Serve) -> ExitCode {
     if args.rate_limit_burst >= args.rate_limit_every {
-        eprintln!(
-            "error: --rate-limit-burst {} must be less than --rate-limit-every {} (each period lets one request through)",
+        return error(format_args!(
+            "--rate-limit-burst {} must be less than --rate-limit-every {} (each period lets one request through)",
             args.rate_limit_burst, args.rate_limit_every
-        );
-        return Exit::Error.into();
+        ));
     }
     let readings = match crate::cli_run::mock_readings(args.readings.as_deref(), &args.reading) {
         Ok(r) => r,

@@ -164,18 +164,13 @@ pub struct RunArgs {
     /// With no target: the embedded mock tenant takes this alternative of a reading,
     /// NAME=ALT (repeatable; `idcs-mfa-conformance readings` lists them), e.g.
     /// lock/when=at-the-next-attempt.
-    #[arg(long = "reading", value_name = "NAME=ALT", value_parser = parse_reading)]
+    #[arg(long = "reading", value_name = "NAME=ALT", value_parser = Choices::parse_one)]
     pub reading: Vec<Alt>,
 
     /// With no target: the embedded mock tenant takes the readings of FILE (what
     /// `calibrate` writes of a measured tenant); --reading overrides it.
     #[arg(long = "readings", value_name = "FILE")]
     pub readings: Option<PathBuf>,
-}
-
-/// Parses `NAME=ALT` as a reading's alternative.
-pub fn parse_reading(text: &str) -> Result<Alt, UnknownReading> {
-    Choices::parse_one(text)
 }
 
 /// The readings a mock plays: the defaults, then `file`'s, then each of `flags`; a
@@ -327,13 +322,9 @@ async fn run_async(args: RunArgs) -> ExitCode {
         if args.profile.is_some() {
             return error("the profile gives no base_url; add one or pass --base-url URL");
         }
-        let readings = if args.reading.is_empty() && args.readings.is_none() {
-            Choices::defaults()
-        } else {
-            match mock_readings(args.readings.as_deref(), &args.reading) {
-                Ok(readings) => readings,
-                Err(e) => return error(e),
-            }
+        let readings = match mock_readings(args.readings.as_deref(), &args.reading) {
+            Ok(readings) => readings,
+            Err(e) => return error(e),
         };
         TargetSpec::Embedded {
             mock: EmbeddedMock {

@@ -227,16 +227,20 @@ pub enum VerifyError {
     Refused(idcs_mfa::Error),
 }
 
+/// A check-harness failure before the verification (no code, no request) says why.
+impl From<crate::harness::Fail> for VerifyError {
+    fn from(fail: crate::harness::Fail) -> Self {
+        VerifyError::Before(fail.to_string())
+    }
+}
+
 /// Verifies the TOTP factor of the profile with the code of its secret now.
 pub(crate) async fn verify_totp(target: &std::sync::Arc<Target>) -> Result<(), VerifyError> {
     let cx = Ctx::new(target.clone());
-    let (factor, code) = cx
-        .totp_now()
-        .map_err(|e| VerifyError::Before(e.to_string()))?;
+    let (factor, code) = cx.totp_now()?;
     let mut v = cx
         .initiate_with(&Initiate::factor(cx.user(), factor.clone(), Method::Totp))
-        .await
-        .map_err(|e| VerifyError::Before(e.to_string()))?;
+        .await?;
     // A request for another factor would refuse the code (and count it): the tenant's
     // deviation, for the checks to report, not a verdict on the secret.
     if v.factor_id() != factor || *v.method() != Method::Totp {
@@ -263,14 +267,8 @@ pub(crate) async fn verify_delivered_otp(
         if cx.factor_with(&method).await.is_err() {
             continue;
         }
-        let mut v = cx
-            .initiate(method)
-            .await
-            .map_err(|e| VerifyError::Before(e.to_string()))?;
-        let otp = cx
-            .delivered_otp(&v)
-            .await
-            .map_err(|e| VerifyError::Before(e.to_string()))?;
+        let mut v = cx.initiate(method).await?;
+        let otp = cx.delivered_otp(&v).await?;
         return cx
             .client()
             .verify_otp(&mut v, otp)
@@ -286,13 +284,8 @@ pub(crate) async fn verify_delivered_otp(
 /// Verifies one of the profile's bypass codes.
 async fn verify_bypass_code(target: &std::sync::Arc<Target>) -> Result<(), VerifyError> {
     let cx = Ctx::new(target.clone());
-    let code = cx
-        .take_bypass_code()
-        .map_err(|e| VerifyError::Before(e.to_string()))?;
-    let mut v = cx
-        .initiate_with(&Initiate::bypass_code(cx.user()))
-        .await
-        .map_err(|e| VerifyError::Before(e.to_string()))?;
+    let code = cx.take_bypass_code()?;
+    let mut v = cx.initiate_with(&Initiate::bypass_code(cx.user())).await?;
     cx.client()
         .verify_bypass_code(&mut v, code)
         .await

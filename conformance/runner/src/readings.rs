@@ -91,23 +91,16 @@ impl Observed {
         choices
     }
 
-    /// The alternative recorded for `alt`'s reading, with where, when there is one.
-    pub fn get(&self, alt: Alt) -> Option<(Alt, String)> {
-        self.lock()
-            .iter()
-            .find(|e| e.alt.reading == alt.reading)
-            .map(|e| (e.alt, e.at.clone()))
-    }
-
     /// Records that the tenant showed `alt` at `at`. A tenant that showed another
     /// alternative of the same reading earlier answered against its own reading: that is
     /// the error, naming both.
     pub fn record(&self, alt: Alt, at: impl Into<String>) -> Result<(), Fail> {
-        if self.excluded().contains(&alt) {
+        let excluded = self.excluded();
+        if excluded.contains(&alt) {
             let reading = alt.reading();
             let allowed: Vec<String> = reading
                 .alts()
-                .filter(|a| !self.excluded().contains(a))
+                .filter(|a| !excluded.contains(a))
                 .map(|a| a.name())
                 .collect();
             return Err(Fail::mismatch(

@@ -377,11 +377,7 @@ pub fn console(report: &RunReport, style: Style) -> String {
 
 /// "Where the documents are silent, this tenant …": each reading it showed, the
 /// alternative and the step that showed it; then the readings not observed, by id.
-pub fn readings_section(
-    out: &mut String,
-    readings: &[crate::readings::ReadingReport],
-    style: Style,
-) {
+fn readings_section(out: &mut String, readings: &[crate::readings::ReadingReport], style: Style) {
     if readings.is_empty() {
         return;
     }

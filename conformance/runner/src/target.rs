@@ -166,7 +166,7 @@ impl Tenant {
     }
 
     /// Keeps the factors the preflight read, so the checks do not read them again.
-    pub fn remember_factors(&self, factors: types::UserFactors) {
+    pub(crate) fn remember_factors(&self, factors: types::UserFactors) {
         let _ = self.shared.factors.set(Some(factors));
     }
 

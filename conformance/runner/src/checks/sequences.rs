@@ -616,26 +616,19 @@ impl<'a> Session<'a> {
         &self.model
     }
 
-    /// A named check's step: the answer when it ran, `None` when it could not; a
-    /// divergence is the check's failure (with the script so far), a fixture that
-    /// failed its skip.
-    pub async fn expect_step(&mut self, step: &Step) -> Result<Option<Answer>, Fail> {
+    /// A named check's step, which must run: its answer; a divergence is the check's
+    /// failure (with the script so far), a step that could not run here or a fixture
+    /// that failed its skip.
+    pub async fn must_step(&mut self, step: &Step) -> Result<Answer, Fail> {
         match self.step(step).await {
-            Stepped::Answered(a) => Ok(Some(a)),
-            Stepped::NotRun => Ok(None),
+            Stepped::Answered(a) => Ok(a),
+            Stepped::NotRun => Err(Fail::skip(format!(
+                "a step of the check could not run here ({}): a fixture or the attempt budget is missing",
+                step_name(step)
+            ))),
             Stepped::Diverged(d) => Err(d.into_fail()),
             Stepped::Skipped(why) => Err(Fail::skip(why)),
         }
-    }
-
-    /// The same, for a step that must run.
-    pub async fn must_step(&mut self, step: &Step) -> Result<Answer, Fail> {
-        self.expect_step(step).await?.ok_or_else(|| {
-            Fail::skip(format!(
-                "a step of the check could not run here ({}): a fixture or the attempt budget is missing",
-                step_name(step)
-            ))
-        })
     }
 
     /// Records the readings the answers showed, under `check`'s id.
@@ -648,11 +641,6 @@ impl<'a> Session<'a> {
                 .record(shown.alt, format!("{check}, {}", shown.step))?;
         }
         Ok(())
-    }
-
-    /// The requests sent so far, as a numbered script of `curl` commands.
-    pub fn script(&self) -> &[String] {
-        &self.script
     }
 
     /// The readings the answers showed, with the step that showed each.

@@ -151,15 +151,11 @@ async fn fixed_factor_ids(cx: &Ctx) -> CheckResult {
 
 async fn preferred_is_enrolled(cx: &Ctx) -> CheckResult {
     let listing = listing(cx).await?;
-    let (Some(id), Some(method)) = (&listing.preferred_factor_id, &listing.preferred_method) else {
+    if listing.preferred_method.is_none() {
+        // Whether it must be there is users.factors/preferred-method-is-listed.
         return Err(Fail::skip("the answer names no preferred factor"));
-    };
-    let factor = listing.factors.iter().find(|f| &f.factor_id == id);
-    ensure(
-        factor.is_some_and(|f| f.methods.contains(method)),
-        format!("preferred factor {id} with method {method} among the enrolled factors"),
-        || "it is not listed with that method".into(),
-    )
+    }
+    preferred_method_of(listing)
 }
 
 /// A listing that names a preferred factor names its method too, one of that factor's
